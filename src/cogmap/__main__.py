@@ -1,0 +1,7 @@
+"""``python -m cogmap`` is the ``cogmap`` command."""
+
+import sys
+
+from cogmap.cli.main import main
+
+sys.exit(main())

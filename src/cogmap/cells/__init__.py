@@ -1,0 +1,8 @@
+"""Place cells: population codes of an agent's state on any manifold."""
+
+from cogmap.cells.decode import decode_population
+from cogmap.cells.layout import LAYOUTS, place_centres
+from cogmap.cells.place import KERNELS, JointPlaceCells, PlaceCells, effective_number
+
+__all__ = ["PlaceCells", "JointPlaceCells", "KERNELS", "LAYOUTS", "effective_number", "place_centres",
+           "decode_population"]

@@ -1,0 +1,1 @@
+"""Figures and animations, kept apart from the computations they show."""

@@ -1,0 +1,113 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from cogmap.cli.main import SUBCOMMANDS
+from cogmap.pathint.data import GenerationConfig, TrajectoryFile, generate
+
+
+def cogmap(*args, cwd=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "cogmap", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=300)
+
+
+def test_console_script_is_installed():
+    assert shutil.which("cogmap") is not None
+
+
+def test_help_lists_every_subcommand_and_each_has_help():
+    result = cogmap("--help")
+    assert result.returncode == 0
+    names = [m.add_parser.__module__.rsplit(".", 1)[-1] for m in SUBCOMMANDS]
+    for name in names:
+        assert name in result.stdout
+        sub = cogmap(name, "--help")
+        assert sub.returncode == 0 and "usage: cogmap " + name in sub.stdout
+
+
+def test_generate_end_to_end(tmp_path):
+    out = tmp_path / "nested" / "traj.pt"
+    result = cogmap("generate", "--n_train", 300, "--n-val", 50, "--seq_len", 15, "--workers", 1, "--quiet", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout
+    data = TrajectoryFile(out)
+    assert data.sizes == {"train": 300, "val": 50}
+    assert data.config == GenerationConfig(seq_len=15)
+    saved = yaml.safe_load((tmp_path / "nested" / "traj.config.yaml").read_text())
+    assert saved["n_train"] == 300 and saved["seq_len"] == 15 and saved["kappa"] == 5.0
+    fresh = generate(GenerationConfig(seq_len=15), 50, "val")
+    assert torch.equal(data.split("val").velocities, fresh.velocities)
+    assert not list(out.parent.glob("*.partial*"))
+
+
+def test_generate_from_a_yaml_config_with_flag_override(tmp_path):
+    config = tmp_path / "data.yaml"
+    config.write_text("manifold: so2\njoints: 3\ncells: 12\nn_train: 40\nn_val: 8\nseq_len: 5\n")
+    out = tmp_path / "ring.pt"
+    result = cogmap("generate", "--config", config, "--cells", 10, "--quiet", "--out", out)
+    assert result.returncode == 0, result.stderr
+    data = TrajectoryFile(out)
+    assert data.config.manifold == "so2" and data.config.joints == 3 and data.config.cells == 10
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["generate", "--kappa", "0"], "kappa must be a positive"),
+    (["generate", "--dt", "-0.1"], "dt must be a positive"),
+    (["generate", "--ou-sigma", "0"], "ou_sigma must be a positive"),
+    (["generate", "--ou-theta", "-2"], "ou_theta must be a positive"),
+    (["generate", "--cells", "0"], "cells must be an integer"),
+    (["generate", "--seq-len", "0"], "seq_len must be an integer"),
+    (["generate", "--n-train", "0"], "n_train must be an integer"),
+    (["generate", "--workers", "0"], "--workers must be >= 1"),
+    (["generate", "--manifold", "sphere"], "invalid choice"),
+    (["generate", "--kappa", "five"], "invalid float value"),
+    (["cells", "--kernel", "laplace"], "unknown kernel"),
+])
+def test_user_errors_print_one_line_and_exit_2(tmp_path, args, needle):
+    result = cogmap(*args, "--out", tmp_path / "x.pt") if args[0] == "generate" else cogmap(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_bad_config_file_and_bad_data_file(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("kapa: 5\n")
+    result = cogmap("generate", "--config", config, "--out", tmp_path / "x.pt")
+    assert result.returncode == 2 and "unknown key(s) kapa" in result.stderr
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00" * 100)
+    result = cogmap("baseline", "--data", junk)
+    assert result.returncode == 2 and "not a cogmap trajectory file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_baseline_scores_the_stay_still_predictor(tmp_path):
+    out = tmp_path / "scores.json"
+    result = cogmap("baseline", "--n-val", 64, "--seq-len", 30, "--json", out)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(out.read_text())
+    assert scores["chance_accuracy"] == pytest.approx(1 / 32)
+    stay = scores["stay_still"]
+    # Right after the start the pose has barely moved; by the end it has drifted away.
+    assert stay["accuracy_per_step"][0] > 0.9 and stay["accuracy_per_step"][-1] < stay["accuracy_per_step"][0]
+    assert stay["kl_per_step"][0] < stay["kl_per_step"][-1]
+
+
+def test_cells_reports_effective_numbers(tmp_path):
+    result = cogmap("cells", "--kernel", "vmf,rbf_softmax", "--sigma", "0.3", "--samples", 2000,
+                    "--json", tmp_path / "cells.json", "--figure", tmp_path / "cells.png")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "cells.json").read_text())["rows"]
+    vmf = next(r for r in rows if r["kernel"] == "vmf")
+    assert 3.5 < vmf["effective_mean"] < 6
+    assert (tmp_path / "cells.png").stat().st_size > 1000
