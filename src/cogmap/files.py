@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from cogmap.errors import CogmapError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -23,8 +25,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
+    except OSError as error:
+        raise CogmapError(f"cannot write {path}: {error.strerror or error}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -91,6 +91,16 @@ def test_bad_config_file_and_bad_data_file(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_unusable_output_paths(tmp_path):
+    result = cogmap("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", tmp_path)
+    assert result.returncode == 2 and "is a directory" in result.stderr and "Traceback" not in result.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = cogmap("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", blocker / "sub" / "x.pt")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
 def test_baseline_scores_the_stay_still_predictor(tmp_path):
     out = tmp_path / "scores.json"
     result = cogmap("baseline", "--n-val", 64, "--seq-len", 30, "--json", out)

@@ -102,6 +102,13 @@ def test_bad_generation_parameters(kwargs, match):
         GenerationConfig(**kwargs)
 
 
+def test_integer_values_from_yaml_become_floats():
+    config = GenerationConfig.from_dict({"kappa": 5, "dt": 1})
+    assert config == GenerationConfig(kappa=5.0, dt=1.0) and isinstance(config.kappa, float)
+    with pytest.raises(CogmapError, match="unknown generation parameter"):
+        GenerationConfig.from_dict({"kapa": 5})
+
+
 def test_nan_velocities_and_wrong_shapes_are_refused():
     tr = generate(SMALL, 4)
     bad = tr.velocities.clone()

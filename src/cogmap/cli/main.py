@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     except CogmapError as error:
         sys.stderr.write(f"cogmap: error: {error}\n")
         return 2
+    except OSError as error:  # an unwritable --out, a full disk, a directory where a file should be
+        where = f": {error.filename}" if error.filename else ""
+        sys.stderr.write(f"cogmap: error: {error.strerror or error}{where}\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("cogmap: interrupted\n")
         return 130

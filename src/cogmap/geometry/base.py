@@ -34,6 +34,11 @@ class Manifold(Protocol):
         """``n`` states drawn from the space's uniform (Haar) distribution, shape ``(n, *point_shape)``."""
         ...
 
+    def sample(self, n: int, generator: torch.Generator | None = None, *,
+               device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> State:
+        """The same as :meth:`random`."""
+        ...
+
     def integrate(self, state: State, velocity: torch.Tensor, dt: float) -> State:
         """Move ``state`` by ``velocity`` (shape ``(..., dim)``) for a time ``dt``."""
         ...

@@ -48,6 +48,8 @@ class Box:
         u = draw_uniform((n, 2), generator, device, dtype)
         return u * torch.tensor([self.width, self.height], dtype=dtype, device=u.device)
 
+    sample = random
+
     def integrate(self, state, velocity, dt):
         check_trailing_shape("state", state, (2,))
         check_trailing_shape("velocity", velocity, (2,))

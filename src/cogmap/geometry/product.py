@@ -41,6 +41,8 @@ class Product:
     def random(self, n, generator=None, *, device=None, dtype=torch.float32):
         return tuple(f.random(n, generator, device=device, dtype=dtype) for f in self.factors)
 
+    sample = random
+
     def integrate(self, state, velocity, dt):
         self._check_state(state)
         return tuple(f.integrate(s, v, dt) for f, s, v in zip(self.factors, state, self.split_velocity(velocity)))

@@ -31,6 +31,8 @@ class Torus:
     def random(self, n, generator=None, *, device=None, dtype=torch.float32):
         return (draw_uniform((n, self.dim), generator, device, dtype) * 2 - 1) * math.pi
 
+    sample = random
+
     def integrate(self, state, velocity, dt):
         check_trailing_shape("state", state, self.point_shape)
         check_trailing_shape("velocity", velocity, (self.dim,))

@@ -229,6 +229,7 @@ class SO3:
     vee = staticmethod(vee)
     distance = staticmethod(distance)
     random = staticmethod(random)
+    sample = staticmethod(random)
     integrate = staticmethod(integrate)
     project = staticmethod(project)
     from_quaternion = staticmethod(from_quaternion)

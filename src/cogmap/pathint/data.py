@@ -72,6 +72,10 @@ class GenerationConfig:
     seed: int = 42
 
     def __post_init__(self):
+        for name in ("dt", "kappa", "cell_sigma", "ou_sigma", "ou_theta"):
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))  # YAML reads "kappa: 5" as an int
         check_choice("manifold", self.manifold, MANIFOLDS)
         check_positive_int("joints", self.joints)
         check_positive_int("seq_len", self.seq_len)
@@ -288,6 +292,8 @@ def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_t
     check_positive_int("n_val", n_val)
     check_positive_int("chunk_size", chunk_size)
     path = Path(path)
+    if path.is_dir():
+        raise CogmapError(f"output {path} is a directory; give a file name such as {path / DEFAULT_PATH.name}")
     space = config.space
     splits = {}
     total = n_train + n_val
@@ -407,13 +413,14 @@ class TrajectorySplit(Dataset):
         if isinstance(index, int):
             index = [index]
         if isinstance(index, slice):
-            initial, velocities = self.initial_states[index], self.velocities[index]
+            # A slice is a view of the memory-mapped file: copy it before computing on it.
+            initial, velocities = self.initial_states[index].clone(), self.velocities[index].clone()
         else:
             index = torch.as_tensor(index, dtype=torch.long)
             if index.numel() and (index.min() < -len(self) or index.max() >= len(self)):
                 raise CogmapError(f"index out of range for a split of {len(self)} trajectories")
-            initial, velocities = self.initial_states[index], self.velocities[index]
-        return complete(self.config, initial.clone(), velocities.clone(), self.place_cells)
+            initial, velocities = self.initial_states[index], self.velocities[index]  # gathering copies
+        return complete(self.config, initial, velocities, self.place_cells)
 
     def __getitem__(self, index) -> dict[str, torch.Tensor]:
         single = isinstance(index, int)
