@@ -121,3 +121,24 @@ def test_cells_reports_effective_numbers(tmp_path):
     vmf = next(r for r in rows if r["kernel"] == "vmf")
     assert 3.5 < vmf["effective_mean"] < 6
     assert (tmp_path / "cells.png").stat().st_size > 1000
+
+
+def test_train_then_evaluate_through_the_cli(tmp_path):
+    result = cogmap("train", "data.source=online", "data.n_train=128", "data.n_val=32", "data.batch_size=32",
+                    "data.generation={seq_len: 8}", "model.hidden=16", "trainer.max_epochs=1", "trainer.progress=false",
+                    f"trainer.log_dir={tmp_path}", "trainer.name=tiny", "--workers", 1)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ckpt = tmp_path / "tiny" / "checkpoints" / "best.ckpt"
+    assert ckpt.is_file() and (tmp_path / "tiny" / "checkpoints" / "last.ckpt").is_file()
+    assert yaml.safe_load((tmp_path / "tiny" / "config.yaml").read_text())["model"]["hidden"] == 16
+    result = cogmap("evaluate", ckpt, "--n", 40, "--long", 16, "--decode", 8)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "tiny" / "checkpoints" / "best_evaluation" / "metrics.json").read_text())
+    assert report["train_length"]["steps"] == 8 and report["long"]["steps"] == 16
+    for key in ("model", "stay_still", "chance", "exact_code_decoding"):
+        assert key in report["long"]
+    assert report["long"]["chance"]["accuracy"] == pytest.approx(1 / 32)
+    assert report["long"]["exact_code_decoding"]["geodesic_error_deg"] < 1.0
+    assert (tmp_path / "tiny" / "checkpoints" / "best_evaluation" / "long.png").stat().st_size > 1000
+    missing = cogmap("evaluate", tmp_path / "nope.ckpt")
+    assert missing.returncode == 2 and "no such checkpoint" in missing.stderr

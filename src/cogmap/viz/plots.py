@@ -47,3 +47,24 @@ def plot_effective_cells(rows: list[dict], n_cells: int, path, title: str = "") 
     ax.set_title(title)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
+
+
+def plot_evaluation(results: dict, path, title: str = "") -> Path:
+    """Accuracy, KL and geodesic error per time step: the model against its references."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    steps = range(1, results["steps"] + 1)
+    styles = {"model": ("model", "C0", "-"), "stay_still": ("stay still", "C1", "--"),
+              "chance": ("chance", "grey", ":"), "exact_code_decoding": ("exact code", "k", "-.")}
+    for ax, metric, label in zip(axes, ("accuracy_per_step", "kl_per_step", "geodesic_error_deg_per_step"),
+                                 ("accuracy (top-1 cell per joint)", "KL(target || prediction)", "geodesic error (deg)")):
+        for key, (name, colour, style) in styles.items():
+            values = results[key][metric]
+            if values is not None:
+                ax.plot(steps, values, color=colour, ls=style, label=name)
+        ax.set_xlabel("time step")
+        ax.set_ylabel(label)
+    axes[1].set_yscale("symlog", linthresh=1e-3)
+    fig.subplots_adjust(wspace=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return save_figure(fig, path)

@@ -1,0 +1,175 @@
+"""Recurrent path integrators: angular velocities in, place-cell codes of the pose out.
+
+The network is told where it starts (the place-cell code of the start pose, through a linear
+encoder into its initial state) and must integrate velocities from there. Its output head is
+LayerNorm, dropout and a linear map to one log-softmax over cells per joint.
+
+LSTM cell state: the encoder produces both the initial hidden state and the initial cell
+state (one linear map to ``2 * hidden`` numbers, split in two), so the start pose can be held
+in the memory the LSTM actually integrates with.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import lightning as L
+import torch
+from torch import nn
+
+from cogmap.errors import CogmapError, check_choice, check_positive_int
+from cogmap.pathint.metrics import accuracy, kl_divergence
+
+CELLS = ("rnn", "gru", "lstm")
+
+Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+
+
+class PathIntegrator(nn.Module):
+    """The plain PyTorch network behind :class:`StateEstimationModel`."""
+
+    def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32,
+                 hidden: int = 256, dropout: float = 0.5):
+        super().__init__()
+        check_choice("cell", cell, CELLS)
+        for name, value in (("velocity_dim", velocity_dim), ("joints", joints), ("cells", cells), ("hidden", hidden)):
+            check_positive_int(name, value)
+        if not 0 <= dropout < 1:
+            raise CogmapError(f"dropout must be in [0, 1), got {dropout}")
+        self.cell, self.velocity_dim, self.joints, self.cells, self.hidden = cell, velocity_dim, joints, cells, hidden
+        code_dim = joints * cells
+        self.encoder = nn.Linear(code_dim, 2 * hidden if cell == "lstm" else hidden)
+        rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        self.rnn = rnn_class(velocity_dim, hidden, batch_first=True)
+        self.head = nn.Sequential(nn.LayerNorm(hidden), nn.Dropout(dropout), nn.Linear(hidden, code_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # Orthogonal recurrent weights keep a vanilla RNN's gradients from exploding or dying
+        # over 100 steps at the start of training (Saxe et al. 2014; Le et al. 2015).
+        for name, weight in self.rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                for block in weight.data.split(self.hidden, dim=0):
+                    nn.init.orthogonal_(block)
+            elif name.startswith("bias"):
+                nn.init.zeros_(weight)
+
+    @property
+    def code_dim(self) -> int:
+        return self.joints * self.cells
+
+    def encode_initial(self, initial_code: torch.Tensor) -> Hidden:
+        """The network's initial state from the start pose's code ``(B, K*C)``."""
+        if initial_code.dim() != 2 or initial_code.shape[-1] != self.code_dim:
+            raise CogmapError(f"initial code must have shape (batch, {self.code_dim}), got {tuple(initial_code.shape)}")
+        encoded = self.encoder(initial_code)
+        if self.cell == "lstm":
+            h0, c0 = encoded.chunk(2, dim=-1)
+            return h0[None].contiguous(), c0[None].contiguous()
+        return encoded[None]
+
+    def _check_velocities(self, velocities: torch.Tensor) -> None:
+        if not torch.is_tensor(velocities) or velocities.dim() != 3 or velocities.shape[-1] != self.velocity_dim:
+            got = tuple(velocities.shape) if torch.is_tensor(velocities) else type(velocities).__name__
+            raise CogmapError(f"velocities must have shape (batch, time, {self.velocity_dim}), got {got}")
+
+    def forward(self, velocities: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-joint log-probabilities ``(B, T, K*C)`` and hidden states ``(B, T, hidden)``.
+
+        ``hidden`` is the initial state (from :meth:`encode_initial`); without it the network
+        starts from zeros, i.e. without knowing where it is.
+        """
+        self._check_velocities(velocities)
+        states, _ = self.rnn(velocities, hidden)
+        logits = self.head(states).reshape(*states.shape[:2], self.joints, self.cells)
+        return torch.log_softmax(logits, dim=-1).reshape(*states.shape[:2], self.code_dim), states
+
+
+class StateEstimationModel(L.LightningModule):
+    """A path integrator with its training objective, as a LightningModule.
+
+    Loss: ``KL(target || prediction)`` per joint, averaged over joints, steps and the batch.
+    Logged per epoch: ``{train,val}/loss``, ``{train,val}/accuracy`` (per-joint top-1 agreement,
+    the seed's definition) and ``val/geodesic_error_deg`` (decoded pose against the truth, on a
+    fixed subset of validation steps; see :meth:`validation_step`).
+    """
+
+    def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32, hidden: int = 256,
+                 dropout: float = 0.5, lr: float = 1e-3, weight_decay: float = 1e-4, min_lr: float = 1e-6,
+                 max_epochs: int = 200, generation: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout)
+        self._place_cells = None
+
+    # -- the seed's public API ------------------------------------------------------------
+
+    def forward(self, velocities: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net(velocities, hidden)
+
+    def _encode_init_pos(self, init_pc: torch.Tensor) -> Hidden:
+        return self.net.encode_initial(init_pc)
+
+    def _initial(self, velocities: torch.Tensor, init_pc: torch.Tensor | None) -> Hidden | None:
+        if init_pc is None:
+            return None
+        if init_pc.shape[0] != velocities.shape[0]:
+            raise CogmapError(f"init_pc has {init_pc.shape[0]} rows but velocities have {velocities.shape[0]}")
+        return self._encode_init_pos(init_pc)
+
+    def get_hidden_states(self, velocities: torch.Tensor, init_pc: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states ``(B, T, hidden)``, started from ``init_pc`` when it is given."""
+        return self.net(velocities, self._initial(velocities, init_pc))[1]
+
+    def get_embedding(self, velocities: torch.Tensor, init_pc: torch.Tensor | None = None) -> torch.Tensor:
+        """The last hidden state ``(B, hidden)``, started from ``init_pc`` when it is given."""
+        return self.get_hidden_states(velocities, init_pc)[:, -1]
+
+    # -- training -----------------------------------------------------------------------------
+
+    def _scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        log_prediction, _ = self.net(batch["velocities"], self._encode_init_pos(batch["initial_code"]))
+        loss = kl_divergence(batch["targets"], log_prediction, self.net.joints).mean()
+        acc = accuracy(batch["targets"], log_prediction, self.net.joints).mean()
+        return loss, acc, log_prediction
+
+    def training_step(self, batch, batch_idx):
+        loss, acc, _ = self._scores(batch)
+        size = batch["velocities"].shape[0]
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
+        self.log("train/accuracy", acc, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss, acc, log_prediction = self._scores(batch)
+        size = batch["velocities"].shape[0]
+        self.log("val/loss", loss, prog_bar=True, batch_size=size, sync_dist=True)
+        self.log("val/accuracy", acc, prog_bar=True, batch_size=size, sync_dist=True)
+        if batch_idx == 0 and "states" in batch:
+            # Decoding is an optimisation per state, so it runs on the first batch only and on
+            # every 10th step: a fixed subset, comparable across epochs.
+            error = self.geodesic_error(log_prediction[:, 9::10].exp(), batch["states"][:, 9::10])
+            self.log("val/geodesic_error_deg", error.mean(), batch_size=error.numel(), sync_dist=True)
+
+    def place_cells(self):
+        """The place-cell code the model was trained on (from the saved generation parameters)."""
+        if self._place_cells is None:
+            from cogmap.pathint.data import GenerationConfig
+
+            if not self.hparams.generation:
+                raise CogmapError("this model was saved without its generation parameters; cannot decode poses")
+            self._place_cells = GenerationConfig.from_dict(self.hparams.generation).place_cells()
+        return self._place_cells
+
+    def geodesic_error(self, codes: torch.Tensor, states: torch.Tensor, refine_steps: int = 100) -> torch.Tensor:
+        """Degrees between the poses decoded from ``codes (..., K*C)`` and the true ``states (..., K, *P)``, per joint."""
+        cells = self.place_cells()
+        with torch.no_grad():
+            decoded = cells.decode(codes.float().cpu(), refine_steps=refine_steps)
+            return torch.rad2deg(cells.manifold.distance(decoded, states.float().cpu()))
+
+    def configure_optimizers(self):
+        optimiser = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, self.hparams.max_epochs),
+                                                              eta_min=self.hparams.min_lr)
+        return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}

@@ -1,0 +1,254 @@
+"""Training a path integrator: a typed config, the Lightning Trainer, checkpoints and logs.
+
+A run lives in ``<trainer.log_dir>/<trainer.name>/``: ``config.yaml`` (the resolved config),
+``checkpoints/best.ckpt`` (lowest validation loss) and ``checkpoints/last.ckpt``, and
+``metrics.csv`` (plus TensorBoard or W&B logs when asked for).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
+from cogmap.files import atomic_path, write_text_atomic
+from cogmap.pathint.data import GenerationConfig
+
+LOGGERS = ("csv", "tensorboard", "wandb")
+
+
+@dataclass
+class ModelSection:
+    cell: str = "gru"
+    hidden: int = 256
+    dropout: float = 0.5
+
+
+@dataclass
+class OptimSection:
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    min_lr: float = 1e-6
+    grad_clip: float = 1.0
+
+
+@dataclass
+class DataSection:
+    source: str = "file"
+    path: str = "data/estimation/trajectories.pt"
+    n_train: int = 100_000
+    n_val: int = 5_000
+    batch_size: int = 128
+    num_workers: int = 0
+    generation: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainerSection:
+    max_epochs: int = 200
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "32-true"
+    seed: int = 0
+    log_dir: str = "logs/estimation"
+    name: str | None = None
+    loggers: list = field(default_factory=lambda: ["csv"])
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    progress: bool = True
+
+
+@dataclass
+class TrainConfig:
+    model: ModelSection = field(default_factory=ModelSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    data: DataSection = field(default_factory=DataSection)
+    trainer: TrainerSection = field(default_factory=TrainerSection)
+
+    def __post_init__(self):
+        check_choice("model.cell", self.model.cell, ("rnn", "gru", "lstm"))
+        check_positive_int("model.hidden", self.model.hidden)
+        if not 0 <= self.model.dropout < 1:
+            raise CogmapError(f"model.dropout must be in [0, 1), got {self.model.dropout!r}")
+        for name in ("lr", "min_lr", "grad_clip"):
+            check_positive(f"optim.{name}", getattr(self.optim, name))
+        if self.optim.weight_decay < 0:
+            raise CogmapError(f"optim.weight_decay must be >= 0, got {self.optim.weight_decay!r}")
+        check_positive_int("trainer.max_epochs", self.trainer.max_epochs)
+        for logger in self.trainer.loggers:
+            check_choice("trainer.loggers entry", logger, LOGGERS)
+        self.generation  # validates data.generation
+
+    @property
+    def generation(self) -> GenerationConfig:
+        try:
+            return GenerationConfig.from_dict(self.data.generation)
+        except CogmapError as error:
+            raise CogmapError(f"data.generation: {error}") from None
+
+    @property
+    def run_name(self) -> str:
+        return self.trainer.name or self.model.cell
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.trainer.log_dir) / self.run_name
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        sections = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(sections))
+        if unknown:
+            raise CogmapError(f"unknown config section(s): {', '.join(unknown)}; expected {', '.join(sections)}")
+        built = {}
+        for f in dataclasses.fields(cls):
+            section_class = {"model": ModelSection, "optim": OptimSection, "data": DataSection, "trainer": TrainerSection}[f.name]
+            given = values.get(f.name) or {}
+            if not isinstance(given, dict):
+                raise CogmapError(f"config section {f.name} must be a mapping")
+            known = {g.name: g for g in dataclasses.fields(section_class)}
+            bad = sorted(set(given) - set(known))
+            if bad:
+                raise CogmapError(f"unknown config key(s) {', '.join(f'{f.name}.{b}' for b in bad)}")
+            for key, value in given.items():
+                _check_type(f"{f.name}.{key}", value, getattr(section_class(), key))
+            built[f.name] = section_class(**given)
+        return cls(**built)
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """Values must have the default's type (ints pass for floats; ``None`` defaults take anything)."""
+    if default is None or name in ("trainer.devices", "trainer.limit_train_batches", "trainer.limit_val_batches"):
+        return
+    expected = type(default)
+    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise CogmapError(f"{name} must be of type {expected.__name__}, got {value!r}")
+
+
+def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> TrainConfig:
+    """A :class:`TrainConfig` from a YAML file (optional) and ``section.key=value`` overrides."""
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise CogmapError(f"config file {path} does not exist")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise CogmapError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+        if not isinstance(values, dict):
+            raise CogmapError(f"config file {path} must hold a mapping of sections")
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = key.split(".")
+        if not sep or len(parts) < 2 or not all(parts):
+            raise CogmapError(f"override {item!r} must look like section.key=value, e.g. trainer.max_epochs=5")
+        target = values
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise CogmapError(f"override {item!r}: {part} is not a section")
+        try:
+            target[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise CogmapError(f"override {item!r}: cannot read the value {raw!r}") from None
+    return TrainConfig.from_dict(values)
+
+
+def _loggers(config: TrainConfig):
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+
+    made = []
+    for name in config.trainer.loggers:
+        if name == "csv":
+            made.append(CSVLogger(save_dir=config.trainer.log_dir, name=config.run_name, version=""))
+        elif name == "tensorboard":
+            made.append(TensorBoardLogger(save_dir=config.trainer.log_dir, name=config.run_name, version="tensorboard"))
+        else:
+            made.append(WandbLogger(project="cogmap", name=config.run_name, save_dir=str(config.run_dir)))
+    return made
+
+
+def build_model(config: TrainConfig):
+    from cogmap.pathint.model import StateEstimationModel
+
+    generation = config.generation
+    return StateEstimationModel(cell=config.model.cell, velocity_dim=generation.velocity_dim, joints=generation.joints,
+                                cells=generation.cells, hidden=config.model.hidden, dropout=config.model.dropout,
+                                lr=config.optim.lr, weight_decay=config.optim.weight_decay, min_lr=config.optim.min_lr,
+                                max_epochs=config.trainer.max_epochs, generation=generation.to_dict())
+
+
+def _merge_csv(first: Path, second: Path, out: Path) -> None:
+    """Rows of ``first`` then ``second`` (either may be missing) under the union of their headers."""
+    rows, header = [], []
+    for path in (first, second):
+        if path.is_file():
+            with open(path, newline="") as handle:
+                reader = csv.DictReader(handle)
+                header += [k for k in (reader.fieldnames or []) if k not in header]
+                rows += list(reader)
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Train (or resume) a run and return its directory."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from cogmap.pathint.datamodule import TrajectoryDataModule
+
+    run_dir = config.run_dir
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise CogmapError(f"--resume: no checkpoint at {last}")
+    if not resume and last.is_file():
+        raise CogmapError(f"{run_dir} already holds a run; use --resume to continue it or set trainer.name")
+    # Our iterable datasets shard themselves per worker, which is what these warnings ask for.
+    warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")
+    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+    L.seed_everything(config.trainer.seed, workers=True, verbose=False)
+    data = TrajectoryDataModule(config.generation, config.data.source, config.data.path, config.data.n_train,
+                                config.data.n_val, config.data.batch_size, config.data.num_workers, config.trainer.seed)
+    model = build_model(config)
+    checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val/loss", mode="min",
+                                  save_last=True, auto_insert_metric_name=False)
+    trainer = L.Trainer(
+        max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator, devices=config.trainer.devices,
+        strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes, precision=config.trainer.precision,
+        gradient_clip_val=config.optim.grad_clip, logger=_loggers(config), callbacks=[checkpoints],
+        limit_train_batches=config.trainer.limit_train_batches, limit_val_batches=config.trainer.limit_val_batches,
+        enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
+        reload_dataloaders_every_n_epochs=1, log_every_n_steps=1,
+    )
+    metrics, earlier = run_dir / "metrics.csv", run_dir / "metrics.earlier.csv"
+    if trainer.global_rank == 0:
+        write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if resume and metrics.is_file():
+            # Lightning's CSV logger starts metrics.csv afresh; keep the interrupted run's rows.
+            _merge_csv(earlier, metrics, earlier)
+            metrics.unlink()
+    trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
+    if trainer.global_rank == 0 and earlier.is_file():
+        _merge_csv(earlier, metrics, metrics)
+        earlier.unlink()
+    return run_dir

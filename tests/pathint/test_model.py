@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import torch
+from scipy.special import rel_entr
+
+from cogmap.errors import CogmapError
+from cogmap.pathint.data import GenerationConfig, generate
+from cogmap.pathint.model import PathIntegrator, StateEstimationModel
+
+GEN = GenerationConfig(seq_len=12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_shapes_of_the_seed_api(cell):
+    model = StateEstimationModel(cell=cell, hidden=16).eval()
+    v, c = torch.randn(3, 12, 6), torch.softmax(torch.randn(3, 64), -1)
+    log_p, hidden = model(v, hidden=model._encode_init_pos(c))
+    assert log_p.shape == (3, 12, 64) and hidden.shape == (3, 12, 16)
+    assert torch.allclose(log_p.exp().reshape(3, 12, 2, 32).sum(-1), torch.ones(3, 12, 2), atol=1e-5)
+    assert model.get_embedding(v, c).shape == (3, 16)
+    assert model.get_hidden_states(v).shape == (3, 12, 16)
+    if cell == "lstm":  # the start pose reaches the cell state too
+        h0, c0 = model._encode_init_pos(c)
+        assert h0.shape == c0.shape == (1, 3, 16) and not torch.equal(h0, c0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_the_initial_code_is_used(cell):
+    model = StateEstimationModel(cell=cell, hidden=16).eval()
+    v = torch.randn(2, 12, 6)
+    c1, c2 = torch.softmax(torch.randn(2, 64), -1), torch.softmax(torch.randn(2, 64), -1)
+    zero = model.get_hidden_states(v)
+    first = model.get_hidden_states(v, c1)
+    assert not torch.allclose(first, zero)
+    assert not torch.allclose(first, model.get_hidden_states(v, c2))
+    assert torch.equal(model.get_embedding(v, c1), first[:, -1])
+    # Same as calling the network with the encoded start, as in the seed's example.
+    assert torch.equal(first, model(v, hidden=model._encode_init_pos(c1))[1])
+
+
+def test_wrong_shapes_state_what_is_expected():
+    model = StateEstimationModel(hidden=8)
+    with pytest.raises(CogmapError, match=r"velocities must have shape \(batch, time, 6\), got \(4, 6\)"):
+        model(torch.randn(4, 6))
+    with pytest.raises(CogmapError, match=r"initial code must have shape \(batch, 64\)"):
+        model._encode_init_pos(torch.randn(4, 63))
+    with pytest.raises(CogmapError, match="rows"):
+        model.get_hidden_states(torch.randn(4, 5, 6), torch.rand(3, 64))
+    with pytest.raises(CogmapError, match="cell"):
+        PathIntegrator(cell="transformer")
+    with pytest.raises(CogmapError, match="dropout"):
+        PathIntegrator(dropout=1.0)
+
+
+def test_loss_and_accuracy_match_an_independent_computation():
+    model = StateEstimationModel(hidden=8, generation=GEN.to_dict()).eval()
+    tr = generate(GEN, 6)
+    batch = {"velocities": tr.velocities, "targets": tr.targets, "initial_code": tr.initial_code}
+    loss, acc, log_p = model._scores(batch)
+    p, q = tr.targets.double().numpy().reshape(6, 12, 2, 32), log_p.exp().double().detach().numpy().reshape(6, 12, 2, 32)
+    expected_loss = rel_entr(p, q).sum(-1).mean()  # KL per joint, then mean over joints, steps, batch
+    expected_acc = (p.argmax(-1) == q.argmax(-1)).mean()
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-4)
+    assert float(acc) == pytest.approx(expected_acc)
+
+
+def test_geodesic_error_of_exact_codes_is_small():
+    model = StateEstimationModel(hidden=8, generation=GEN.to_dict())
+    tr = generate(GEN, 4)
+    error = model.geodesic_error(tr.targets[:, -1], tr.states[:, -1], refine_steps=100)
+    assert error.shape == (4, 2) and float(error.max()) < 1.0
+    with pytest.raises(CogmapError, match="generation parameters"):
+        StateEstimationModel(hidden=8).place_cells()
+
+
+def test_vanilla_rnn_recurrent_weights_are_orthogonal_at_start():
+    net = PathIntegrator(cell="rnn", hidden=32)
+    w = net.rnn.weight_hh_l0.detach()
+    assert torch.allclose(w @ w.T, torch.eye(32), atol=1e-5)
+    np.testing.assert_array_equal(net.rnn.bias_hh_l0.detach().numpy(), 0)

@@ -1,0 +1,96 @@
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from cogmap.errors import CogmapError
+from cogmap.pathint.data import write_trajectory_file, GenerationConfig
+from cogmap.pathint.model import StateEstimationModel
+from cogmap.pathint.train import load_config, train
+
+TINY = ["data.source=online", "data.n_train=256", "data.n_val=64", "data.batch_size=64", "data.generation={seq_len: 10}",
+        "model.hidden=16", "trainer.progress=false"]
+
+
+def rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(CogmapError, match="model.hiden"):
+        load_config(None, ["model.hiden=3"])
+    with pytest.raises(CogmapError, match="unknown config section"):
+        load_config(None, ["modle.hidden=3"])
+    with pytest.raises(CogmapError, match="model.hidden must be of type int"):
+        load_config(None, ["model.hidden=big"])
+    with pytest.raises(CogmapError, match="section.key=value"):
+        load_config(None, ["hidden=3"])
+    with pytest.raises(CogmapError, match="data.generation: kappa"):
+        load_config(None, ["data.generation={kappa: -1}"])
+    with pytest.raises(CogmapError, match="optim.lr"):
+        load_config(None, ["optim.lr=0"])
+    config = load_config("configs/estimation/gru.yaml", ["trainer.max_epochs=3"])
+    assert config.trainer.max_epochs == 3 and config.model.cell == "gru" and config.model.hidden == 256
+
+
+def test_shipped_configs_have_the_seed_defaults():
+    for cell in ("rnn", "gru", "lstm"):
+        config = load_config(f"configs/estimation/{cell}.yaml")
+        assert config.model.cell == cell and config.model.hidden == 256 and config.model.dropout == 0.5
+        assert (config.optim.lr, config.optim.weight_decay, config.optim.min_lr, config.optim.grad_clip) == (1e-3, 1e-4, 1e-6, 1.0)
+        assert config.data.batch_size == 128 and config.trainer.max_epochs == 200
+        assert (config.data.n_train, config.data.n_val) == (100_000, 5_000)
+        assert config.generation == GenerationConfig()
+
+
+def test_resume_continues_from_the_saved_epoch(tmp_path):
+    first = load_config(None, TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1"])
+    run = train(first)
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert saved["epoch"] == 0 and saved["global_step"] == 4
+    with pytest.raises(CogmapError, match="already holds a run"):
+        train(first)
+    second = load_config(None, TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=3"])
+    train(second, resume=True)
+    resumed = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert resumed["epoch"] == 2 and resumed["global_step"] == 12  # 4 more batches per epoch, from epoch 1
+    epochs = sorted({int(r["epoch"]) for r in rows(run / "metrics.csv")})
+    assert epochs == [0, 1, 2]  # the first attempt's rows are kept
+    with pytest.raises(CogmapError, match="no checkpoint"):
+        train(load_config(None, TINY + [f"trainer.log_dir={tmp_path}", "trainer.name=other"]), resume=True)
+
+
+def test_training_from_a_file_and_checkpoint_round_trip(tmp_path):
+    gen = GenerationConfig(seq_len=10)
+    data = tmp_path / "traj.pt"
+    write_trajectory_file(data, gen, 256, 64, progress=False)
+    config = load_config(None, TINY[4:] + [f"data.path={data}", "data.batch_size=64", f"trainer.log_dir={tmp_path}",
+                                           "trainer.max_epochs=2", "model.cell=lstm"])
+    run = train(config)
+    model = StateEstimationModel.load_from_checkpoint(run / "checkpoints" / "best.ckpt").eval()
+    again = StateEstimationModel.load_from_checkpoint(run / "checkpoints" / "best.ckpt").eval()
+    v, c = torch.randn(2, 10, 6), torch.softmax(torch.randn(2, 64), -1)
+    assert torch.equal(model(v, model._encode_init_pos(c))[0], again(v, again._encode_init_pos(c))[0])
+    assert model.hparams.cell == "lstm" and GenerationConfig.from_dict(model.hparams.generation) == gen
+    losses = [float(r["val/loss"]) for r in rows(run / "metrics.csv") if r["val/loss"]]
+    assert len(losses) == 2 and all(l == l for l in losses)  # two epochs, no NaN
+    mismatched = load_config(None, TINY[4:] + [f"data.path={data}", "data.generation={seq_len: 11}",
+                                               f"trainer.log_dir={tmp_path}", "trainer.name=bad"])
+    with pytest.raises(CogmapError, match="does not match"):
+        train(mismatched)
+
+
+def test_two_process_ddp_on_cpu(tmp_path):
+    # DDP with the gloo backend on two CPU processes: each rank trains on half of the batches.
+    args = TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.strategy=ddp",
+                   "trainer.devices=2", "trainer.accelerator=cpu"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "cogmap", "train", "--workers", "1", *args], capture_output=True,
+                            text=True, env=env, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = torch.load(tmp_path / "gru" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert saved["global_step"] == 2  # 4 batches shared by 2 ranks
