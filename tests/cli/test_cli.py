@@ -123,7 +123,7 @@ def test_cells_reports_effective_numbers(tmp_path):
     assert (tmp_path / "cells.png").stat().st_size > 1000
 
 
-def test_train_then_evaluate_through_the_cli(tmp_path):
+def test_train_evaluate_and_analyze_through_the_cli(tmp_path):
     result = cogmap("train", "data.source=online", "data.n_train=128", "data.n_val=32", "data.batch_size=32",
                     "data.generation={seq_len: 8}", "model.hidden=16", "trainer.max_epochs=1", "trainer.progress=false",
                     f"trainer.log_dir={tmp_path}", "trainer.name=tiny", "--workers", 1)
@@ -140,5 +140,34 @@ def test_train_then_evaluate_through_the_cli(tmp_path):
     assert report["long"]["chance"]["accuracy"] == pytest.approx(1 / 32)
     assert report["long"]["exact_code_decoding"]["geodesic_error_deg"] < 1.0
     assert (tmp_path / "tiny" / "checkpoints" / "best_evaluation" / "long.png").stat().st_size > 1000
+    result = cogmap("analyze", ckpt, "--trajectories", 6, "--tsne-points", 48)
+    assert result.returncode == 0, result.stderr[-2000:]
+    analysis = tmp_path / "tiny" / "checkpoints" / "best_analysis"
+    summary = json.loads((analysis / "summary.json").read_text())
+    assert summary["units"] == 16 and summary["steps"] == 8
+    assert 1 <= summary["pca"]["components_for_95_percent"] <= 16
+    assert set(summary["linear_probe_r2_rotation_matrices"]) == {"all joints", "joint1", "joint2"}
+    for figure in ("pca_spectrum", "pca_scatter", "tsne_scatter", "single_trajectories", "tuning_curves"):
+        assert (analysis / f"{figure}.png").stat().st_size > 1000
     missing = cogmap("evaluate", tmp_path / "nope.ckpt")
     assert missing.returncode == 2 and "no such checkpoint" in missing.stderr
+
+
+def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
+    # The real quickstart code path with its sizes shrunk; the full run is timed in RESULTS.md.
+    from cogmap.cli import quickstart
+    from cogmap.cli.main import main
+
+    tiny = json.loads(json.dumps(quickstart.QUICKSTART))
+    tiny["model"]["hidden"] = 16
+    tiny["data"].update(n_train=64, n_val=16, batch_size=32, generation={"seq_len": 6})
+    monkeypatch.setattr(quickstart, "QUICKSTART", tiny)
+    monkeypatch.setattr(quickstart, "EVALUATIONS", (("train_length", 1, 16, 4), ("long", 5, 8, 2)))
+    assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "stay still" in printed and "report:" in printed
+    report = tmp_path / "gru" / "report"
+    assert (report / "report.md").is_file() and (report / "long.png").is_file()
+    assert json.loads((report / "metrics.json").read_text())["long"]["steps"] == 30
+    assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 2  # will not overwrite without --force
+    assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1", "--force"]) == 0

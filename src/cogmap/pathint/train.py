@@ -64,6 +64,7 @@ class TrainerSection:
     loggers: list = field(default_factory=lambda: ["csv"])
     limit_train_batches: Any = None
     limit_val_batches: Any = None
+    max_time: str | None = None  # "DD:HH:MM:SS": stop (and checkpoint) after this wall time
     progress: bool = True
 
 
@@ -122,22 +123,31 @@ class TrainConfig:
             bad = sorted(set(given) - set(known))
             if bad:
                 raise CogmapError(f"unknown config key(s) {', '.join(f'{f.name}.{b}' for b in bad)}")
-            for key, value in given.items():
-                _check_type(f"{f.name}.{key}", value, getattr(section_class(), key))
+            given = {key: _coerce(f"{f.name}.{key}", value, getattr(section_class(), key)) for key, value in given.items()}
             built[f.name] = section_class(**given)
         return cls(**built)
 
 
-def _check_type(name: str, value: Any, default: Any) -> None:
-    """Values must have the default's type (ints pass for floats; ``None`` defaults take anything)."""
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """``value`` with the default's type, or an error naming the key.
+
+    Ints pass for floats, and so do strings such as ``3e-3`` that YAML 1.1 leaves unparsed;
+    keys whose default is ``None`` (or that Lightning accepts in several forms) take anything.
+    """
     if default is None or name in ("trainer.devices", "trainer.limit_train_batches", "trainer.limit_val_batches"):
-        return
+        return value
     expected = type(default)
+    if expected is float and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
     if not ok:
         raise CogmapError(f"{name} must be of type {expected.__name__}, got {value!r}")
+    return float(value) if expected is float else value
 
 
 def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> TrainConfig:
@@ -237,6 +247,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes, precision=config.trainer.precision,
         gradient_clip_val=config.optim.grad_clip, logger=_loggers(config), callbacks=[checkpoints],
         limit_train_batches=config.trainer.limit_train_batches, limit_val_batches=config.trainer.limit_val_batches,
+        max_time=config.trainer.max_time,
         enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
         reload_dataloaders_every_n_epochs=1, log_every_n_steps=1,
     )

@@ -68,3 +68,69 @@ def plot_evaluation(results: dict, path, title: str = "") -> Path:
     axes[0].legend(fontsize=8)
     fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def plot_pca_spectrum(pca, path, title: str = "") -> Path:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    k = min(50, len(pca.explained_variance_ratio))
+    a.bar(range(1, k + 1), pca.explained_variance_ratio[:k])
+    a.set_xlabel("component")
+    a.set_ylabel("explained variance ratio")
+    b.plot(range(1, len(pca.cumulative) + 1), pca.cumulative)
+    b.axhline(0.95, color="grey", ls=":")
+    b.axvline(pca.n_components_95, color="grey", ls=":")
+    b.set_xscale("log")
+    b.set_xlabel("components")
+    b.set_ylabel("cumulative")
+    fig.suptitle(f"{title}  (95% in {pca.n_components_95} components, participation ratio "
+                 f"{pca.participation_ratio:.1f})")
+    return save_figure(fig, path)
+
+
+def plot_scatter_by_features(points, features: dict, path, title: str = "", size: float = 1.0) -> Path:
+    """One panel per colouring variable of the same 2-D embedding."""
+    names = list(features)
+    cols = 4
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        cmap = "twilight" if name.endswith("angle") else "coolwarm"
+        sc = ax.scatter(points[:, 0], points[:, 1], c=features[name], s=size, cmap=cmap, rasterized=True)
+        fig.colorbar(sc, ax=ax, shrink=0.8)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_single_trajectories(points, colour, path, n: int = 6, title: str = "", label: str = "") -> Path:
+    """``points (trajectories, steps, 2)`` drawn as paths, coloured by ``colour (trajectories, steps)``."""
+    cols = 3
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat[:n]):
+        ax.plot(points[i, :, 0], points[i, :, 1], color="lightgrey", lw=0.8, zorder=0)
+        sc = ax.scatter(points[i, :, 0], points[i, :, 1], c=colour[i], s=6, cmap="viridis")
+        ax.plot(points[i, 0, 0], points[i, 0, 1], "k*", ms=8)
+        fig.colorbar(sc, ax=ax, shrink=0.8, label=label)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title + "  (star: start)")
+    return save_figure(fig, path)
+
+
+def plot_tuning_curves(curves_by_name: dict, path, per_variable: int = 4, title: str = "") -> Path:
+    names = list(curves_by_name)
+    fig, axes = plt.subplots(len(names), per_variable, figsize=(3 * per_variable, 2.6 * len(names)), squeeze=False)
+    for row, name in zip(axes, names):
+        curves = curves_by_name[name]
+        for ax, unit in zip(row, curves.most_selective(per_variable)):
+            ax.plot(curves.bin_centres, curves.means[unit], marker=".")
+            ax.set_title(f"unit {unit}: eta^2 {curves.selectivity[unit]:.2f}", fontsize=9)
+            ax.set_xlabel(f"{name} (rad)", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
