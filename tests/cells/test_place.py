@@ -94,6 +94,18 @@ def test_decoding_exact_codes_recovers_the_state_on_so3():
     assert float(SO3.distance(rough, truth).mean()) > math.radians(5)
 
 
+def test_decoding_works_under_no_grad_and_inference_mode():
+    cells = so3_cells()
+    truth = SO3.random(20, torch.Generator().manual_seed(4), dtype=torch.float64)
+    codes = cells.encode(truth)
+    with torch.inference_mode():
+        in_inference = cells.decode(codes.clone())
+    with torch.no_grad():
+        in_no_grad = cells.decode(codes)
+    assert float(SO3.distance(in_inference, truth).max()) < math.radians(1)
+    assert torch.allclose(in_inference, in_no_grad)
+
+
 def test_decoding_on_torus_and_box():
     ring = PlaceCells.create(Torus(1), 16, "even", kappa=3.0, dtype=torch.float64)
     angles = Torus(1).random(200, torch.Generator().manual_seed(1), dtype=torch.float64)

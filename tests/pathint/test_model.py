@@ -73,8 +73,12 @@ def test_geodesic_error_of_exact_codes_is_small():
         StateEstimationModel(hidden=8).place_cells()
 
 
-def test_vanilla_rnn_recurrent_weights_are_orthogonal_at_start():
+def test_recurrent_weights_are_orthogonal_per_gate_at_start():
     net = PathIntegrator(cell="rnn", hidden=32)
     w = net.rnn.weight_hh_l0.detach()
     assert torch.allclose(w @ w.T, torch.eye(32), atol=1e-5)
     np.testing.assert_array_equal(net.rnn.bias_hh_l0.detach().numpy(), 0)
+    for gate in PathIntegrator(cell="gru", hidden=16).rnn.weight_hh_l0.detach().split(16):
+        assert torch.allclose(gate @ gate.T, torch.eye(16), atol=1e-5)
+    default = PathIntegrator(cell="rnn", hidden=32, init="default").rnn.weight_hh_l0.detach()
+    assert not torch.allclose(default @ default.T, torch.eye(32), atol=0.1)

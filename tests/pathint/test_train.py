@@ -9,7 +9,7 @@ import torch
 from cogmap.errors import CogmapError
 from cogmap.pathint.data import write_trajectory_file, GenerationConfig
 from cogmap.pathint.model import StateEstimationModel
-from cogmap.pathint.train import load_config, train
+from cogmap.pathint.train import load_config, slim_checkpoint, train
 
 TINY = ["data.source=online", "data.n_train=256", "data.n_val=64", "data.batch_size=64", "data.generation={seq_len: 10}",
         "model.hidden=16", "trainer.progress=false"]
@@ -73,7 +73,9 @@ def test_training_from_a_file_and_checkpoint_round_trip(tmp_path):
                                            "trainer.max_epochs=2", "model.cell=lstm"])
     run = train(config)
     model = StateEstimationModel.load_from_checkpoint(run / "checkpoints" / "best.ckpt").eval()
-    again = StateEstimationModel.load_from_checkpoint(run / "checkpoints" / "best.ckpt").eval()
+    slim = slim_checkpoint(run / "checkpoints" / "best.ckpt", tmp_path / "slim.ckpt")
+    assert slim.stat().st_size < 0.6 * (run / "checkpoints" / "best.ckpt").stat().st_size
+    again = StateEstimationModel.load_from_checkpoint(slim).eval()
     v, c = torch.randn(2, 10, 6), torch.softmax(torch.randn(2, 64), -1)
     assert torch.equal(model(v, model._encode_init_pos(c))[0], again(v, again._encode_init_pos(c))[0])
     assert model.hparams.cell == "lstm" and GenerationConfig.from_dict(model.hparams.generation) == gen

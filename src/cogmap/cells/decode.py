@@ -54,7 +54,10 @@ def decode_population(cells, probabilities: torch.Tensor, refine_steps: int = 10
 
     if refine_steps > 0:
         lr = 0.2 * _typical_spacing(cells)
-        with torch.enable_grad():
+        # Refining needs autograd even when the caller is in no_grad or inference mode (as in a
+        # validation step); clones turn inference tensors into ordinary ones.
+        with torch.inference_mode(False), torch.enable_grad():
+            p, estimate = p.clone(), estimate.clone()
             step = torch.zeros(p.shape[0], manifold.dim, dtype=p.dtype, device=p.device, requires_grad=True)
             optimiser = torch.optim.Adam([step], lr=lr)
             for i in range(refine_steps):

@@ -21,6 +21,7 @@ from cogmap.errors import CogmapError, check_choice, check_positive_int
 from cogmap.pathint.metrics import accuracy, kl_divergence
 
 CELLS = ("rnn", "gru", "lstm")
+INITS = ("orthogonal", "default")
 
 Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 
@@ -29,9 +30,10 @@ class PathIntegrator(nn.Module):
     """The plain PyTorch network behind :class:`StateEstimationModel`."""
 
     def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32,
-                 hidden: int = 256, dropout: float = 0.5):
+                 hidden: int = 256, dropout: float = 0.5, init: str = "orthogonal"):
         super().__init__()
         check_choice("cell", cell, CELLS)
+        check_choice("init", init, INITS)
         for name, value in (("velocity_dim", velocity_dim), ("joints", joints), ("cells", cells), ("hidden", hidden)):
             check_positive_int(name, value)
         if not 0 <= dropout < 1:
@@ -42,9 +44,11 @@ class PathIntegrator(nn.Module):
         rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
         self.rnn = rnn_class(velocity_dim, hidden, batch_first=True)
         self.head = nn.Sequential(nn.LayerNorm(hidden), nn.Dropout(dropout), nn.Linear(hidden, code_dim))
-        self.reset_parameters()
+        if init == "orthogonal":
+            self.orthogonal_init()
 
-    def reset_parameters(self) -> None:
+    def orthogonal_init(self) -> None:
+        """Orthogonal recurrent weights (per gate) and zero biases; ``init="default"`` keeps PyTorch's uniform init."""
         # Orthogonal recurrent weights keep a vanilla RNN's gradients from exploding or dying
         # over 100 steps at the start of training (Saxe et al. 2014; Le et al. 2015).
         for name, weight in self.rnn.named_parameters():
@@ -96,10 +100,10 @@ class StateEstimationModel(L.LightningModule):
 
     def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32, hidden: int = 256,
                  dropout: float = 0.5, lr: float = 1e-3, weight_decay: float = 1e-4, min_lr: float = 1e-6,
-                 max_epochs: int = 200, generation: dict | None = None):
+                 max_epochs: int = 200, generation: dict | None = None, init: str = "orthogonal"):
         super().__init__()
         self.save_hyperparameters()
-        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout)
+        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout, init)
         self._place_cells = None
 
     # -- the seed's public API ------------------------------------------------------------

@@ -29,6 +29,7 @@ class ModelSection:
     cell: str = "gru"
     hidden: int = 256
     dropout: float = 0.5
+    init: str = "orthogonal"  # or "default" (PyTorch's uniform init of recurrent weights)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class TrainConfig:
     def __post_init__(self):
         check_choice("model.cell", self.model.cell, ("rnn", "gru", "lstm"))
         check_positive_int("model.hidden", self.model.hidden)
+        check_choice("model.init", self.model.init, ("orthogonal", "default"))
         if not 0 <= self.model.dropout < 1:
             raise CogmapError(f"model.dropout must be in [0, 1), got {self.model.dropout!r}")
         for name in ("lr", "min_lr", "grad_clip"):
@@ -201,7 +203,30 @@ def build_model(config: TrainConfig):
     return StateEstimationModel(cell=config.model.cell, velocity_dim=generation.velocity_dim, joints=generation.joints,
                                 cells=generation.cells, hidden=config.model.hidden, dropout=config.model.dropout,
                                 lr=config.optim.lr, weight_decay=config.optim.weight_decay, min_lr=config.optim.min_lr,
-                                max_epochs=config.trainer.max_epochs, generation=generation.to_dict())
+                                max_epochs=config.trainer.max_epochs, generation=generation.to_dict(), init=config.model.init)
+
+
+def _epoch_timer():
+    """A callback that logs wall-clock seconds per epoch and since the start, for time-to-accuracy."""
+    import time
+
+    from lightning.pytorch.callbacks import Callback
+
+    class EpochTimer(Callback):
+        def __init__(self):
+            self.start = self.epoch_start = None
+
+        def on_train_epoch_start(self, trainer, module):
+            now = time.perf_counter()
+            self.start = self.start if self.start is not None else now
+            self.epoch_start = now
+
+        def on_train_epoch_end(self, trainer, module):
+            now = time.perf_counter()
+            module.log("time/epoch_s", now - self.epoch_start, on_epoch=True, rank_zero_only=True)
+            module.log("time/elapsed_s", now - self.start, on_epoch=True, rank_zero_only=True)
+
+    return EpochTimer()
 
 
 def _merge_csv(first: Path, second: Path, out: Path) -> None:
@@ -218,6 +243,22 @@ def _merge_csv(first: Path, second: Path, out: Path) -> None:
             writer = csv.DictWriter(handle, fieldnames=header)
             writer.writeheader()
             writer.writerows(rows)
+
+
+def slim_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """A copy of a checkpoint with only what inference needs (weights, hyperparameters, versions).
+
+    Optimiser and scheduler states triple a checkpoint's size; ``load_from_checkpoint`` does
+    not need them, so shipped models leave them out.
+    """
+    import torch
+
+    full = torch.load(source, map_location="cpu", weights_only=False)
+    keep = {k: full[k] for k in ("state_dict", "hyper_parameters", "pytorch-lightning_version", "epoch", "global_step")
+            if k in full}
+    with atomic_path(target) as tmp:
+        torch.save(keep, tmp)
+    return Path(target)
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
@@ -245,7 +286,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     trainer = L.Trainer(
         max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator, devices=config.trainer.devices,
         strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes, precision=config.trainer.precision,
-        gradient_clip_val=config.optim.grad_clip, logger=_loggers(config), callbacks=[checkpoints],
+        gradient_clip_val=config.optim.grad_clip, logger=_loggers(config), callbacks=[checkpoints, _epoch_timer()],
         limit_train_batches=config.trainer.limit_train_batches, limit_val_batches=config.trainer.limit_val_batches,
         max_time=config.trainer.max_time,
         enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
