@@ -45,3 +45,10 @@ def test_longer_sequences_than_training():
     model = StateEstimationModel(hidden=8, generation=GEN.to_dict())
     results = evaluate(model, GEN, n=8, seq_len=30, n_decode=4, refine_steps=5)
     assert results["steps"] == 30 and len(results["model"]["accuracy_per_step"]) == 30
+
+
+def test_evaluation_is_reproducible():
+    model = StateEstimationModel(hidden=8, generation=GEN.to_dict())
+    first = evaluate(model, GEN, n=8, n_decode=2, refine_steps=3)
+    second = evaluate(model, GEN, n=8, n_decode=2, refine_steps=3)
+    assert first == second

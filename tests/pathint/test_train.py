@@ -33,6 +33,8 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(None, ["data.generation={kappa: -1}"])
     with pytest.raises(CogmapError, match="optim.lr"):
         load_config(None, ["optim.lr=0"])
+    with pytest.raises(CogmapError, match="trainer.loggers entry"):
+        load_config(None, ["trainer.loggers=[csv, mlflow]"])
     assert load_config(None, ["optim.lr=3e-3"]).optim.lr == 0.003  # YAML 1.1 reads 3e-3 as a string
     config = load_config("configs/estimation/gru.yaml", ["trainer.max_epochs=3"])
     assert config.trainer.max_epochs == 3 and config.model.cell == "gru" and config.model.hidden == 256

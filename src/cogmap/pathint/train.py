@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class TrainerSection:
     seed: int = 0
     log_dir: str = "logs/estimation"
     name: str | None = None
-    loggers: list = field(default_factory=lambda: ["csv"])
+    loggers: list = field(default_factory=lambda: ["csv"])  # csv is always on; add tensorboard, wandb
     limit_train_batches: Any = None
     limit_val_batches: Any = None
     max_time: str | None = None  # "DD:HH:MM:SS": stop (and checkpoint) after this wall time
@@ -183,15 +184,18 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Tr
 
 
 def _loggers(config: TrainConfig):
+    """CSV always (metrics.csv in the run folder), plus TensorBoard and W&B when listed."""
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
-    made = []
+    made = [CSVLogger(save_dir=config.trainer.log_dir, name=config.run_name, version="")]
     for name in config.trainer.loggers:
-        if name == "csv":
-            made.append(CSVLogger(save_dir=config.trainer.log_dir, name=config.run_name, version=""))
-        elif name == "tensorboard":
+        if name == "tensorboard":
+            if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+                raise CogmapError("trainer.loggers has tensorboard, which is not installed: pip install tensorboard")
             made.append(TensorBoardLogger(save_dir=config.trainer.log_dir, name=config.run_name, version="tensorboard"))
-        else:
+        elif name == "wandb":
+            if importlib.util.find_spec("wandb") is None:
+                raise CogmapError("trainer.loggers has wandb, which is not installed: pip install wandb")
             made.append(WandbLogger(project="cogmap", name=config.run_name, save_dir=str(config.run_dir)))
     return made
 
