@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+from cogmap.pathint.data import GenerationConfig
+from cogmap.pathint.evaluate import evaluate
+from cogmap.pathint.model import StateEstimationModel
+
+PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
+
+
+def test_shipped_gru_loads_and_integrates():
+    model = StateEstimationModel.load_from_checkpoint(PRETRAINED / "so3x2_gru.ckpt", map_location="cpu")
+    assert model.hparams.cell == "gru" and model.hparams.hidden == 256
+    generation = GenerationConfig.from_dict(model.hparams.generation)
+    assert generation == GenerationConfig()  # trained on the seed's data settings
+    results = evaluate(model, generation, n=200, n_decode=4, refine_steps=5)
+    # RESULTS.md reports 0.945 on 5,000 trajectories; 200 of them must land close, and far above
+    # the predictor that never integrates.
+    assert results["model"]["accuracy"] == pytest.approx(0.945, abs=0.03)
+    assert results["model"]["accuracy"] > results["stay_still"]["accuracy"] + 0.3
