@@ -44,3 +44,19 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def read_yaml_mapping(path: str | os.PathLike) -> dict:
+    """The mapping at the top of a YAML file; a missing file, bad YAML or a non-mapping is a clear error."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise CogmapError(f"config file {path} does not exist")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise CogmapError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise CogmapError(f"config file {path} must hold a mapping of keys to values")
+    return values

@@ -36,7 +36,6 @@ def test_exp_matches_scipy(dtype, tol):
 
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 def test_log_matches_scipy_away_from_pi(dtype, tol):
-    rng = np.random.default_rng(2)
     vecs = np.concatenate([rotvecs_near(a, 50, seed=i) for i, a in enumerate([0.0, 1e-9, 1e-7, 1e-6, 0.5, 2.0, 3.0])])
     vecs = np.concatenate([vecs, Rotation.random(500, random_state=3).as_rotvec()])
     matrices = Rotation.from_rotvec(vecs).as_matrix()

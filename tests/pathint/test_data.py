@@ -8,7 +8,6 @@ from scipy.special import softmax
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
 from cogmap.errors import CogmapError, DataFileError
-from cogmap.geometry import SO3
 from cogmap.pathint import data as data_module
 from cogmap.pathint.data import (
     FORMAT_VERSION, GenerationConfig, OnlineTrajectories, TrajectoryFile, complete, generate, integrate_joints,

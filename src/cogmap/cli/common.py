@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-
-import yaml
 
 from cogmap.errors import CogmapError
-from cogmap.files import write_text_atomic  # noqa: F401  (re-exported for the subcommands)
+from cogmap.files import read_yaml_mapping, write_text_atomic  # noqa: F401  (re-exported for the subcommands)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -23,15 +20,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def load_yaml_config(path: str | os.PathLike, allowed: set[str]) -> dict:
     """Keys of a flat YAML mapping; an unknown key or a non-mapping is an error naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise CogmapError(f"config file {path} does not exist")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise CogmapError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(values, dict):
-        raise CogmapError(f"config file {path} must hold a mapping of keys to values")
+    values = read_yaml_mapping(path)
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise CogmapError(f"config file {path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")

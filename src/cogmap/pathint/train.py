@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
-from cogmap.files import atomic_path, write_text_atomic
+from cogmap.files import atomic_path, read_yaml_mapping, write_text_atomic
 from cogmap.pathint.data import GenerationConfig
 
 LOGGERS = ("csv", "tensorboard", "wandb")
@@ -155,17 +155,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> TrainConfig:
     """A :class:`TrainConfig` from a YAML file (optional) and ``section.key=value`` overrides."""
-    values: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise CogmapError(f"config file {path} does not exist")
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise CogmapError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}") from None
-        if not isinstance(values, dict):
-            raise CogmapError(f"config file {path} must hold a mapping of sections")
+    values: dict = read_yaml_mapping(path) if path is not None else {}
     for item in overrides:
         key, sep, raw = item.partition("=")
         parts = key.split(".")
