@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -145,7 +146,16 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path):
     analysis = tmp_path / "tiny" / "checkpoints" / "best_analysis"
     summary = json.loads((analysis / "summary.json").read_text())
     assert summary["units"] == 16 and summary["steps"] == 8
-    assert 1 <= summary["pca"]["components_for_95_percent"] <= 16
+    # The PCA figures agree with an independent eigendecomposition of the same hidden states.
+    from cogmap.pathint.model import StateEstimationModel
+
+    model = StateEstimationModel.load_from_checkpoint(ckpt).eval()
+    batch = generate(GenerationConfig(seq_len=8), 6, "val")
+    with torch.no_grad():
+        hidden = model.get_hidden_states(batch.velocities, batch.initial_code).reshape(-1, 16).double().numpy()
+    eigen = np.sort(np.linalg.eigvalsh(np.cov(hidden, rowvar=False)))[::-1]
+    assert summary["pca"]["components_for_95_percent"] == int(np.searchsorted(np.cumsum(eigen) / eigen.sum(), 0.95) + 1)
+    assert summary["pca"]["participation_ratio"] == pytest.approx(eigen.sum() ** 2 / (eigen**2).sum(), rel=1e-6)
     assert set(summary["linear_probe_r2_rotation_matrices"]) == {"all joints", "joint1", "joint2"}
     for figure in ("pca_spectrum", "pca_scatter", "tsne_scatter", "single_trajectories", "tuning_curves"):
         assert (analysis / f"{figure}.png").stat().st_size > 1000

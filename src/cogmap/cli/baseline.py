@@ -13,7 +13,7 @@ from cogmap.cli.common import set_threads, write_text_atomic
 from cogmap.errors import CogmapError
 from cogmap.cli.generate import add_generation_arguments, resolve
 from cogmap.pathint.data import GenerationConfig, TrajectoryFile, iter_generate
-from cogmap.pathint.metrics import accuracy, kl_divergence
+from cogmap.pathint.metrics import accuracy, kl_divergence, stay_still_prediction
 
 _GENERATION_KEYS = [f.name for f in dataclasses.fields(GenerationConfig)] + ["n_train", "n_val"]
 
@@ -58,7 +58,7 @@ def run(args) -> int:
     total, count = None, 0
     for config, chunk in _batches(args):
         steps = chunk.velocities.shape[1]
-        stay = chunk.initial_code[:, None, :].expand_as(chunk.targets)
+        stay = stay_still_prediction(chunk.initial_code, steps)
         kl = kl_divergence(chunk.targets, torch.log(stay), config.joints).sum(0)
         acc = accuracy(chunk.targets, stay, config.joints).sum(0)
         start = chunk.initial_states[:, None].expand_as(chunk.states)

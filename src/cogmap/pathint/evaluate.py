@@ -14,7 +14,7 @@ import torch
 
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.pathint.data import GenerationConfig, generate
-from cogmap.pathint.metrics import accuracy, kl_divergence
+from cogmap.pathint.metrics import accuracy, kl_divergence, stay_still_prediction
 
 
 def _decode_error(cells, codes: torch.Tensor, states: torch.Tensor, refine_steps: int) -> torch.Tensor:
@@ -51,7 +51,7 @@ def evaluate(model, generation: GenerationConfig, n: int = 5000, seq_len: int | 
         init = trajectories.initial_code[start:start + batch_size]
         log_p, _ = model(v.to(device), model._encode_init_pos(init.to(device)))
         log_p = log_p.float().cpu()
-        stay = init[:, None].expand_as(target)
+        stay = stay_still_prediction(init, steps)
         sums["model_kl"] += kl_divergence(target, log_p, joints).sum(0)
         sums["model_accuracy"] += accuracy(target, log_p, joints).sum(0)
         sums["stay_kl"] += kl_divergence(target, stay.log(), joints).sum(0)
