@@ -82,3 +82,22 @@ def test_recurrent_weights_are_orthogonal_per_gate_at_start():
         assert torch.allclose(gate @ gate.T, torch.eye(16), atol=1e-5)
     default = PathIntegrator(cell="rnn", hidden=32, init="default").rnn.weight_hh_l0.detach()
     assert not torch.allclose(default @ default.T, torch.eye(32), atol=0.1)
+
+
+def test_identity_init_holds_the_start_state_where_orthogonal_init_rotates_it():
+    torch.manual_seed(0)
+    identity = PathIntegrator(cell="rnn", hidden=64, init="identity")
+    torch.manual_seed(0)
+    default = PathIntegrator(cell="rnn", hidden=64, init="default")
+    assert torch.equal(identity.rnn.weight_hh_l0.detach(), torch.eye(64))
+    # Same draw of input weights, shrunk tenfold.
+    assert torch.allclose(identity.rnn.weight_ih_l0, 0.1 * default.rnn.weight_ih_l0)
+    orthogonal = PathIntegrator(cell="rnn", hidden=64, init="orthogonal")
+    h0 = 0.05 * torch.randn(1, 8, 64)
+    still = torch.zeros(8, 100, 6)
+    with torch.no_grad():
+        held = identity(still, h0)[1][:, -1]
+        rotated = orthogonal(still, h0)[1][:, -1]
+    cosine = torch.nn.functional.cosine_similarity
+    assert cosine(held, h0[0]).min() > 0.99  # tanh(h) ~ h for small h: the state is kept
+    assert cosine(rotated, h0[0]).abs().max() < 0.6  # 100 rotations later it points elsewhere

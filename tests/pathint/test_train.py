@@ -99,3 +99,41 @@ def test_two_process_ddp_on_cpu(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     saved = torch.load(tmp_path / "gru" / "checkpoints" / "last.ckpt", weights_only=False)
     assert saved["global_step"] == 2  # 4 batches shared by 2 ranks
+
+
+def test_init_from_starts_from_earlier_weights_and_refuses_other_architectures(tmp_path):
+    from cogmap.pathint.train import build_model, load_weights
+
+    run = train(load_config(None, TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.name=a"]))
+    best = run / "checkpoints" / "best.ckpt"
+    model = build_model(load_config(None, TINY))
+    load_weights(model, best)
+    trained = StateEstimationModel.load_from_checkpoint(best, map_location="cpu")
+    for name, value in trained.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
+    with pytest.raises(CogmapError, match="does not fit"):
+        load_weights(build_model(load_config(None, TINY + ["model.hidden=8"])), best)
+    with pytest.raises(CogmapError, match="no checkpoint"):
+        load_weights(model, tmp_path / "missing.ckpt")
+    # Through the CLI config, with a learning rate too small to move anything: it ends where it began.
+    continued = train(load_config(None, TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.name=b",
+                                                f"model.init_from={best}", "data.epoch_offset=1", "optim.lr=1e-12",
+                                                "optim.min_lr=1e-12"]))
+    after = StateEstimationModel.load_from_checkpoint(continued / "checkpoints" / "last.ckpt", map_location="cpu")
+    for name, value in trained.state_dict().items():
+        assert torch.allclose(after.state_dict()[name], value, atol=1e-6), name
+
+
+def test_epoch_offset_draws_the_data_of_a_later_epoch():
+    from cogmap.pathint.data import OnlineTrajectories
+    from cogmap.pathint.datamodule import TrajectoryDataModule
+
+    generation = GenerationConfig(seq_len=5)
+    module = TrajectoryDataModule(generation, "online", n_train=64, n_val=8, batch_size=32, epoch_offset=3)
+    module.setup()
+    first = next(iter(module.train_dataloader()))
+    online = OnlineTrajectories(generation, 32, 2)
+    online.set_epoch(3)
+    assert torch.equal(first["velocities"], online.batch(0)["velocities"])
+    online.set_epoch(0)
+    assert not torch.equal(first["velocities"], online.batch(0)["velocities"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 from cogmap import __version__
-from cogmap.cli import analyze, baseline, cells, evaluate, generate, quickstart, train
+from cogmap.cli import analyze, baseline, cells, evaluate, generate, quickstart, train, treeworld
 from cogmap.cli.common import ArgumentParser
 from cogmap.errors import CogmapError
 
-SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze)
+SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld)
 
 
 def build_parser() -> ArgumentParser:

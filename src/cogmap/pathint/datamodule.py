@@ -81,11 +81,17 @@ class TrajectoryDataModule(L.LightningDataModule):
             (fresh trajectories every batch; validation is a fixed generated set).
         n_train: trajectories per epoch for ``online`` (the file's size otherwise).
         n_val: validation trajectories for ``online``.
+        epoch_offset: epoch ``e`` draws its batches (online) or its order (file) as epoch
+            ``e + epoch_offset`` would; a run that continues another one's weights sets it to
+            that run's epochs so that it trains on trajectories it has not seen.
     """
 
     def __init__(self, generation: GenerationConfig, source: str = "file", path: str | Path | None = None,
-                 n_train: int = 100_000, n_val: int = 5_000, batch_size: int = 128, num_workers: int = 0, seed: int = 0):
+                 n_train: int = 100_000, n_val: int = 5_000, batch_size: int = 128, num_workers: int = 0, seed: int = 0,
+                 epoch_offset: int = 0):
         super().__init__()
+        check_positive_int("data.epoch_offset", epoch_offset, minimum=0)
+        self.epoch_offset = epoch_offset
         check_choice("data.source", source, SOURCES)
         check_positive_int("data.batch_size", batch_size)
         check_positive_int("data.num_workers", num_workers, minimum=0)
@@ -121,6 +127,7 @@ class TrajectoryDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         rank, world = self._rank_world()
         epoch = self.trainer.current_epoch if getattr(self, "trainer", None) is not None else 0
+        epoch += self.epoch_offset
         if self.source == "file":
             split = self._file.split("train")
             return self._loader(_ShuffledBatches(split, self.batch_size, self.seed, epoch, rank, world))

@@ -21,7 +21,8 @@ from cogmap.errors import CogmapError, check_choice, check_positive_int
 from cogmap.pathint.metrics import accuracy, kl_divergence
 
 CELLS = ("rnn", "gru", "lstm")
-INITS = ("orthogonal", "default")
+INITS = ("orthogonal", "identity", "default")
+IDENTITY_INPUT_GAIN = 0.1  # input weights of init="identity", relative to PyTorch's default
 
 Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 
@@ -44,17 +45,31 @@ class PathIntegrator(nn.Module):
         rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
         self.rnn = rnn_class(velocity_dim, hidden, batch_first=True)
         self.head = nn.Sequential(nn.LayerNorm(hidden), nn.Dropout(dropout), nn.Linear(hidden, code_dim))
-        if init == "orthogonal":
-            self.orthogonal_init()
+        if init != "default":
+            self.recurrent_init(init)
 
-    def orthogonal_init(self) -> None:
-        """Orthogonal recurrent weights (per gate) and zero biases; ``init="default"`` keeps PyTorch's uniform init."""
-        # Orthogonal recurrent weights keep a vanilla RNN's gradients from exploding or dying
-        # over 100 steps at the start of training (Saxe et al. 2014; Le et al. 2015).
+    def recurrent_init(self, kind: str = "orthogonal") -> None:
+        """Orthogonal or identity recurrent weights (per gate) and zero biases.
+
+        ``identity`` also scales the input weights by :data:`IDENTITY_INPUT_GAIN`.
+        ``init="default"`` keeps PyTorch's uniform init.
+        """
+        # Orthogonal recurrent weights keep gradients from exploding or dying over 100 steps at
+        # the start of training (Saxe et al. 2014). They rotate the state at every step, though,
+        # so a vanilla RNN read out by one fixed head must first unlearn the rotation before it
+        # can even hold its start pose. Identity weights (Le et al. 2015) start it as a
+        # near-perfect memory of its initial state, which is what an integrator needs; the
+        # input weights are shrunk with them, or 100 steps of velocity input pile up into a
+        # random walk that swamps the encoded start pose and saturates tanh.
         for name, weight in self.rnn.named_parameters():
-            if name.startswith("weight_hh"):
+            if name.startswith("weight_ih") and kind == "identity":
+                weight.data.mul_(IDENTITY_INPUT_GAIN)
+            elif name.startswith("weight_hh"):
                 for block in weight.data.split(self.hidden, dim=0):
-                    nn.init.orthogonal_(block)
+                    if kind == "identity":
+                        nn.init.eye_(block)
+                    else:
+                        nn.init.orthogonal_(block)
             elif name.startswith("bias"):
                 nn.init.zeros_(weight)
 

@@ -21,8 +21,11 @@ import yaml
 from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
 from cogmap.files import atomic_path, read_yaml_mapping, write_text_atomic
 from cogmap.pathint.data import GenerationConfig
+from cogmap.typed import coerce, merge, parse_overrides
 
 LOGGERS = ("csv", "tensorboard", "wandb")
+# Keys that Lightning accepts in several forms (an int, a float, "auto", a list, ...).
+UNTYPED = ("trainer.devices", "trainer.limit_train_batches", "trainer.limit_val_batches")
 
 
 @dataclass
@@ -30,7 +33,8 @@ class ModelSection:
     cell: str = "gru"
     hidden: int = 256
     dropout: float = 0.5
-    init: str = "orthogonal"  # or "default" (PyTorch's uniform init of recurrent weights)
+    init: str = "orthogonal"  # or "identity", or "default" (PyTorch's uniform init of recurrent weights)
+    init_from: str | None = None  # a checkpoint whose weights start this run (fine-tuning, warm restarts)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class DataSection:
     batch_size: int = 128
     num_workers: int = 0
     generation: dict = field(default_factory=dict)
+    epoch_offset: int = 0  # draw epoch e's data as epoch e + offset (fresh data after model.init_from)
 
 
 @dataclass
@@ -80,7 +85,7 @@ class TrainConfig:
     def __post_init__(self):
         check_choice("model.cell", self.model.cell, ("rnn", "gru", "lstm"))
         check_positive_int("model.hidden", self.model.hidden)
-        check_choice("model.init", self.model.init, ("orthogonal", "default"))
+        check_choice("model.init", self.model.init, ("orthogonal", "identity", "default"))
         if not 0 <= self.model.dropout < 1:
             raise CogmapError(f"model.dropout must be in [0, 1), got {self.model.dropout!r}")
         for name in ("lr", "min_lr", "grad_clip"):
@@ -126,50 +131,18 @@ class TrainConfig:
             bad = sorted(set(given) - set(known))
             if bad:
                 raise CogmapError(f"unknown config key(s) {', '.join(f'{f.name}.{b}' for b in bad)}")
-            given = {key: _coerce(f"{f.name}.{key}", value, getattr(section_class(), key)) for key, value in given.items()}
+            given = {key: coerce(f"{f.name}.{key}", value, getattr(section_class(), key), untyped=UNTYPED) for key, value in given.items()}
             built[f.name] = section_class(**given)
         return cls(**built)
-
-
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """``value`` with the default's type, or an error naming the key.
-
-    Ints pass for floats, and so do strings such as ``3e-3`` that YAML 1.1 leaves unparsed;
-    keys whose default is ``None`` (or that Lightning accepts in several forms) take anything.
-    """
-    if default is None or name in ("trainer.devices", "trainer.limit_train_batches", "trainer.limit_val_batches"):
-        return value
-    expected = type(default)
-    if expected is float and isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
-    if not ok:
-        raise CogmapError(f"{name} must be of type {expected.__name__}, got {value!r}")
-    return float(value) if expected is float else value
 
 
 def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> TrainConfig:
     """A :class:`TrainConfig` from a YAML file (optional) and ``section.key=value`` overrides."""
     values: dict = read_yaml_mapping(path) if path is not None else {}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        parts = key.split(".")
-        if not sep or len(parts) < 2 or not all(parts):
-            raise CogmapError(f"override {item!r} must look like section.key=value, e.g. trainer.max_epochs=5")
-        target = values
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise CogmapError(f"override {item!r}: {part} is not a section")
-        try:
-            target[parts[-1]] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise CogmapError(f"override {item!r}: cannot read the value {raw!r}") from None
+    for section, given in values.items():
+        if not isinstance(given, (dict, type(None))):
+            raise CogmapError(f"config section {section} must be a mapping")
+    values = merge({k: v or {} for k, v in values.items()}, parse_overrides(overrides))
     return TrainConfig.from_dict(values)
 
 
@@ -198,6 +171,23 @@ def build_model(config: TrainConfig):
                                 cells=generation.cells, hidden=config.model.hidden, dropout=config.model.dropout,
                                 lr=config.optim.lr, weight_decay=config.optim.weight_decay, min_lr=config.optim.min_lr,
                                 max_epochs=config.trainer.max_epochs, generation=generation.to_dict(), init=config.model.init)
+
+
+def load_weights(model, path: str | os.PathLike) -> None:
+    """Start ``model`` from the weights of the checkpoint at ``path`` (same architecture required)."""
+    import torch
+
+    if not Path(path).is_file():
+        raise CogmapError(f"model.init_from: no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=False).get("state_dict")
+    if state is None:
+        raise CogmapError(f"model.init_from: {path} holds no state_dict")
+    own = model.state_dict()
+    mismatched = sorted(k for k in own if k not in state or state[k].shape != own[k].shape)
+    if mismatched or set(state) - set(own):
+        raise CogmapError(f"model.init_from: {path} does not fit this model (differs in {', '.join(mismatched) or 'extra keys'}); "
+                          "use the same cell, hidden size and generation settings")
+    model.load_state_dict(state)
 
 
 def _epoch_timer():
@@ -273,8 +263,11 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     data = TrajectoryDataModule(config.generation, config.data.source, config.data.path, config.data.n_train,
-                                config.data.n_val, config.data.batch_size, config.data.num_workers, config.trainer.seed)
+                                config.data.n_val, config.data.batch_size, config.data.num_workers, config.trainer.seed,
+                                config.data.epoch_offset)
     model = build_model(config)
+    if config.model.init_from and not resume:
+        load_weights(model, config.model.init_from)
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val/loss", mode="min",
                                   save_last=True, auto_insert_metric_name=False)
     trainer = L.Trainer(

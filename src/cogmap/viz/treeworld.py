@@ -1,0 +1,114 @@
+"""Pictures of Tree World runs: a static summary and an animation (GIF, or MP4 when ffmpeg exists)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from cogmap.errors import CogmapError
+from cogmap.files import atomic_path
+from cogmap.viz.plots import plt, save_figure
+
+
+def _trees(layout, index: int = 0):
+    location = layout.location[index].cpu().numpy()
+    poisonous = layout.poisonous[index].cpu().numpy()
+    return location, poisonous
+
+
+def _draw_trees(ax, location, poisonous, eat_distance: float) -> None:
+    for bad, marker, colour, label in ((False, "o", "tab:green", "edible"), (True, "X", "tab:red", "poisonous")):
+        chosen = poisonous == bad
+        ax.scatter(location[chosen, 0], location[chosen, 1], marker=marker, c=colour, s=40, label=f"{label} tree",
+                   zorder=3, edgecolors="k", linewidths=0.4)
+
+
+def plot_run(layout, record: dict, config, path: str | os.PathLike, title: str = "") -> Path:
+    """Trees, the trajectory coloured by health, start and end; health over time below."""
+    location = record["location"].numpy()
+    health = record["health"].numpy()
+    fig, (ax, ax_health) = plt.subplots(2, 1, figsize=(6.5, 8.5), gridspec_kw={"height_ratios": [3, 1]})
+    trees, poisonous = _trees(layout)
+    points = ax.scatter(location[:, 0], location[:, 1], c=health, cmap="viridis", s=3, zorder=2,
+                        vmin=min(0.0, health.min()), vmax=config.max_health)
+    ax.plot(location[:, 0], location[:, 1], color="0.7", lw=0.5, zorder=1)
+    _draw_trees(ax, trees, poisonous, config.eat_distance)
+    ax.scatter(*location[0], marker="s", c="k", s=50, label="start", zorder=4)
+    ax.scatter(*location[-1], marker="*", c="orange", s=140, edgecolors="k", label="end", zorder=4)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.colorbar(points, ax=ax, label="health", shrink=0.8)
+    ax.set_title(title)
+    steps = np.arange(len(health))
+    ax_health.plot(steps, health, color="tab:blue")
+    for name, colour in (("ate", "tab:green"), ("ate_poison", "tab:red")):
+        if name in record and len(record[name]):
+            when = np.flatnonzero(record[name].numpy()) + 1
+            ax_health.scatter(when, health[when], s=8, c=colour, label={"ate": "ate", "ate_poison": "poison"}[name])
+    ax_health.axhline(0, color="k", lw=0.5)
+    ax_health.set_xlabel("step")
+    ax_health.set_ylabel("health")
+    ax_health.legend(fontsize=8, loc="lower left")
+    return save_figure(fig, path)
+
+
+def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int = 20, stride: int = 5,
+                belief_extent: float | None = None) -> Path:
+    """An animation of the run, every ``stride`` steps: trees, trail, agent and heading.
+
+    ``.gif`` is written with Pillow; ``.mp4`` needs ffmpeg. With a ``belief`` entry in the
+    record (a location-belief map per step) and its ``belief_extent`` (half-width in world
+    units), the belief is drawn underneath.
+    """
+    from matplotlib import animation
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise CogmapError(f"animation must be a .gif or .mp4 file, got {path.name}")
+    if suffix == ".mp4" and not animation.writers.is_available("ffmpeg"):
+        raise CogmapError("writing .mp4 needs ffmpeg on the PATH; write a .gif instead")
+    location, heading = record["location"].numpy(), record["heading"].numpy()
+    health = record["health"].numpy()
+    belief = record.get("belief")
+    frames = list(range(0, len(location), max(1, stride)))
+    trees, poisonous = _trees(layout)
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    everything = np.concatenate([location, trees])
+    low, high = everything.min(0) - 50, everything.max(0) + 50
+    image = None
+    if belief is not None and len(belief) and belief_extent is not None:
+        image = ax.imshow(belief[0].numpy(), origin="lower", cmap="Blues", alpha=0.8,
+                          extent=(-belief_extent, belief_extent, -belief_extent, belief_extent), zorder=0)
+    _draw_trees(ax, trees, poisonous, config.eat_distance)
+    (trail,) = ax.plot([], [], color="0.5", lw=0.8)
+    (agent,) = ax.plot([], [], "o", color="tab:blue", ms=7, zorder=5)
+    (arrow,) = ax.plot([], [], color="tab:blue", lw=1.5, zorder=5)
+    label = ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=9)
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=7)
+
+    def draw(t):
+        trail.set_data(location[: t + 1, 0], location[: t + 1, 1])
+        agent.set_data([location[t, 0]], [location[t, 1]])
+        tip = location[t] + heading[t] * config.max_sense_distance / 3
+        arrow.set_data([location[t, 0], tip[0]], [location[t, 1], tip[1]])
+        label.set_text(f"step {t}   health {health[t]:.0f}")
+        if image is not None and t >= 1:
+            image.set_data(belief[min(t - 1, len(belief) - 1)].numpy())
+        return trail, agent, arrow, label
+
+    movie = animation.FuncAnimation(fig, draw, frames=frames, interval=1000 / fps, blit=False)
+    try:
+        with atomic_path(path) as tmp:
+            writer = animation.PillowWriter(fps=fps) if suffix == ".gif" else animation.FFMpegWriter(fps=fps)
+            movie.save(str(tmp), writer=writer)
+    finally:
+        plt.close(fig)
+    return path

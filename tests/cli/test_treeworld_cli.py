@@ -1,0 +1,53 @@
+import json
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from tests.cli.test_cli import cogmap
+
+
+def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path):
+    config = tmp_path / "world.yaml"
+    config.write_text("num_trees: 10\nembedding_dim: 16\n")
+    out = tmp_path / "run"
+    result = cogmap("treeworld", "run", "--agent", "drive", "--steps", "60", "--seed", "3", "--config", config,
+                    "--set", "tree_spacing=50", "--out", out, "--animate", "--stride", "10")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["agent"] == "drive" and metrics["steps"] == 60 and metrics["seed"] == 3
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["num_trees"] == 10 and saved["tree_spacing"] == 50
+    record = np.load(out / "record.npz")
+    assert record["location"].shape == (61, 2) and record["health"][-1] == pytest.approx(metrics["health"])
+    assert Image.open(out / "run.png").size[0] > 300
+    gif = Image.open(out / "run.gif")
+    assert gif.n_frames == 7  # steps 0, 10, ..., 60
+
+
+def test_treeworld_survival_compares_agents(tmp_path):
+    result = cogmap("treeworld", "survival", "--agents", "random,drive", "--worlds", "2", "--steps", "80",
+                    "--set", "embedding_dim=16", "--set", "max_health=100", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "survival.json").read_text())
+    assert set(data) == {"random", "drive"} and len(data["drive"]["runs"]) == 2
+    random_runs = data["random"]["runs"]
+    assert data["random"]["summary"]["survival_mean"] == pytest.approx(np.mean([r["steps"] for r in random_runs]))
+    assert (tmp_path / "survival.png").is_file()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["treeworld", "run", "--agent", "greedy"], "invalid choice"),
+    (["treeworld", "run", "--set", "num_trees=-3"], "num_trees"),
+    (["treeworld", "run", "--set", "eat_distance=-1"], "eat_distance"),
+    (["treeworld", "run", "--set", "trees"], "key=value"),
+    (["treeworld", "run", "--set", "colour=red"], "colour"),
+    (["treeworld", "run", "--steps", "0"], "--steps"),
+    (["treeworld", "survival", "--agents", "random,greedy"], "--agents"),
+])
+def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+    result = cogmap(*args, "--out", tmp_path / "x")
+    assert result.returncode == 2
+    assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x" / "metrics.json").exists()
