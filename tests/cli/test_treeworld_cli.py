@@ -51,3 +51,28 @@ def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
     assert result.returncode == 2
     assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "metrics.json").exists()
+
+
+def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path):
+    result = cogmap("treeworld", "localize", "--experiment", "spiral-no-memory,circle-memory", "--steps", "40",
+                    "--grid-size", "41", "--grid-extent", "400", "--set", "embedding_dim=16", "--animate",
+                    "--stride", "10", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "localization.json").read_text())
+    summary = data["summary"]["spiral-no-memory"]
+    assert summary["grid_size"] == 41 and summary["grid_scale"] == 10.0 and not summary["use_memory"]
+    assert summary["error_mean_max"] < 10.0  # exact actions, no memory: within one cell
+    assert len(data["per_step"]["circle-memory"]["error_mean"]) == 40
+    assert data["summary"]["circle-memory"]["memory_mix"] == 0.5
+    assert Image.open(tmp_path / "circle-memory.gif").n_frames == 5  # steps 0, 10, ..., 40
+    assert (tmp_path / "localization.png").is_file()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--experiment", "square"], "--experiment"),
+    (["--memory-mix", "2"], "--memory-mix"),
+    (["--grid-size", "40"], "grid_size"),
+])
+def test_treeworld_localize_bad_input(tmp_path, args, needle):
+    result = cogmap("treeworld", "localize", *args, "--steps", "5", "--out", tmp_path / "x")
+    assert result.returncode == 2 and needle in result.stderr

@@ -19,6 +19,7 @@ mapping of TreeWorldConfig fields) and --set key=value overrides, e.g. --set num
 
   run       one agent in one world: metrics.json, run.png, record.npz (and run.gif with --animate)
   survival  agents over many seeded worlds with death allowed: survival.json and survival.png
+  localize  the seed's TEM2d localization experiments: errors over time, figures, animations
 """
 
 
@@ -64,6 +65,28 @@ def add_parser(subparsers) -> None:
     s.add_argument("--steps", type=int, default=5000, help="step cap per run (default 5000)")
     _common(s)
     s.set_defaults(run=run_survival)
+    from cogmap.treeworld.localize import EXPERIMENTS
+
+    loc = sub.add_parser("localize", help="the seed's TEM2d localization experiments",
+                         description="Run a path tracer that localizes itself with TEM2d (belief maps on a "
+                                     "101 x 101 grid over 1000 x 1000 world units, moved by action kernels, "
+                                     "corrected from a location-keyed memory) and measure the distance between "
+                                     "belief and truth. Writes localization.json, localization.png and, with "
+                                     "--animate, <experiment>.gif per experiment to --out.")
+    loc.add_argument("--experiment", default="spiral-memory",
+                     help=f"comma-separated experiments from {', '.join(EXPERIMENTS)}, or 'all' (default spiral-memory)")
+    loc.add_argument("--steps", type=int, default=1000, help="steps (default 1000)")
+    loc.add_argument("--seed", type=int, default=0, help="seed of the world and the odometry noise (default 0)")
+    loc.add_argument("--memory-mix", type=float, help="fixed memory weight in [0, 1] (default: the experiment's)")
+    loc.add_argument("--affinity", action="store_true", help="use the affinity-gated memory weight instead of a fixed one")
+    loc.add_argument("--affinity-exponent", type=float, default=20.0, help="exponent of the affinity gate (default 20)")
+    loc.add_argument("--action-noise", type=float, help="odometry noise sd per axis (default: the experiment's)")
+    loc.add_argument("--grid-size", type=int, default=101, help="cells per side of the belief map, odd (default 101)")
+    loc.add_argument("--grid-extent", type=float, default=1000.0, help="world units the map spans (default 1000)")
+    loc.add_argument("--animate", action="store_true", help="also write an animation of the belief map per experiment")
+    loc.add_argument("--stride", type=int, default=5, help="steps per animation frame (default 5)")
+    _common(loc)
+    loc.set_defaults(run=run_localize)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -138,4 +161,45 @@ def run_survival(args) -> int:
     write_text_atomic(args.out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     write_text_atomic(args.out / "survival.json", json.dumps(results, indent=1))
     print(f"wrote survival.json, survival.png and config.yaml in {args.out}")
+    return 0
+
+
+def run_localize(args) -> int:
+    from cogmap.treeworld.localize import EXPERIMENTS, run_localization, summarize
+    from cogmap.viz.treeworld import animate_run, plot_localization
+
+    names = list(EXPERIMENTS) if args.experiment == "all" else [e.strip() for e in args.experiment.split(",") if e.strip()]
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown or not names:
+        raise CogmapError(f"--experiment must name experiments from {', '.join(EXPERIMENTS)} (or 'all'), got {args.experiment!r}")
+    check_positive_int("--steps", args.steps)
+    check_positive_int("--stride", args.stride)
+    if args.memory_mix is not None and not 0 <= args.memory_mix <= 1:
+        raise CogmapError(f"--memory-mix must be in [0, 1], got {args.memory_mix}")
+    if args.action_noise is not None and args.action_noise < 0:
+        raise CogmapError(f"--action-noise must be >= 0, got {args.action_noise}")
+    config = _world_config(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    mix = None if args.affinity else (args.memory_mix if args.memory_mix is not None else "default")
+    results, summaries = {}, {}
+    for name in names:
+        result = run_localization(name, config, args.steps, args.seed, mix, args.action_noise, args.affinity_exponent,
+                                  args.grid_size, args.grid_extent, progress=True)
+        results[name], summaries[name] = result, summarize(result)
+        s = summaries[name]
+        print(f"{name:>20}: error (belief mean to truth) final {s['error_mean_final']:.1f}, average "
+              f"{s['error_mean_average']:.1f}, max {s['error_mean_max']:.1f} world units; estimate "
+              f"{s['distance_from_origin_estimate_final']:.0f} from the origin, truth {s['distance_from_origin_true_final']:.0f}")
+        if args.animate:
+            record = {**result["record"], "estimate": result["estimate"]}
+            extent = result["tem"].grid_extent / 2 + result["tem"].grid_scale / 2
+            animate_run(result["world"].batched.layout, record, config, args.out / f"{name}.gif", stride=args.stride,
+                        belief_extent=extent)
+    plot_localization(results, args.out / "localization.png")
+    per_step = {name: {"error_mean": r["error_mean"].tolist(), "error_mode": r["error_mode"].tolist(),
+                       "loss": r["loss"].tolist(), "memory_weight": r["memory_weight"].tolist()}
+                for name, r in results.items()}
+    write_text_atomic(args.out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_text_atomic(args.out / "localization.json", json.dumps({"summary": summaries, "per_step": per_step}))
+    print(f"wrote localization.json, localization.png{', animations' if args.animate else ''} and config.yaml in {args.out}")
     return 0

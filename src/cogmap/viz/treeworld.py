@@ -62,7 +62,8 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
 
     ``.gif`` is written with Pillow; ``.mp4`` needs ffmpeg. With a ``belief`` entry in the
     record (a location-belief map per step) and its ``belief_extent`` (half-width in world
-    units), the belief is drawn underneath.
+    units), the belief is drawn underneath, with the belief's mean as a cross when the record
+    holds an ``estimate`` entry.
     """
     from matplotlib import animation
 
@@ -78,7 +79,7 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
     frames = list(range(0, len(location), max(1, stride)))
     trees, poisonous = _trees(layout)
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
-    everything = np.concatenate([location, trees])
+    everything = np.concatenate([location, trees] + ([record["estimate"].numpy()] if "estimate" in record else []))
     low, high = everything.min(0) - 50, everything.max(0) + 50
     image = None
     if belief is not None and len(belief) and belief_extent is not None:
@@ -86,7 +87,10 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
                           extent=(-belief_extent, belief_extent, -belief_extent, belief_extent), zorder=0)
     _draw_trees(ax, trees, poisonous, config.eat_distance)
     (trail,) = ax.plot([], [], color="0.5", lw=0.8)
-    (agent,) = ax.plot([], [], "o", color="tab:blue", ms=7, zorder=5)
+    (agent,) = ax.plot([], [], "o", color="tab:blue", ms=7, zorder=5, label="true position")
+    estimate = record.get("estimate")
+    (guess,) = ax.plot([], [], "+", color="tab:purple", ms=12, mew=2, zorder=6,
+                       label="belief mean" if estimate is not None else None)
     (arrow,) = ax.plot([], [], color="tab:blue", lw=1.5, zorder=5)
     label = ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=9)
     ax.set_xlim(low[0], high[0])
@@ -100,8 +104,12 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
         tip = location[t] + heading[t] * config.max_sense_distance / 3
         arrow.set_data([location[t, 0], tip[0]], [location[t, 1], tip[1]])
         label.set_text(f"step {t}   health {health[t]:.0f}")
-        if image is not None and t >= 1:
-            image.set_data(belief[min(t - 1, len(belief) - 1)].numpy())
+        if estimate is not None:
+            e = estimate[min(t, len(estimate) - 1)]
+            guess.set_data([float(e[0])], [float(e[1])])
+        if image is not None:  # belief t is about where observation t was made: location t
+            image.set_data(belief[min(t, len(belief) - 1)].numpy())
+            image.set_clim(0, float(belief[min(t, len(belief) - 1)].max()))
         return trail, agent, arrow, label
 
     movie = animation.FuncAnimation(fig, draw, frames=frames, interval=1000 / fps, blit=False)
@@ -112,3 +120,22 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
     finally:
         plt.close(fig)
     return path
+
+
+def plot_localization(results: dict[str, dict], path: str | os.PathLike, title: str = "") -> Path:
+    """Localization error (belief mean and mode vs truth), loss and memory weight over time, per experiment."""
+    fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+    for name, result in results.items():
+        steps = np.arange(1, len(result["error_mean"]) + 1)
+        line = axes[0].plot(steps, result["error_mean"].numpy(), label=f"{name} (mean)")[0]
+        axes[0].plot(steps, result["error_mode"].numpy(), color=line.get_color(), ls=":", lw=0.8)
+        axes[1].plot(steps, result["loss"].numpy(), color=line.get_color(), label=name)
+        axes[2].plot(steps, result["memory_weight"].numpy(), color=line.get_color(), label=name)
+    axes[0].set_ylabel("localization error\n(world units)")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title(title or "distance from the true location: belief mean (solid), mode (dotted)")
+    axes[1].set_ylabel("loss")
+    axes[1].set_yscale("log")
+    axes[2].set_ylabel("memory weight")
+    axes[2].set_xlabel("step")
+    return save_figure(fig, path)
