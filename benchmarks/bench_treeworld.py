@@ -8,6 +8,7 @@ state before it prints any number.
 
     python benchmarks/bench_treeworld.py                      # 1 and 1,024 worlds
     python benchmarks/bench_treeworld.py --worlds 1,4096 --device cuda
+    python benchmarks/bench_treeworld.py --embedding-dim 64   # smaller senses
 """
 
 from __future__ import annotations
@@ -94,11 +95,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps timed per run (default 200)")
     parser.add_argument("--reference-worlds", type=int, default=64,
                         help="worlds the reference loop runs for large batches; its rate is per agent-step (default 64)")
+    parser.add_argument("--embedding-dim", type=int, default=1024, help="sensory embedding size (default 1024)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    config = TreeWorldConfig()  # the original's settings: 25 trees, 1024-d embeddings
+    config = TreeWorldConfig(embedding_dim=args.embedding_dim)  # otherwise the original's settings: 25 trees
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, device {args.device}")
+          f"torch {torch.__version__}, device {args.device}, embedding_dim {args.embedding_dim}")
     print(f"{'worlds':>7} {'cogmap agent-steps/s':>21} {'reference agent-steps/s':>24} {'ratio':>7}")
     for size in [int(s) for s in args.worlds.split(",")]:
         world = BatchedTreeWorld.random_from_config(config, list(range(size)), device=args.device)

@@ -65,7 +65,7 @@ def add_parser(subparsers) -> None:
     s.add_argument("--steps", type=int, default=5000, help="step cap per run (default 5000)")
     _common(s)
     s.set_defaults(run=run_survival)
-    from cogmap.treeworld.localize import EXPERIMENTS
+    from cogmap.treeworld.localize import ALL_EXPERIMENTS
 
     loc = sub.add_parser("localize", help="the seed's TEM2d localization experiments",
                          description="Run a path tracer that localizes itself with TEM2d (belief maps on a "
@@ -74,7 +74,7 @@ def add_parser(subparsers) -> None:
                                      "belief and truth. Writes localization.json, localization.png and, with "
                                      "--animate, <experiment>.gif per experiment to --out.")
     loc.add_argument("--experiment", default="spiral-memory",
-                     help=f"comma-separated experiments from {', '.join(EXPERIMENTS)}, or 'all' (default spiral-memory)")
+                     help=f"comma-separated experiments from {', '.join(ALL_EXPERIMENTS)}, or 'all' (default spiral-memory)")
     loc.add_argument("--steps", type=int, default=1000, help="steps (default 1000)")
     loc.add_argument("--seed", type=int, default=0, help="seed of the world and the odometry noise (default 0)")
     loc.add_argument("--memory-mix", type=float, help="fixed memory weight in [0, 1] (default: the experiment's)")
@@ -165,13 +165,14 @@ def run_survival(args) -> int:
 
 
 def run_localize(args) -> int:
-    from cogmap.treeworld.localize import EXPERIMENTS, run_localization, summarize
+    from cogmap.treeworld.localize import ALL_EXPERIMENTS, run_localization, summarize, tracked_vehicle_experiment
     from cogmap.viz.treeworld import animate_run, plot_localization
 
-    names = list(EXPERIMENTS) if args.experiment == "all" else [e.strip() for e in args.experiment.split(",") if e.strip()]
-    unknown = [n for n in names if n not in EXPERIMENTS]
+    names = list(ALL_EXPERIMENTS) if args.experiment == "all" else [e.strip() for e in args.experiment.split(",") if e.strip()]
+    unknown = [n for n in names if n not in ALL_EXPERIMENTS]
     if unknown or not names:
-        raise CogmapError(f"--experiment must name experiments from {', '.join(EXPERIMENTS)} (or 'all'), got {args.experiment!r}")
+        raise CogmapError(f"--experiment must name experiments from {', '.join(ALL_EXPERIMENTS)} (or 'all'), "
+                          f"got {args.experiment!r}")
     check_positive_int("--steps", args.steps)
     check_positive_int("--stride", args.stride)
     if args.memory_mix is not None and not 0 <= args.memory_mix <= 1:
@@ -182,9 +183,21 @@ def run_localize(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     mix = None if args.affinity else (args.memory_mix if args.memory_mix is not None else "default")
     results, summaries = {}, {}
+    runs = []
     for name in names:
-        result = run_localization(name, config, args.steps, args.seed, mix, args.action_noise, args.affinity_exponent,
-                                  args.grid_size, args.grid_extent, progress=True)
+        if name == "tracked-vehicle":
+            out = tracked_vehicle_experiment(config, args.steps, args.seed, grid_size=args.grid_size,
+                                             grid_extent=args.grid_extent, progress=True)
+            print(f"tracked vehicle: learned track width {out['learned_track_width']:.3f} (true "
+                  f"{out['true_track_width']:.3f}), track gains {', '.join(f'{g:.3f}' for g in out['learned_gains'])} (true 1)")
+            for model, result in out["results"].items():
+                runs.append((f"tracked-vehicle, {model} action model", result))
+                result["settings"]["learned_track_width"] = out["learned_track_width"]
+                result["settings"]["true_track_width"] = out["true_track_width"]
+        else:
+            runs.append((name, run_localization(name, config, args.steps, args.seed, mix, args.action_noise,
+                                                args.affinity_exponent, args.grid_size, args.grid_extent, progress=True)))
+    for name, result in runs:
         results[name], summaries[name] = result, summarize(result)
         s = summaries[name]
         print(f"{name:>20}: error (belief mean to truth) final {s['error_mean_final']:.1f}, average "
@@ -193,7 +206,8 @@ def run_localize(args) -> int:
         if args.animate:
             record = {**result["record"], "estimate": result["estimate"]}
             extent = result["tem"].grid_extent / 2 + result["tem"].grid_scale / 2
-            animate_run(result["world"].batched.layout, record, config, args.out / f"{name}.gif", stride=args.stride,
+            filename = name.replace(", ", "-").replace(" ", "-") + ".gif"
+            animate_run(result["world"].batched.layout, record, config, args.out / filename, stride=args.stride,
                         belief_extent=extent)
     plot_localization(results, args.out / "localization.png")
     per_step = {name: {"error_mean": r["error_mean"].tolist(), "error_mode": r["error_mode"].tolist(),
