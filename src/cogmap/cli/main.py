@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 from cogmap import __version__
-from cogmap.cli import analyze, baseline, cells, evaluate, generate, quickstart, train, treeworld
+from cogmap.cli import analyze, baseline, cells, control, evaluate, generate, quickstart, train, treeworld
 from cogmap.cli.common import ArgumentParser
 from cogmap.errors import CogmapError
 
-SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld)
+SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control)
 
 
 def build_parser() -> ArgumentParser:
