@@ -103,7 +103,7 @@ def run_analyze(args) -> int:
         for s in studies]}
     write_text_atomic(out / "study.json", json.dumps(summary, indent=1))
     r = correlation["r"]
-    print(f"stable fixed point's distance to its final location vs reward-to-go: "
+    print("stable fixed point's distance to its final location vs reward-to-go: "
           + (f"r = {r:.3f}, p = {correlation['p']:.2e} (n = {correlation['n']})" if r is not None else "too few points"))
     print(f"wrote study.json, learning_dynamics.png, policy_landscapes.png and hidden-state PCA figures in {out}")
     return 0
