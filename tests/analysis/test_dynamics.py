@@ -94,7 +94,10 @@ def test_eigenvalue_sorting_stability_and_timescale_intervals():
     points = torch.tensor([[0.9, 0.5], [0.92, 0.5], [0.88, 0.5]], dtype=torch.complex128)
     summary = timescale_intervals(points, top=2, confidence=0.99)
     tau = np.array([[1 / -math.log(v) for v in row] for row in [[0.9, 0.5], [0.92, 0.5], [0.88, 0.5]]])
-    assert np.allclose(summary.mean, tau.mean(0))
+    assert np.allclose(summary.mean, np.exp(np.log(tau).mean(0)))  # geometric mean
+    # 99% Student-t interval of log tau, by hand (t quantile for 2 degrees of freedom: 9.925).
+    half = 9.925 * np.log(tau[:, 0]).std(ddof=1) / np.sqrt(3)
+    assert summary.lower[0] == pytest.approx(np.exp(np.log(tau[:, 0]).mean() - half), rel=1e-3)
     assert summary.lower[0] < summary.mean[0] < summary.upper[0]
     assert summary.upper[1] == pytest.approx(summary.lower[1])  # identical across points: no spread
     with pytest.raises(CogmapError, match="confidence"):

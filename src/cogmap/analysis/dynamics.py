@@ -103,7 +103,7 @@ def timescales(eigenvalues: torch.Tensor, dt: float = 1.0) -> torch.Tensor:
 
 @dataclass
 class TimescaleSummary:
-    mean: np.ndarray  # (k,) of the k slowest modes, over expansion points
+    mean: np.ndarray  # (k,) geometric means of the k slowest modes over expansion points
     lower: np.ndarray
     upper: np.ndarray
     confidence: float
@@ -111,23 +111,25 @@ class TimescaleSummary:
 
 def timescale_intervals(eigenvalues: torch.Tensor, top: int = 5, confidence: float = 0.99,
                         dt: float = 1.0) -> TimescaleSummary:
-    """Mean and Student-t confidence interval of the ``top`` slowest timescales across expansion points.
+    """Geometric mean and confidence interval of the ``top`` slowest timescales across expansion points.
 
     ``eigenvalues`` ``(N, S)`` are sorted largest magnitude first (:func:`sorted_eigenvalues`);
-    mode ``k`` of each point is its k-th slowest.
+    mode ``k`` of each point is its k-th slowest. Timescales are positive and heavy-tailed (an
+    eigenvalue near the unit circle gives a huge one), so the Student-t interval is taken on
+    their logarithms and mapped back: it is always positive and not dominated by one point.
     """
     from scipy import stats
 
     check_positive_int("top", top)
     if not 0 < confidence < 1:
         raise CogmapError(f"confidence must be in (0, 1), got {confidence}")
-    tau = timescales(eigenvalues[:, :top], dt).numpy()
-    n = tau.shape[0]
-    mean = tau.mean(axis=0)
+    log_tau = np.log(timescales(eigenvalues[:, :top], dt).numpy())
+    n = log_tau.shape[0]
+    centre = log_tau.mean(axis=0)
     if n < 2:
-        return TimescaleSummary(mean, mean.copy(), mean.copy(), confidence)
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * tau.std(axis=0, ddof=1) / np.sqrt(n)
-    return TimescaleSummary(mean, mean - half, mean + half, confidence)
+        return TimescaleSummary(np.exp(centre), np.exp(centre), np.exp(centre), confidence)
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * log_tau.std(axis=0, ddof=1) / np.sqrt(n)
+    return TimescaleSummary(np.exp(centre), np.exp(centre - half), np.exp(centre + half), confidence)
 
 
 def _newton_polish(step: Step, points: torch.Tensor, inputs: torch.Tensor, steps: int) -> torch.Tensor:
