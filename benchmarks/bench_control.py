@@ -16,6 +16,7 @@ import argparse
 import platform
 import tempfile
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -39,7 +40,7 @@ def ours(steps: int, seed: int) -> tuple[float, float]:
         start = time.perf_counter()
         train(config, folder, progress=False)
         elapsed = time.perf_counter() - start
-        agent, _ = load_agent(sorted(__import__("pathlib").Path(folder).glob("checkpoints/*.pt"))[-1])
+        agent, _ = load_agent(sorted(Path(folder).glob("checkpoints/*.pt"))[-1])
     returns = evaluate_policy(agent, "partial", 20, seed=20_000 + seed)
     return config.updates * config.num_envs * 200 / elapsed, float(returns.mean())
 

@@ -7,7 +7,6 @@ allow_death=False)`` steps the agent until ``steps`` or death and returns a :cla
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -73,9 +72,9 @@ class TreeWorld:
         if batched.num_worlds != 1:
             raise CogmapError(f"TreeWorld holds one world, got a batch of {batched.num_worlds}")
         if model is None:
-            from cogmap.treeworld.agents.simple import RandomForager
+            from cogmap.treeworld.agents import make_agent
 
-            model = RandomForager(step_size=config.max_move / 2, seed=seed)
+            model = make_agent("random", config, seed=seed)
         self.config, self.batched, self.seed = config, batched, seed
         self.agent = Agent(self, model)
         self.record: Record | None = None
@@ -158,4 +157,4 @@ class TreeWorld:
         a = self.agent
         return {"steps": self.steps, "alive": a.alive, "health": a.health, "fruit_eaten": a.fruit_eaten,
                 "poisonous_fruit_eaten": a.poisonous_fruit_eaten, "total_movement": round(a.total_movement, 3),
-                "distance_from_origin": round(float(a.location.norm()), 3) if math.isfinite(a.health) else None}
+                "distance_from_origin": round(float(a.location.norm()), 3)}
