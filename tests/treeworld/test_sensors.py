@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from cogmap.treeworld import DirectionalSensor, SimpleSensor, TreeWorldConfig
-from cogmap.treeworld.embeddings import embed_words, tree_embeddings, word_seed
+from cogmap.treeworld.embeddings import TreeEmbeddings, embed_words, tree_coefficients, word_seed
 from cogmap.treeworld.sensors import sight, smell
 
 E = torch.eye(4)
@@ -74,8 +74,19 @@ def test_hash_embeddings_are_deterministic_unit_vectors_and_words_are_nearly_ort
 
 
 def test_tree_embeddings_make_trees_of_one_type_similar_but_distinct():
-    e = tree_embeddings(["apple", "apple", "yew"], [0, 1, 2], 4096, id_weight=0.5)
+    words = ["apple", "yew", "tree 0", "tree 1", "tree 2"]
+    vocabulary = embed_words(words, 4096)
+    coefficients = tree_coefficients(torch.tensor([[0, 0, 1]]), torch.tensor([[2, 3, 4]]), vocabulary, id_weight=0.5)
+    e = TreeEmbeddings(coefficients, vocabulary).dense()[0]
+    # The factored form equals unit(type + 0.5 id) computed directly.
+    direct = vocabulary[[0, 0, 1]] + 0.5 * vocabulary[[2, 3, 4]]
+    assert torch.allclose(e, direct / direct.norm(dim=-1, keepdim=True), atol=1e-6)
     # Orthogonal parts: cosine (1) / (1 + 0.25) = 0.8 within a type, ~0 across types.
     assert float(e[0] @ e[1]) == pytest.approx(0.8, abs=0.05)
     assert abs(float(e[0] @ e[2])) < 0.1
     assert torch.allclose(e.norm(dim=1), torch.ones(3))
+    # Selecting and summing in factored form agree with the dense embeddings.
+    factored = TreeEmbeddings(coefficients, vocabulary)
+    assert torch.allclose(factored.select(torch.tensor([2])), e[2:3], atol=1e-6)
+    weights = torch.tensor([[0.5, 0.2, 1.0]])
+    assert torch.allclose(factored.weighted_sum(weights), weights @ e, atol=1e-5)

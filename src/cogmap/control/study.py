@@ -72,7 +72,7 @@ def analyse_checkpoint(path: Path, episodes: int = 8, seed: int = 12345, fixed_p
     expansion = sorted_eigenvalues(jacobians(step, starts, inputs)[0])
     tau = timescale_intervals(expansion, top=top, confidence=0.99)
     return {
-        "update": int(torch.load(path, map_location="cpu", weights_only=False)["update"]),
+        "update": int(path.stem.split("_")[-1]),  # checkpoints are named update_XXXX.pt
         "eval_return": float(data["rewards"].sum(1).mean()),
         "fixed_points": found.states.numpy(), "fixed_point_q": found.q.numpy(),
         "fixed_point_stable": found.stable.numpy(),

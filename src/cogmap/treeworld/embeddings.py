@@ -109,14 +109,3 @@ def tree_coefficients(type_index: torch.Tensor, tree_index: torch.Tensor, vocabu
     gram = vocabulary @ vocabulary.T
     norm = ((coefficients @ gram) * coefficients).sum(-1, keepdim=True).clamp_min(1e-24).sqrt()
     return coefficients / norm
-
-
-def tree_embeddings(fruit_types: list[str], tree_ids: list[int], dim: int, id_weight: float = 0.5,
-                    backend: str = "hash", model: str | None = None) -> torch.Tensor:
-    """Unit embeddings ``(N, dim)`` of trees from their fruit types and ids."""
-    if len(fruit_types) != len(tree_ids):
-        raise CogmapError(f"{len(fruit_types)} fruit types for {len(tree_ids)} tree ids")
-    types = embed_words(list(fruit_types), dim, backend, model)
-    ids = embed_words([f"tree {i}" for i in tree_ids], dim, backend, model)
-    combined = types + id_weight * ids
-    return combined / combined.norm(dim=-1, keepdim=True).clamp_min(1e-12)
