@@ -3,8 +3,9 @@
 Same task (Pendulum-v1 with the angular velocity removed from the observation), same step
 budget, same machine, one run: environment steps per second of training and the mean return
 of 20 deterministic evaluation episodes afterwards. cogmap: `configs/control/pendulum_po_lstm.yaml`
-(LSTM 64, 8 batched pendulums). sb3-contrib: RecurrentPPO with an LSTM of 64 units, 8
-environments (DummyVecEnv), its default PPO settings otherwise. Needs `pip install sb3-contrib`.
+(LSTM 64, its batched pendulums). sb3-contrib: RecurrentPPO with an LSTM of 64 units, as many
+environments (DummyVecEnv) as the config's ``num_envs``, its default PPO settings otherwise.
+Needs `pip install sb3-contrib`.
 
     python benchmarks/bench_control.py                     # 100k steps, seed 0
     python benchmarks/bench_control.py --steps 20000 --seeds 0,1
@@ -34,8 +35,11 @@ class NoVelocity(gym.ObservationWrapper):
         return observation[:2]
 
 
+CONFIG = "configs/control/pendulum_po_lstm.yaml"
+
+
 def ours(steps: int, seed: int) -> tuple[float, float]:
-    config = load_control_config("configs/control/pendulum_po_lstm.yaml", [f"total_steps={steps}", f"seed={seed}"])
+    config = load_control_config(CONFIG, [f"total_steps={steps}", f"seed={seed}"])
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         train(config, folder, progress=False)
@@ -45,11 +49,11 @@ def ours(steps: int, seed: int) -> tuple[float, float]:
     return config.updates * config.num_envs * 200 / elapsed, float(returns.mean())
 
 
-def theirs(steps: int, seed: int) -> tuple[float, float]:
+def theirs(steps: int, seed: int, num_envs: int) -> tuple[float, float]:
     from sb3_contrib import RecurrentPPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    env = make_vec_env("Pendulum-v1", n_envs=8, seed=seed, wrapper_class=NoVelocity)
+    env = make_vec_env("Pendulum-v1", n_envs=num_envs, seed=seed, wrapper_class=NoVelocity)
     model = RecurrentPPO("MlpLstmPolicy", env, seed=seed, verbose=0, device="cpu",
                          policy_kwargs={"lstm_hidden_size": 64, "net_arch": [64]})
     start = time.perf_counter()
@@ -76,10 +80,12 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}; {args.steps} steps, partially observable pendulum")
+    num_envs = load_control_config(CONFIG, []).num_envs
+    print(f"{num_envs} environments on both sides")
     print(f"{'seed':>5} {'cogmap steps/s':>15} {'sb3 steps/s':>12} {'ratio':>6} {'cogmap return':>14} {'sb3 return':>11}")
     for seed in [int(s) for s in args.seeds.split(",")]:
         our_rate, our_return = ours(args.steps, seed)
-        their_rate, their_return = theirs(args.steps, seed)
+        their_rate, their_return = theirs(args.steps, seed, num_envs)
         print(f"{seed:>5} {our_rate:>15,.0f} {their_rate:>12,.0f} {our_rate / their_rate:>6.1f} "
               f"{our_return:>14.1f} {their_return:>11.1f}", flush=True)
 

@@ -6,7 +6,9 @@ import torch
 
 from cogmap.analysis.dynamics import recurrent_step
 from cogmap.control.policies import RecurrentActorCritic
-from cogmap.control.ppo import PPOConfig, advantages, evaluate_policy, load_agent, load_control_config, make_agent, train
+from cogmap.control.envs import BatchedPendulum
+from cogmap.control.ppo import (PPOConfig, advantages, evaluate_policy, load_agent, load_control_config, make_agent,
+                                rollout, train)
 from cogmap.errors import CogmapError
 from tests.cli.test_cli import cogmap
 
@@ -40,6 +42,26 @@ def test_agent_states_are_first_class_and_match_the_analysis_step(cell):
     assert torch.allclose(outputs[:, -1], state[:, :agent.hidden], atol=1e-5)
 
 
+@pytest.mark.parametrize("repeat", [1, 4, 7])
+def test_exploration_noise_is_held_for_noise_repeat_steps(repeat):
+    agent = RecurrentActorCritic(3, cell="gru")
+    with torch.no_grad():  # a zero policy mean makes every action pure exploration noise
+        agent.policy[-1].weight.zero_()
+        agent.policy[-1].bias.zero_()
+    env = BatchedPendulum(num_envs=5, observation="full", seed=0)
+    actions = rollout(agent, env, generator=torch.Generator().manual_seed(0), noise_repeat=repeat)["actions"]
+    actions = actions.reshape(5, 200)  # (envs, steps)
+    blocks = torch.arange(200) // repeat
+    for b in range(int(blocks[-1]) + 1):
+        block = actions[:, blocks == b]
+        assert torch.equal(block, block[:, :1].expand_as(block))  # held within a block
+    starts = actions[:, ::repeat]
+    assert (starts[:, 1:] != starts[:, :-1]).all()  # redrawn at every block boundary
+    assert abs(float(actions[:, ::repeat].std()) - 1.0) < 0.2  # unit-std noise (log_std 0)
+    with pytest.raises(CogmapError, match="noise_repeat"):
+        PPOConfig(noise_repeat=0)
+
+
 def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy(tmp_path):
     config = PPOConfig(observation="full", cell="rnn", total_steps=64_000, seed=1)
     torch.manual_seed(1)
@@ -65,12 +87,19 @@ def test_control_config_errors_name_the_key():
 
 def test_control_train_cli_end_to_end(tmp_path):
     result = cogmap("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "--seed", "2",
-                    "--out", tmp_path / "run", "--quiet", "total_steps=3200", "eval_episodes=4")
+                    "--out", tmp_path / "run", "--quiet", "total_steps=6400", "eval_episodes=4")
     assert result.returncode == 0, result.stderr
     assert "evaluation over 4 episodes" in result.stdout
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["update_0001.pt", "update_0002.pt"]
     agent, config = load_agent(tmp_path / "run" / "checkpoints" / "update_0002.pt")
     assert config.seed == 2 and config.cell == "lstm" and agent.state_dim == 128
+    evaluated = cogmap("control", "evaluate", tmp_path / "run", tmp_path / "run", "--episodes", "5", "--seed", "7")
+    assert evaluated.returncode == 0, evaluated.stderr
+    expected = evaluate_policy(agent, "partial", 5, seed=7)
+    assert f"return {float(expected.mean()):.1f} +- {float(expected.std()):.1f} over 5 episodes" in evaluated.stdout
+    assert f"over 2 runs: mean {float(expected.mean()):.1f} +- 0.0" in evaluated.stdout
+    missing = cogmap("control", "evaluate", tmp_path)
+    assert missing.returncode != 0 and "checkpoints" in missing.stderr
     bad = cogmap("control", "train", "--out", tmp_path / "bad", "hidden=-3")
     assert bad.returncode == 2 and "hidden" in bad.stderr
 

@@ -17,6 +17,8 @@ DESCRIPTION = """\
           upright input and their stability, the stable fixed point's distance to its final
           location against reward-to-go (correlation across runs), the slowest timescales with
           99% intervals; study.json and figures to --out.
+  evaluate the last checkpoint of each run on fresh deterministic episodes (the same start
+          states for every run): per-run mean and sd, and the mean and spread over runs.
 """
 
 
@@ -40,6 +42,13 @@ def add_parser(subparsers) -> None:
     a.add_argument("--top", type=int, default=5, help="slowest timescales reported (default 5)")
     a.add_argument("--out", type=Path, help="output folder (default RUN_DIR/analysis for one run, else required)")
     a.set_defaults(run=run_analyze)
+    e = sub.add_parser("evaluate", help="evaluate the final policies of runs on many fresh episodes",
+                       description="Evaluate the last checkpoint of each RUN_DIR over --episodes deterministic "
+                                   "episodes; every run sees the same start states (--seed).")
+    e.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by control train")
+    e.add_argument("--episodes", type=int, default=1000, help="episodes per run (default 1000)")
+    e.add_argument("--seed", type=int, default=123_456, help="seed of the start states (default 123456)")
+    e.set_defaults(run=run_evaluate)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -58,6 +67,29 @@ def run_train(args) -> int:
     print(f"evaluation over {config.eval_episodes} episodes: return {float(last['eval_return_mean']):.1f} "
           f"+- {float(last['eval_return_sd']):.1f} after {last['steps']} steps")
     print(f"wrote config.yaml, metrics.csv and {last['update']} checkpoints in {out}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    import statistics
+
+    from cogmap.control.ppo import evaluate_policy, load_agent
+    from cogmap.errors import CogmapError, check_positive_int
+
+    check_positive_int("--episodes", args.episodes)
+    means = []
+    for run_dir in args.run_dirs:
+        checkpoints = sorted((run_dir / "checkpoints").glob("update_*.pt"))
+        if not checkpoints:
+            raise CogmapError(f"{run_dir} holds no checkpoints/update_*.pt; is it a control train run?")
+        agent, config = load_agent(checkpoints[-1])
+        returns = evaluate_policy(agent, config.observation, args.episodes, seed=args.seed)
+        means.append(float(returns.mean()))
+        print(f"{run_dir}: {checkpoints[-1].stem}, return {means[-1]:.1f} +- {float(returns.std()):.1f} "
+              f"over {args.episodes} episodes", flush=True)
+    if len(means) > 1:
+        print(f"over {len(means)} runs: mean {statistics.fmean(means):.1f} +- {statistics.pstdev(means):.1f} "
+              f"(population sd of the run means), median {statistics.median(means):.1f}")
     return 0
 
 

@@ -47,13 +47,15 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     reward_scale: float = 0.1
     log_std: float = 0.0
+    noise_repeat: int = 1  # exploration noise is redrawn every this many steps (held in between)
     eval_episodes: int = 20
     seed: int = 0
 
     def __post_init__(self):
         check_choice("observation", self.observation, OBSERVATION_MODES)
         check_choice("cell", self.cell, CELLS)
-        for name in ("hidden", "head", "total_steps", "num_envs", "epochs", "minibatches", "eval_episodes"):
+        for name in ("hidden", "head", "total_steps", "num_envs", "epochs", "minibatches", "eval_episodes",
+                     "noise_repeat"):
             check_positive_int(name, getattr(self, name))
         for name in ("lr", "clip", "max_grad_norm", "reward_scale"):
             check_positive(name, getattr(self, name))
@@ -87,20 +89,27 @@ def make_agent(config: PPOConfig) -> RecurrentActorCritic:
 
 @torch.no_grad()
 def rollout(agent: RecurrentActorCritic, env: BatchedPendulum, deterministic: bool = False,
-            generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """One 200-step episode of every pendulum: observations, actions, log-probs, rewards, values, states, angles."""
+            generator: torch.Generator | None = None, noise_repeat: int = 1) -> dict[str, torch.Tensor]:
+    """One 200-step episode of every pendulum: observations, actions, log-probs, rewards, values, states, angles.
+
+    ``noise_repeat`` > 1 holds each exploration noise draw for that many steps: a swing-up needs
+    torque of one sign for many steps, which independent per-step noise rarely produces (the
+    reason for gSDE's ``sde_sample_freq`` in Raffin et al. 2022). Each action's log-probability is
+    still that of the per-step Gaussian, the usual approximation for correlated exploration.
+    """
     n, steps = env.num_envs, env.max_steps
     observation = scale_observations(env.reset())
     state = agent.initial_state(n)
     keys = ("observations", "actions", "log_probs", "rewards", "values", "states", "angles", "speeds")
     out: dict[str, list] = {k: [] for k in keys}
-    for _ in range(steps):
+    for t in range(steps):
         mean, value, _, next_state = agent(observation[:, None], state)
         mean = mean[:, 0]
         if deterministic:
             action = mean
         else:
-            noise = torch.randn(mean.shape, generator=generator)
+            if t % noise_repeat == 0:
+                noise = torch.randn(mean.shape, generator=generator)
             action = mean + agent.log_std.exp() * noise
         out["observations"].append(observation)
         out["actions"].append(action)
@@ -154,7 +163,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True) -> Path
     for update in range(1, config.updates + 1):
         for group in optimiser.param_groups:  # linear learning-rate decay
             group["lr"] = config.lr * (1 - (update - 1) / config.updates)
-        data = rollout(agent, env, generator=generator)
+        data = rollout(agent, env, generator=generator, noise_repeat=config.noise_repeat)
         steps += data["rewards"].numel()
         rewards = data["rewards"] * config.reward_scale
         adv, returns = advantages(rewards, data["values"], data["final_value"], config.gamma, config.gae_lambda)
