@@ -43,8 +43,9 @@ def plot_hidden_pca(hidden: np.ndarray, angles: np.ndarray, path: str | os.PathL
 
 
 def plot_learning_dynamics(studies: list[dict], correlation: dict, path: str | os.PathLike) -> Path:
-    """Return, stable-fixed-point distance vs reward-to-go, and the slowest timescales over training."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    """Return, stable-fixed-point distance vs reward-to-go, the slowest timescale of every run and
+    the top timescales of the first run over training (99% intervals over expansion points)."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8), layout="constrained")
     for s in studies:
         rows = s["rows"]
         updates = [r["update"] for r in rows]
@@ -68,6 +69,16 @@ def plot_learning_dynamics(studies: list[dict], correlation: dict, path: str | o
     axes[2].set_xlabel("update")
     axes[2].set_ylabel("slowest timescale (steps), 99% interval")
     axes[2].set_yscale("log")
+    rows = studies[0]["rows"]
+    updates = [r["update"] for r in rows]
+    for k in range(len(rows[-1]["timescale_mean"])):
+        line = axes[3].plot(updates, [r["timescale_mean"][k] for r in rows], label=f"mode {k + 1}")[0]
+        axes[3].fill_between(updates, [r["timescale_lower"][k] for r in rows], [r["timescale_upper"][k] for r in rows],
+                             color=line.get_color(), alpha=0.15)
+    axes[3].set_xlabel("update")
+    axes[3].set_ylabel("timescale (steps), 99% interval")
+    axes[3].set_title(f"{Path(studies[0]['run_dir']).name}: modes by |eigenvalue|", fontsize=9)
+    axes[3].set_yscale("log")
     for ax in axes:
         ax.legend(fontsize=7)
     return save_figure(fig, path)
