@@ -60,7 +60,7 @@ def test_loss_and_accuracy_match_an_independent_computation():
     p, q = tr.targets.double().numpy().reshape(6, 12, 2, 32), log_p.exp().double().detach().numpy().reshape(6, 12, 2, 32)
     expected_loss = rel_entr(p, q).sum(-1).mean()  # KL per joint, then mean over joints, steps, batch
     expected_acc = (p.argmax(-1) == q.argmax(-1)).mean()
-    assert float(loss) == pytest.approx(expected_loss, rel=1e-4)
+    assert float(loss.detach()) == pytest.approx(expected_loss, rel=1e-4)
     assert float(acc) == pytest.approx(expected_acc)
 
 
