@@ -101,3 +101,33 @@ def test_identity_init_holds_the_start_state_where_orthogonal_init_rotates_it():
     cosine = torch.nn.functional.cosine_similarity
     assert cosine(held, h0[0]).min() > 0.99  # tanh(h) ~ h for small h: the state is kept
     assert cosine(rotated, h0[0]).abs().max() < 0.6  # 100 rotations later it points elsewhere
+
+
+def test_log_encoding_is_linear_in_the_pose_and_code_encoding_is_the_code():
+    tr = generate(GenerationConfig(seq_len=2), 400)
+    log_net, code_net = PathIntegrator(hidden=8, encode="log"), PathIntegrator(hidden=8, encode="code")
+    assert torch.equal(code_net.encoder_input(tr.initial_code), tr.initial_code)
+    x = log_net.encoder_input(tr.initial_code).double()
+    # Centred per joint: each joint's 32 entries sum to zero.
+    assert torch.allclose(x.reshape(400, 2, 32).sum(-1), torch.zeros(400, 2, dtype=torch.double), atol=1e-4)
+    # vMF log-density kappa * (tr(R^T C) - 1) / 2 is affine in R's entries: least squares on the
+    # 18 rotation entries (+ 1) must explain it to float precision, and must not explain the code.
+    design = torch.cat([tr.initial_states.reshape(400, 18).double(), torch.ones(400, 1, dtype=torch.double)], 1)
+
+    def residual(target):
+        fit = design @ torch.linalg.lstsq(design, target).solution
+        return (target - fit).abs().max().item() / target.abs().max().item()
+
+    assert residual(x) < 1e-5
+    assert residual(tr.initial_code.double()) > 1e-2
+    with pytest.raises(CogmapError, match="encode"):
+        PathIntegrator(encode="sqrt")
+
+
+def test_checkpoints_without_the_encode_setting_load_as_code_encoders(tmp_path):
+    model = StateEstimationModel(hidden=8, encode="code")
+    checkpoint = {"state_dict": model.state_dict(), "pytorch-lightning_version": "2.0.0",
+                  "hyper_parameters": {k: v for k, v in model.hparams.items() if k != "encode"}}
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    loaded = StateEstimationModel.load_from_checkpoint(tmp_path / "old.ckpt")
+    assert loaded.net.encode == "code"

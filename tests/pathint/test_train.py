@@ -35,9 +35,16 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(None, ["optim.lr=0"])
     with pytest.raises(CogmapError, match="trainer.loggers entry"):
         load_config(None, ["trainer.loggers=[csv, mlflow]"])
+    with pytest.raises(CogmapError, match="model.encode"):
+        load_config(None, ["model.encode=sqrt"])
     assert load_config(None, ["optim.lr=3e-3"]).optim.lr == 0.003  # YAML 1.1 reads 3e-3 as a string
     config = load_config("configs/estimation/gru.yaml", ["trainer.max_epochs=3"])
     assert config.trainer.max_epochs == 3 and config.model.cell == "gru" and config.model.hidden == 256
+    assert config.model.encode == "code"
+    from cogmap.pathint.train import build_model
+
+    built = build_model(load_config(None, ["model.encode=log", "model.hidden=8"]))
+    assert built.net.encode == "log" and built.hparams.encode == "log"
 
 
 def test_shipped_configs_have_the_seed_defaults():
@@ -107,7 +114,7 @@ def test_init_from_starts_from_earlier_weights_and_refuses_other_architectures(t
     run = train(load_config(None, TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.name=a"]))
     best = run / "checkpoints" / "best.ckpt"
     model = build_model(load_config(None, TINY))
-    load_weights(model, best)
+    assert load_weights(model, best) is None  # same encoding: nothing refitted
     trained = StateEstimationModel.load_from_checkpoint(best, map_location="cpu")
     for name, value in trained.state_dict().items():
         assert torch.equal(model.state_dict()[name], value), name
@@ -122,6 +129,37 @@ def test_init_from_starts_from_earlier_weights_and_refuses_other_architectures(t
     after = StateEstimationModel.load_from_checkpoint(continued / "checkpoints" / "last.ckpt", map_location="cpu")
     for name, value in trained.state_dict().items():
         assert torch.allclose(after.state_dict()[name], value, atol=1e-6), name
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_init_from_with_another_encoding_refits_the_encoder_to_the_old_initial_states(tmp_path, cell):
+    import dataclasses
+
+    from cogmap.pathint.data import generate
+    from cogmap.pathint.train import ENCODER_FIT_POSES, load_weights
+
+    generation = GenerationConfig(seq_len=3)
+    old = StateEstimationModel(cell=cell, hidden=8, generation=generation.to_dict(), encode="code")
+    torch.save({"state_dict": old.state_dict(), "hyper_parameters": dict(old.hparams)}, tmp_path / "code.ckpt")
+    new = StateEstimationModel(cell=cell, hidden=8, generation=generation.to_dict(), encode="log")
+    unexplained = load_weights(new, tmp_path / "code.ckpt")
+    for name, value in old.state_dict().items():  # everything but the encoder is the checkpoint's
+        if not name.startswith("net.encoder"):
+            assert torch.equal(new.state_dict()[name], value), name
+    # The centred log-code is affine in the rotation matrices, so the refitted encoder must give
+    # the least-squares affine function of the 18 rotation entries that fits the old initial states.
+    poses = generate(dataclasses.replace(generation, seq_len=1), ENCODER_FIT_POSES, "train")
+    with torch.no_grad():
+        target = old.net.encoder(poses.initial_code).double()
+        refitted = new.net.encoder(new.net.encoder_input(poses.initial_code)).double()
+    design = torch.cat([poses.initial_states.reshape(-1, 18).double(), torch.ones(ENCODER_FIT_POSES, 1).double()], 1)
+    reference = design @ torch.linalg.lstsq(design, target).solution
+    assert torch.allclose(refitted, reference, atol=1e-4 * target.abs().max().item())
+    expected = ((target - reference) ** 2).sum() / ((target - target.mean(0)) ** 2).sum()
+    assert unexplained == pytest.approx(expected.item(), rel=1e-3)
+    assert 0 < unexplained < 1
+    with pytest.raises(CogmapError, match="fit_encoder needs"):
+        new.net.fit_encoder(poses.initial_code, target[:, :3])
 
 
 def test_epoch_offset_draws_the_data_of_a_later_epoch():

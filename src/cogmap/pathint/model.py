@@ -1,8 +1,10 @@
 """Recurrent path integrators: angular velocities in, place-cell codes of the pose out.
 
 The network is told where it starts (the place-cell code of the start pose, through a linear
-encoder into its initial state) and must integrate velocities from there. Its output head is
-LayerNorm, dropout and a linear map to one log-softmax over cells per joint.
+encoder into its initial state) and must integrate velocities from there. ``encode="code"``
+(the seed's) maps the code itself; ``encode="log"`` maps its log, centred per joint, which is
+linear in the pose (see :meth:`PathIntegrator.encoder_input`). The output head is LayerNorm,
+dropout and a linear map to one log-softmax over cells per joint.
 
 LSTM cell state: the encoder produces both the initial hidden state and the initial cell
 state (one linear map to ``2 * hidden`` numbers, split in two), so the start pose can be held
@@ -22,6 +24,7 @@ from cogmap.pathint.metrics import accuracy, kl_divergence
 
 CELLS = ("rnn", "gru", "lstm")
 INITS = ("orthogonal", "identity", "default")
+ENCODINGS = ("code", "log")
 IDENTITY_INPUT_GAIN = 0.1  # input weights of init="identity", relative to PyTorch's default
 
 Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
@@ -31,15 +34,17 @@ class PathIntegrator(nn.Module):
     """The plain PyTorch network behind :class:`StateEstimationModel`."""
 
     def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32,
-                 hidden: int = 256, dropout: float = 0.5, init: str = "orthogonal"):
+                 hidden: int = 256, dropout: float = 0.5, init: str = "orthogonal", encode: str = "code"):
         super().__init__()
         check_choice("cell", cell, CELLS)
         check_choice("init", init, INITS)
+        check_choice("encode", encode, ENCODINGS)
         for name, value in (("velocity_dim", velocity_dim), ("joints", joints), ("cells", cells), ("hidden", hidden)):
             check_positive_int(name, value)
         if not 0 <= dropout < 1:
             raise CogmapError(f"dropout must be in [0, 1), got {dropout}")
         self.cell, self.velocity_dim, self.joints, self.cells, self.hidden = cell, velocity_dim, joints, cells, hidden
+        self.encode = encode
         code_dim = joints * cells
         self.encoder = nn.Linear(code_dim, 2 * hidden if cell == "lstm" else hidden)
         rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
@@ -77,11 +82,51 @@ class PathIntegrator(nn.Module):
     def code_dim(self) -> int:
         return self.joints * self.cells
 
+    def encoder_input(self, initial_code: torch.Tensor) -> torch.Tensor:
+        """What the linear encoder sees: the code itself, or its log centred per joint.
+
+        A vMF code is ``exp(kappa cos d_i) / Z`` and ``cos d_i`` is linear in the pose's
+        rotation matrix, so the centred log-code is an exact linear function of the pose
+        (``Z`` cancels). Encoded linearly, it hands the network a start state that is linear in
+        the pose; the code itself would have to be inverted through ``log`` by the recurrent
+        dynamics during the first steps, which is where the ``code`` encoder's error is largest.
+        """
+        if self.encode == "code":
+            return initial_code
+        log_code = initial_code.clamp_min(torch.finfo(initial_code.dtype).tiny).log()
+        log_code = log_code.reshape(*initial_code.shape[:-1], self.joints, self.cells)
+        return (log_code - log_code.mean(dim=-1, keepdim=True)).reshape(initial_code.shape)
+
+    def fit_encoder(self, initial_code: torch.Tensor, target: torch.Tensor) -> float:
+        """Set the encoder to the least-squares affine map from these codes to ``target`` states.
+
+        ``target`` is ``(B, hidden)``, or ``(B, 2 * hidden)`` for an LSTM (initial hidden, then
+        cell state). This lets a trained network switch encodings: fitted to the old encoder's
+        initial states, the new encoder starts the recurrent dynamics where they were trained to
+        start. Returns the fraction of the target's variance left unexplained.
+        """
+        features = self.encoder_input(initial_code).double()
+        target = target.double()
+        if features.dim() != 2 or target.shape != (features.shape[0], self.encoder.out_features):
+            raise CogmapError(f"fit_encoder needs codes (batch, {self.code_dim}) and targets "
+                              f"(batch, {self.encoder.out_features}), got {tuple(initial_code.shape)} and {tuple(target.shape)}")
+        design = torch.cat([features, torch.ones_like(features[:, :1])], dim=1)
+        # The log-code spans only the rotation entries' 9 dimensions per joint; its other
+        # directions are the code's rounding noise, which a fit must not amplify: cut singular
+        # values that the input's precision cannot resolve.
+        rcond = 1e3 * torch.finfo(initial_code.dtype).eps
+        solution = torch.linalg.lstsq(design, target, rcond=rcond, driver="gelsd").solution
+        with torch.no_grad():
+            self.encoder.weight.copy_(solution[:-1].T)
+            self.encoder.bias.copy_(solution[-1])
+        residual = target - design @ solution
+        return (residual.pow(2).sum() / (target - target.mean(0)).pow(2).sum()).item()
+
     def encode_initial(self, initial_code: torch.Tensor) -> Hidden:
         """The network's initial state from the start pose's code ``(B, K*C)``."""
         if initial_code.dim() != 2 or initial_code.shape[-1] != self.code_dim:
             raise CogmapError(f"initial code must have shape (batch, {self.code_dim}), got {tuple(initial_code.shape)}")
-        encoded = self.encoder(initial_code)
+        encoded = self.encoder(self.encoder_input(initial_code))
         if self.cell == "lstm":
             h0, c0 = encoded.chunk(2, dim=-1)
             return h0[None].contiguous(), c0[None].contiguous()
@@ -115,10 +160,11 @@ class StateEstimationModel(L.LightningModule):
 
     def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32, hidden: int = 256,
                  dropout: float = 0.5, lr: float = 1e-3, weight_decay: float = 1e-4, min_lr: float = 1e-6,
-                 max_epochs: int = 200, generation: dict | None = None, init: str = "orthogonal"):
+                 max_epochs: int = 200, generation: dict | None = None, init: str = "orthogonal",
+                 encode: str = "code"):
         super().__init__()
         self.save_hyperparameters()
-        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout, init)
+        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout, init, encode)
         self._place_cells = None
 
     # -- the seed's public API ------------------------------------------------------------

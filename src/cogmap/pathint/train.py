@@ -34,6 +34,7 @@ class ModelSection:
     hidden: int = 256
     dropout: float = 0.5
     init: str = "orthogonal"  # or "identity", or "default" (PyTorch's uniform init of recurrent weights)
+    encode: str = "code"  # or "log": the encoder sees the per-joint centred log of the start code
     init_from: str | None = None  # a checkpoint whose weights start this run (fine-tuning, warm restarts)
 
 
@@ -86,6 +87,7 @@ class TrainConfig:
         check_choice("model.cell", self.model.cell, ("rnn", "gru", "lstm"))
         check_positive_int("model.hidden", self.model.hidden)
         check_choice("model.init", self.model.init, ("orthogonal", "identity", "default"))
+        check_choice("model.encode", self.model.encode, ("code", "log"))
         if not 0 <= self.model.dropout < 1:
             raise CogmapError(f"model.dropout must be in [0, 1), got {self.model.dropout!r}")
         for name in ("lr", "min_lr", "grad_clip"):
@@ -170,16 +172,27 @@ def build_model(config: TrainConfig):
     return StateEstimationModel(cell=config.model.cell, velocity_dim=generation.velocity_dim, joints=generation.joints,
                                 cells=generation.cells, hidden=config.model.hidden, dropout=config.model.dropout,
                                 lr=config.optim.lr, weight_decay=config.optim.weight_decay, min_lr=config.optim.min_lr,
-                                max_epochs=config.trainer.max_epochs, generation=generation.to_dict(), init=config.model.init)
+                                max_epochs=config.trainer.max_epochs, generation=generation.to_dict(), init=config.model.init,
+                                encode=config.model.encode)
 
 
-def load_weights(model, path: str | os.PathLike) -> None:
-    """Start ``model`` from the weights of the checkpoint at ``path`` (same architecture required)."""
+ENCODER_FIT_POSES = 4096
+
+
+def load_weights(model, path: str | os.PathLike) -> float | None:
+    """Start ``model`` from the weights of the checkpoint at ``path`` (same architecture required).
+
+    The encoding of the start pose (``model.encode``) may differ from the checkpoint's: the
+    encoder is then refitted by least squares so that, on start poses of the training
+    distribution, it reproduces the checkpoint's initial states as closely as the new encoding
+    allows; the fraction of their variance left unexplained is returned (None otherwise).
+    """
     import torch
 
     if not Path(path).is_file():
         raise CogmapError(f"model.init_from: no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False).get("state_dict")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    state = checkpoint.get("state_dict")
     if state is None:
         raise CogmapError(f"model.init_from: {path} holds no state_dict")
     own = model.state_dict()
@@ -188,6 +201,19 @@ def load_weights(model, path: str | os.PathLike) -> None:
         raise CogmapError(f"model.init_from: {path} does not fit this model (differs in {', '.join(mismatched) or 'extra keys'}); "
                           "use the same cell, hidden size and generation settings")
     model.load_state_dict(state)
+    old_encoding = (checkpoint.get("hyper_parameters") or {}).get("encode", "code")
+    if old_encoding == model.net.encode:
+        return None
+    from cogmap.pathint.data import generate
+
+    generation = dataclasses.replace(GenerationConfig.from_dict(model.hparams.generation), seq_len=1)
+    codes = generate(generation, ENCODER_FIT_POSES, "train").initial_code
+    old_net = type(model.net)(model.net.cell, model.net.velocity_dim, model.net.joints, model.net.cells,
+                              model.net.hidden, encode=old_encoding)
+    old_net.encoder.load_state_dict(model.net.encoder.state_dict())
+    with torch.no_grad():
+        target = old_net.encoder(old_net.encoder_input(codes))
+    return model.net.fit_encoder(codes, target)
 
 
 def _epoch_timer():
@@ -267,7 +293,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                                 config.data.epoch_offset)
     model = build_model(config)
     if config.model.init_from and not resume:
-        load_weights(model, config.model.init_from)
+        unexplained = load_weights(model, config.model.init_from)
+        if unexplained is not None:
+            print(f"model.encode={config.model.encode} differs from {config.model.init_from}'s: encoder refitted "
+                  f"to its initial states ({unexplained:.1%} of their variance unexplained)")
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val/loss", mode="min",
                                   save_last=True, auto_insert_metric_name=False)
     trainer = L.Trainer(
