@@ -111,9 +111,9 @@ class PathIntegrator(nn.Module):
             raise CogmapError(f"fit_encoder needs codes (batch, {self.code_dim}) and targets "
                               f"(batch, {self.encoder.out_features}), got {tuple(initial_code.shape)} and {tuple(target.shape)}")
         design = torch.cat([features, torch.ones_like(features[:, :1])], dim=1)
-        # The log-code spans only the rotation entries' 9 dimensions per joint; its other
-        # directions are the code's rounding noise, which a fit must not amplify: cut singular
-        # values that the input's precision cannot resolve.
+        # Features can be rank deficient (the log-code spans only the 9 rotation entries per
+        # joint; its other directions are the code's rounding noise), and a fit must not
+        # amplify noise: cut singular values that the input's precision cannot resolve.
         rcond = 1e3 * torch.finfo(initial_code.dtype).eps
         solution = torch.linalg.lstsq(design, target, rcond=rcond, driver="gelsd").solution
         with torch.no_grad():
