@@ -30,6 +30,22 @@ IDENTITY_INPUT_GAIN = 0.1  # input weights of init="identity", relative to PyTor
 Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 
 
+def encoder_features(initial_code: torch.Tensor, encode: str, cells: int) -> torch.Tensor:
+    """The code itself (``encode="code"``), or its log centred per joint of ``cells`` cells ("log").
+
+    A vMF code is ``exp(kappa cos d_i) / Z`` and ``cos d_i`` is linear in the pose's rotation
+    matrix, so the centred log-code is an exact linear function of the pose (``Z`` cancels).
+    Encoded linearly, it hands the network a start state that is linear in the pose; the code
+    itself would have to be inverted through ``log`` by the recurrent dynamics during the first
+    steps, which is where the ``code`` encoder's error is largest.
+    """
+    if encode == "code":
+        return initial_code
+    log_code = initial_code.clamp_min(torch.finfo(initial_code.dtype).tiny).log()
+    log_code = log_code.unflatten(-1, (-1, cells))
+    return (log_code - log_code.mean(dim=-1, keepdim=True)).flatten(-2)
+
+
 class PathIntegrator(nn.Module):
     """The plain PyTorch network behind :class:`StateEstimationModel`."""
 
@@ -83,19 +99,8 @@ class PathIntegrator(nn.Module):
         return self.joints * self.cells
 
     def encoder_input(self, initial_code: torch.Tensor) -> torch.Tensor:
-        """What the linear encoder sees: the code itself, or its log centred per joint.
-
-        A vMF code is ``exp(kappa cos d_i) / Z`` and ``cos d_i`` is linear in the pose's
-        rotation matrix, so the centred log-code is an exact linear function of the pose
-        (``Z`` cancels). Encoded linearly, it hands the network a start state that is linear in
-        the pose; the code itself would have to be inverted through ``log`` by the recurrent
-        dynamics during the first steps, which is where the ``code`` encoder's error is largest.
-        """
-        if self.encode == "code":
-            return initial_code
-        log_code = initial_code.clamp_min(torch.finfo(initial_code.dtype).tiny).log()
-        log_code = log_code.reshape(*initial_code.shape[:-1], self.joints, self.cells)
-        return (log_code - log_code.mean(dim=-1, keepdim=True)).reshape(initial_code.shape)
+        """What the linear encoder sees: see :func:`encoder_features`."""
+        return encoder_features(initial_code, self.encode, self.cells)
 
     def fit_encoder(self, initial_code: torch.Tensor, target: torch.Tensor) -> float:
         """Set the encoder to the least-squares affine map from these codes to ``target`` states.

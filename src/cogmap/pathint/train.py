@@ -205,14 +205,12 @@ def load_weights(model, path: str | os.PathLike) -> float | None:
     if old_encoding == model.net.encode:
         return None
     from cogmap.pathint.data import generate
+    from cogmap.pathint.model import encoder_features
 
     generation = dataclasses.replace(GenerationConfig.from_dict(model.hparams.generation), seq_len=1)
     codes = generate(generation, ENCODER_FIT_POSES, "train").initial_code
-    old_net = type(model.net)(model.net.cell, model.net.velocity_dim, model.net.joints, model.net.cells,
-                              model.net.hidden, encode=old_encoding)
-    old_net.encoder.load_state_dict(model.net.encoder.state_dict())
-    with torch.no_grad():
-        target = old_net.encoder(old_net.encoder_input(codes))
+    with torch.no_grad():  # the checkpoint's initial states, through its own encoding
+        target = model.net.encoder(encoder_features(codes, old_encoding, model.net.cells))
     return model.net.fit_encoder(codes, target)
 
 
