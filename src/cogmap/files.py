@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -46,17 +47,85 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def read_yaml_mapping(path: str | os.PathLike) -> dict:
-    """The mapping at the top of a YAML file; a missing file, bad YAML or a non-mapping is a clear error."""
+def _read_bytes(path: Path, what: str) -> bytes:
+    if not path.exists():
+        raise CogmapError(f"{what} {path} does not exist")
+    if path.is_dir():
+        raise CogmapError(f"{what} {path} is a directory, not a file")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CogmapError(f"cannot read {what} {path}: {error.strerror or error}") from None
+
+
+def read_yaml_mapping(path: str | os.PathLike, what: str = "config file") -> dict:
+    """The mapping at the top of a YAML file: the one reader of every config file.
+
+    A missing file, a directory, a binary or non-UTF-8 file, invalid YAML or anything but a
+    mapping is a :class:`CogmapError` naming the file and what is wrong with it.
+    """
     import yaml
 
+    from cogmap.typed import yaml_load
+
     path = Path(path)
-    if not path.is_file():
-        raise CogmapError(f"config file {path} does not exist")
+    raw = _read_bytes(path, what)
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CogmapError(f"{what} {path} is not UTF-8 text (byte {error.start} cannot be decoded); "
+                          "is it a binary file?") from None
+    if "\x00" in text:
+        raise CogmapError(f"{what} {path} is a binary file, not YAML text")
+    try:
+        values = yaml_load(text)
     except yaml.YAMLError as error:
-        raise CogmapError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+        raise CogmapError(f"{what} {path} is not valid YAML: {' '.join(str(error).split())}") from None
+    if values is None:
+        return {}
     if not isinstance(values, dict):
-        raise CogmapError(f"config file {path} must hold a mapping of keys to values")
+        raise CogmapError(f"{what} {path} must hold a mapping of keys to values, got {type(values).__name__}")
     return values
+
+
+def load_torch_file(path: str | os.PathLike, what: str = "checkpoint", map_location="cpu", mmap: bool = False):
+    """The payload of a file written by ``torch.save``: the one reader of every checkpoint and data file.
+
+    Loads with ``weights_only=True`` (tensors and plain containers, never arbitrary objects), so
+    a foreign file cannot run code. A missing file, a directory, a garbage, truncated or
+    foreign file is a :class:`CogmapError` naming the file and what is wrong with it.
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise CogmapError(f"{what} {path} does not exist")
+    if path.is_dir():
+        raise CogmapError(f"{what} {path} is a directory, not a file")
+    if not zipfile.is_zipfile(path):
+        raise CogmapError(f"{what} {path} is not a PyTorch file (damaged, truncated or another format)")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as error:
+        # weights_only refuses objects beyond tensors and plain containers.
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "unsupported content"
+        raise CogmapError(f"{what} {path} holds objects cogmap does not load ({first[:120]})") from None
+    except OSError as error:
+        raise CogmapError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    except Exception as error:  # torch raises several types for damaged archives
+        raise CogmapError(f"{what} {path} cannot be read; the file is damaged or truncated "
+                          f"({error.__class__.__name__})") from None
+
+
+def remove_stale_partials(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`atomic_path` writes of ``path`` left behind."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = list(path.parent.glob(f".{glob.escape(path.name)}.*.partial{glob.escape(path.suffix)}"))
+    for partial in stale:
+        partial.unlink(missing_ok=True)
+    return stale

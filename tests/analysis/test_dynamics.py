@@ -104,6 +104,15 @@ def test_eigenvalue_sorting_stability_and_timescale_intervals():
         timescale_intervals(points, confidence=1.5)
 
 
+def test_timescales_are_ranked_by_tau_not_by_magnitude():
+    # 1.05 has the largest |lambda| but a short timescale (1 / ln 1.05 = 20.5 steps); 0.99 is the
+    # slowest mode (99.5 steps), then 0.9 (9.5 steps). Ranked by |lambda| the first "slowest" would be 20.5.
+    points = torch.tensor([[1.05, 0.99, 0.9], [0.9, 1.05, 0.99]], dtype=torch.complex128)
+    summary = timescale_intervals(points, top=3)
+    expected = sorted([1 / math.log(1.05), -1 / math.log(0.99), -1 / math.log(0.9)], reverse=True)
+    assert np.allclose(summary.mean, expected) and np.all(np.diff(summary.mean) <= 0)
+
+
 def test_recurrent_step_refuses_unsupported_modules():
     with pytest.raises(CogmapError, match="one-layer"):
         recurrent_step(nn.GRU(2, 3, num_layers=2))

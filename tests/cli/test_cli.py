@@ -13,29 +13,25 @@ from cogmap.cli.main import SUBCOMMANDS
 from cogmap.pathint.data import GenerationConfig, TrajectoryFile, generate
 
 
-def cogmap(*args, cwd=None):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "cogmap", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
 
 
 def test_console_script_is_installed():
     assert shutil.which("cogmap") is not None
 
 
-def test_help_lists_every_subcommand_and_each_has_help():
-    result = cogmap("--help")
+def test_help_lists_every_subcommand_and_each_has_help(cli):
+    result = cli("--help")
     assert result.returncode == 0
     names = [m.add_parser.__module__.rsplit(".", 1)[-1] for m in SUBCOMMANDS]
     for name in names:
         assert name in result.stdout
-        sub = cogmap(name, "--help")
+        sub = cli(name, "--help")
         assert sub.returncode == 0 and "usage: cogmap " + name in sub.stdout
 
 
-def test_generate_end_to_end(tmp_path):
+def test_generate_end_to_end(tmp_path, cli):
     out = tmp_path / "nested" / "traj.pt"
-    result = cogmap("generate", "--n_train", 300, "--n-val", 50, "--seq_len", 15, "--workers", 1, "--quiet", "--out", out)
+    result = cli("generate", "--n_train", 300, "--n-val", 50, "--seq_len", 15, "--workers", 1, "--quiet", "--out", out)
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stdout
     data = TrajectoryFile(out)
@@ -48,11 +44,11 @@ def test_generate_end_to_end(tmp_path):
     assert not list(out.parent.glob("*.partial*"))
 
 
-def test_generate_from_a_yaml_config_with_flag_override(tmp_path):
+def test_generate_from_a_yaml_config_with_flag_override(tmp_path, cli):
     config = tmp_path / "data.yaml"
     config.write_text("manifold: so2\njoints: 3\ncells: 12\nn_train: 40\nn_val: 8\nseq_len: 5\n")
     out = tmp_path / "ring.pt"
-    result = cogmap("generate", "--config", config, "--cells", 10, "--quiet", "--out", out)
+    result = cli("generate", "--config", config, "--cells", 10, "--quiet", "--out", out)
     assert result.returncode == 0, result.stderr
     data = TrajectoryFile(out)
     assert data.config.manifold == "so2" and data.config.joints == 3 and data.config.cells == 10
@@ -65,14 +61,23 @@ def test_generate_from_a_yaml_config_with_flag_override(tmp_path):
     (["generate", "--ou-theta", "-2"], "ou_theta must be a positive"),
     (["generate", "--cells", "0"], "cells must be an integer"),
     (["generate", "--seq-len", "0"], "seq_len must be an integer"),
-    (["generate", "--n-train", "0"], "n_train must be an integer"),
+    (["generate", "--n-train", "0"], "--n-train (n_train) must be >= 1"),
+    (["generate", "--n-val", "0"], "--n-val (n_val) must be >= 1"),
+    (["generate", "seq_len=0"], "seq_len must be an integer"),
+    (["generate", "dt=fast"], "dt must be a number"),
     (["generate", "--workers", "0"], "--workers must be >= 1"),
     (["generate", "--manifold", "sphere"], "invalid choice"),
     (["generate", "--kappa", "five"], "invalid float value"),
-    (["cells", "--kernel", "laplace"], "unknown kernel"),
+    (["cells", "--kernel", "laplace"], "--kernel must name kernels"),
+    (["baseline", "--n-val", "0"], "--n-val"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "--seq-len", "0"], "--seq-len must be >= 1"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "--long", "-1"], "--long must be >= 0"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "--device", "cuda:7"], "--device cuda:7"),
+    (["analyze", "pretrained/so3x2_gru.ckpt", "--tsne-points", "3"], "--tsne-points must be 0"),
+    (["train", "trainer.accelerator=gpu", "trainer.max_epochs=1"], "trainer.accelerator=gpu"),
 ])
-def test_user_errors_print_one_line_and_exit_2(tmp_path, args, needle):
-    result = cogmap(*args, "--out", tmp_path / "x.pt") if args[0] == "generate" else cogmap(*args)
+def test_user_errors_print_one_line_and_exit_2(tmp_path, args, needle, cli):
+    result = cli(*args, "--out", tmp_path / "x.pt") if args[0] in ("generate", "evaluate", "analyze") else cli(*args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.stderr
@@ -80,31 +85,41 @@ def test_user_errors_print_one_line_and_exit_2(tmp_path, args, needle):
     assert not (tmp_path / "x.pt").exists()
 
 
-def test_bad_config_file_and_bad_data_file(tmp_path):
+def test_bad_config_file_and_bad_data_file(tmp_path, cli):
     config = tmp_path / "bad.yaml"
     config.write_text("kapa: 5\n")
-    result = cogmap("generate", "--config", config, "--out", tmp_path / "x.pt")
+    result = cli("generate", "--config", config, "--out", tmp_path / "x.pt")
     assert result.returncode == 2 and "unknown key(s) kapa" in result.stderr
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"\x00" * 100)
-    result = cogmap("baseline", "--data", junk)
-    assert result.returncode == 2 and "not a cogmap trajectory file" in result.stderr
+    result = cli("baseline", "--data", junk)
+    assert result.returncode == 2 and "not a PyTorch file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    folder = cli("baseline", "--data", tmp_path)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
 
 
-def test_unusable_output_paths(tmp_path):
-    result = cogmap("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", tmp_path)
-    assert result.returncode == 2 and "is a directory" in result.stderr and "Traceback" not in result.stderr
+def test_unusable_output_paths(tmp_path, cli):
+    result = cli("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", tmp_path)
+    assert result.returncode == 2 and "is a folder" in result.stderr and "Traceback" not in result.stderr
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = cogmap("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", blocker / "sub" / "x.pt")
+    result = cli("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", blocker / "sub" / "x.pt")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
+    assert f"{blocker} is a file, not a folder" in result.stderr
+    # An existing data file is kept unless --force.
+    out = tmp_path / "data.pt"
+    assert cli("generate", "--n-train", 10, "--n-val", 10, "--seq-len", 5, "--quiet", "--out", out).returncode == 0
+    before = out.read_bytes()
+    again = cli("generate", "--n-train", 20, "--n-val", 10, "--seq-len", 5, "--quiet", "--out", out)
+    assert again.returncode == 2 and "--force" in again.stderr and out.read_bytes() == before
+    forced = cli("generate", "--n-train", 20, "--n-val", 10, "--seq-len", 5, "--quiet", "--out", out, "--force")
+    assert forced.returncode == 0 and TrajectoryFile(out).sizes["train"] == 20
 
 
-def test_baseline_scores_the_stay_still_predictor(tmp_path):
+def test_baseline_scores_the_stay_still_predictor(tmp_path, cli):
     out = tmp_path / "scores.json"
-    result = cogmap("baseline", "--n-val", 64, "--seq-len", 30, "--json", out)
+    result = cli("baseline", "--n-val", 64, "--seq-len", 30, "--json", out)
     assert result.returncode == 0, result.stderr
     scores = json.loads(out.read_text())
     assert scores["chance_accuracy"] == pytest.approx(1 / 32)
@@ -114,36 +129,50 @@ def test_baseline_scores_the_stay_still_predictor(tmp_path):
     assert stay["kl_per_step"][0] < stay["kl_per_step"][-1]
 
 
-def test_cells_reports_effective_numbers(tmp_path):
-    result = cogmap("cells", "--kernel", "vmf,rbf_softmax", "--sigma", "0.3", "--samples", 2000,
-                    "--json", tmp_path / "cells.json", "--figure", tmp_path / "cells.png")
+def test_cells_reports_effective_numbers(tmp_path, cli):
+    result = cli("cells", "--kernel", "vmf,rbf_softmax", "--sigma", "0.3", "--samples", 2000,
+                 "--json", tmp_path / "cells.json", "--figure", tmp_path / "cells.png")
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "cells.json").read_text())["rows"]
     vmf = next(r for r in rows if r["kernel"] == "vmf")
     assert 3.5 < vmf["effective_mean"] < 6
     assert (tmp_path / "cells.png").stat().st_size > 1000
+    # The table's numbers, recomputed here from the definition exp(entropy) of each code.
+    from cogmap.cells import PlaceCells, place_centres
+    from cogmap.geometry import SO3
+
+    generator = torch.Generator().manual_seed(0)
+    centres = place_centres(SO3(), 32, "random", generator)
+    codes = PlaceCells(SO3(), centres, "vmf", kappa=5.0).encode(SO3().random(2000, generator)).double()
+    by_hand = torch.exp(-(codes * codes.log()).sum(-1)).mean()
+    assert vmf["effective_mean"] == pytest.approx(float(by_hand), rel=1e-4)
 
 
-def test_train_evaluate_and_analyze_through_the_cli(tmp_path):
-    result = cogmap("train", "data.source=online", "data.n_train=128", "data.n_val=32", "data.batch_size=32",
+def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
+    result = cli("train", "data.source=online", "data.n_train=128", "data.n_val=32", "data.batch_size=32",
                     "data.generation={seq_len: 8}", "model.hidden=16", "trainer.max_epochs=1", "trainer.progress=false",
                     f"trainer.log_dir={tmp_path}", "trainer.name=tiny", "--workers", 1)
     assert result.returncode == 0, result.stderr[-2000:]
     ckpt = tmp_path / "tiny" / "checkpoints" / "best.ckpt"
     assert ckpt.is_file() and (tmp_path / "tiny" / "checkpoints" / "last.ckpt").is_file()
     assert yaml.safe_load((tmp_path / "tiny" / "config.yaml").read_text())["model"]["hidden"] == 16
-    result = cogmap("evaluate", ckpt, "--n", 40, "--long", 16, "--decode", 8)
+    result = cli("evaluate", ckpt, "--n", 40, "--long", 16, "--decode", 8, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads((tmp_path / "tiny" / "checkpoints" / "best_evaluation" / "metrics.json").read_text())
+    evaluation = tmp_path / "runs" / "evaluate" / "tiny_best"  # under the working folder, named after the run
+    report = json.loads((evaluation / "metrics.json").read_text())
     assert report["train_length"]["steps"] == 8 and report["long"]["steps"] == 16
     for key in ("model", "stay_still", "chance", "exact_code_decoding"):
         assert key in report["long"]
     assert report["long"]["chance"]["accuracy"] == pytest.approx(1 / 32)
     assert report["long"]["exact_code_decoding"]["geodesic_error_deg"] < 1.0
-    assert (tmp_path / "tiny" / "checkpoints" / "best_evaluation" / "long.png").stat().st_size > 1000
-    result = cogmap("analyze", ckpt, "--trajectories", 6, "--tsne-points", 48)
+    assert (evaluation / "long.png").stat().st_size > 1000
+    again = cli("evaluate", ckpt, "--n", 40, "--long", 0, "--decode", 8, cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert cli("evaluate", ckpt, "--n", 40, "--long", 0, "--decode", 8, "--force", cwd=tmp_path).returncode == 0
+    assert not (evaluation / "long.png").exists()  # --force replaced the folder's contents
+    analysis = tmp_path / "analysis"
+    result = cli("analyze", ckpt, "--trajectories", 6, "--tsne-points", 48, "--out", analysis)
     assert result.returncode == 0, result.stderr[-2000:]
-    analysis = tmp_path / "tiny" / "checkpoints" / "best_analysis"
     summary = json.loads((analysis / "summary.json").read_text())
     assert summary["units"] == 16 and summary["steps"] == 8
     # The PCA figures agree with an independent eigendecomposition of the same hidden states.
@@ -156,11 +185,11 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path):
     eigen = np.sort(np.linalg.eigvalsh(np.cov(hidden, rowvar=False)))[::-1]
     assert summary["pca"]["components_for_95_percent"] == int(np.searchsorted(np.cumsum(eigen) / eigen.sum(), 0.95) + 1)
     assert summary["pca"]["participation_ratio"] == pytest.approx(eigen.sum() ** 2 / (eigen**2).sum(), rel=1e-6)
-    assert set(summary["linear_probe_r2_rotation_matrices"]) == {"all joints", "joint1", "joint2"}
+    assert set(summary["linear_probe_r2"]) == {"all joints", "joint1", "joint2"}
     for figure in ("pca_spectrum", "pca_scatter", "tsne_scatter", "single_trajectories", "tuning_curves"):
         assert (analysis / f"{figure}.png").stat().st_size > 1000
-    missing = cogmap("evaluate", tmp_path / "nope.ckpt")
-    assert missing.returncode == 2 and "no such checkpoint" in missing.stderr
+    missing = cli("evaluate", tmp_path / "nope.ckpt")
+    assert missing.returncode == 2 and "nope.ckpt does not exist" in missing.stderr
 
 
 def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):

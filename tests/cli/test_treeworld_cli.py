@@ -5,14 +5,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.cli.test_cli import cogmap
 
 
-def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path):
+def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path, cli):
     config = tmp_path / "world.yaml"
     config.write_text("num_trees: 10\nembedding_dim: 16\n")
     out = tmp_path / "run"
-    result = cogmap("treeworld", "run", "--agent", "drive", "--steps", "60", "--seed", "3", "--config", config,
+    result = cli("treeworld", "run", "--agent", "drive", "--steps", "60", "--seed", "3", "--config", config,
                     "--set", "tree_spacing=50", "--out", out, "--animate", "--stride", "10")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
@@ -26,8 +25,8 @@ def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path):
     assert gif.n_frames == 7  # steps 0, 10, ..., 60
 
 
-def test_treeworld_survival_compares_agents(tmp_path):
-    result = cogmap("treeworld", "survival", "--agents", "random,drive", "--worlds", "2", "--steps", "80",
+def test_treeworld_survival_compares_agents(tmp_path, cli):
+    result = cli("treeworld", "survival", "--agents", "random,drive", "--worlds", "2", "--steps", "80",
                     "--set", "embedding_dim=16", "--set", "max_health=100", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "survival.json").read_text())
@@ -46,15 +45,15 @@ def test_treeworld_survival_compares_agents(tmp_path):
     (["treeworld", "run", "--steps", "0"], "--steps"),
     (["treeworld", "survival", "--agents", "random,greedy"], "--agents"),
 ])
-def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
-    result = cogmap(*args, "--out", tmp_path / "x")
+def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle, cli):
+    result = cli(*args, "--out", tmp_path / "x")
     assert result.returncode == 2
     assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "metrics.json").exists()
 
 
-def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path):
-    result = cogmap("treeworld", "localize", "--experiment", "spiral-no-memory,circle-memory", "--steps", "40",
+def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path, cli):
+    result = cli("treeworld", "localize", "--experiment", "spiral-no-memory,circle-memory", "--steps", "40",
                     "--grid-size", "41", "--grid-extent", "400", "--set", "embedding_dim=16", "--animate",
                     "--stride", "10", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -73,6 +72,6 @@ def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path):
     (["--memory-mix", "2"], "--memory-mix"),
     (["--grid-size", "40"], "grid_size"),
 ])
-def test_treeworld_localize_bad_input(tmp_path, args, needle):
-    result = cogmap("treeworld", "localize", *args, "--steps", "5", "--out", tmp_path / "x")
+def test_treeworld_localize_bad_input(tmp_path, args, needle, cli):
+    result = cli("treeworld", "localize", *args, "--steps", "5", "--out", tmp_path / "x")
     assert result.returncode == 2 and needle in result.stderr

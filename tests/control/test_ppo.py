@@ -5,18 +5,20 @@ import pytest
 import torch
 
 from cogmap.analysis.dynamics import recurrent_step
-from cogmap.control.policies import RecurrentActorCritic
-from cogmap.control.envs import BatchedPendulum
-from cogmap.control.ppo import (PPOConfig, advantages, evaluate_policy, load_agent, load_control_config, make_agent,
-                                rollout, train)
+from cogmap.control import ppo as ppo_module
+from cogmap.control.envs import BatchedPendulum, Transition
+from cogmap.control.policies import AgentOutput, RecurrentActorCritic
+from cogmap.control.ppo import (PPOConfig, advantages, collect, evaluate_policy, load_control_config, make_agent,
+                                sequence_forward, train)
+from cogmap.control.policy import load_policy
 from cogmap.errors import CogmapError
-from tests.cli.test_cli import cogmap
 
 
 def test_gae_matches_a_hand_computation():
     rewards = torch.tensor([[1.0, 0.0, 2.0]])
     values = torch.tensor([[0.5, 1.0, 0.0]])
-    final = torch.tensor([3.0])
+    next_values = torch.tensor([[1.0, 0.0, 3.0]])  # the values after each step; 3.0 bootstraps the end
+    no = torch.zeros(1, 3, dtype=torch.bool)
     gamma, lam = 0.9, 0.8
     d2 = 2.0 + gamma * 3.0 - 0.0
     d1 = 0.0 + gamma * 0.0 - 1.0
@@ -24,22 +26,78 @@ def test_gae_matches_a_hand_computation():
     a2 = d2
     a1 = d1 + gamma * lam * a2
     a0 = d0 + gamma * lam * a1
-    adv, returns = advantages(rewards, values, final, gamma, lam)
+    adv, returns = advantages(rewards, values, next_values, no, no, gamma, lam)
     assert torch.allclose(adv, torch.tensor([[a0, a1, a2]]))
     assert torch.allclose(returns, adv + values)
 
 
+def test_gae_stops_at_a_termination_and_bootstraps_a_truncation():
+    rewards = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    values = torch.tensor([[0.1, 0.2, 0.3, 0.4]])
+    # Step 1 ends an episode by termination (nothing after it), step 3 by truncation (bootstrap 5.0).
+    next_values = torch.tensor([[0.2, 9.0, 0.4, 5.0]])
+    terminated = torch.tensor([[False, True, False, False]])
+    done = torch.tensor([[False, True, False, True]])
+    gamma, lam = 0.9, 0.5
+    a3 = 4.0 + gamma * 5.0 - 0.4
+    a2 = 3.0 + gamma * 0.4 - 0.3 + gamma * lam * a3
+    a1 = 2.0 - 0.2  # no value after a termination, and nothing flows back across it
+    a0 = 1.0 + gamma * 0.2 - 0.1 + gamma * lam * a1
+    adv, _ = advantages(rewards, values, next_values, terminated, done, gamma, lam)
+    assert torch.allclose(adv, torch.tensor([[a0, a1, a2, a3]]))
+
+
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_agent_states_are_first_class_and_match_the_analysis_step(cell):
-    agent = RecurrentActorCritic(2, cell=cell)
+    agent = RecurrentActorCritic(2, cell=cell, observation_scale=[1.0, 0.5])
     observations = torch.randn(3, 5, 2)
     state = agent.initial_state(3)
-    _, _, outputs, final = agent(observations, state)
+    result = agent(observations, state)
+    assert isinstance(result, AgentOutput) and result.mean.shape == (3, 5, 1) and result.value.shape == (3, 5)
     step = recurrent_step(agent.core)
+    for t in range(5):  # the analysis step takes the agent's own (scaled) core inputs
+        state = step(state, agent.core_input(observations[:, t]))
+    assert torch.allclose(result.state, state, atol=1e-5)
+    assert torch.allclose(result.hidden[:, -1], state[:, :agent.hidden], atol=1e-5)
+    # One step at a time, without a time axis, gives the same.
+    state = agent.initial_state(3)
     for t in range(5):
-        state = step(state, observations[:, t])
-    assert torch.allclose(final, state, atol=1e-5)
-    assert torch.allclose(outputs[:, -1], state[:, :agent.hidden], atol=1e-5)
+        single = agent(observations[:, t], state)
+        assert single.mean.shape == (3, 1) and single.value.shape == (3,)
+        assert torch.allclose(single.mean, result.mean[:, t], atol=1e-5)
+        state = single.state
+
+
+def test_agent_scales_its_own_inputs_and_bounds_its_actions():
+    agent = RecurrentActorCritic(3, 2, action_low=[-1.0, 0.0], action_high=[3.0, 0.5], observation_scale=[1, 1, 0.125])
+    with torch.no_grad():
+        agent.policy[-1].bias.copy_(torch.tensor([50.0, -50.0]))  # saturate the tanh
+    out = agent(torch.tensor([[0.0, 1.0, 8.0]]))
+    assert torch.allclose(out.mean, torch.tensor([[3.0, 0.0]]))
+    assert torch.allclose(agent.core_input(torch.tensor([[0.5, -1.0, 8.0]])), torch.tensor([[0.5, -1.0, 1.0]]))
+
+
+def test_agent_errors_name_the_expected_shapes():
+    agent = RecurrentActorCritic(3, cell="gru")
+    with pytest.raises(CogmapError, match=r"shape \(N, T, 3\) or \(N, 3\), got \(4, 2\)"):
+        agent(torch.zeros(4, 2))
+    with pytest.raises(CogmapError, match=r"state must have shape \(N, 64\) with N = 4"):
+        agent(torch.zeros(4, 3), torch.zeros(2, 64))
+
+
+def test_sequence_forward_resets_the_state_where_episodes_start():
+    agent = RecurrentActorCritic(3, cell="gru")
+    observations = torch.randn(2, 6, 3)
+    starts = torch.zeros(2, 6, dtype=torch.bool)
+    starts[0, 3] = True  # row 0: a new episode begins at step 3
+    state0 = torch.randn(2, agent.state_dim)
+    mean, value = sequence_forward(agent, observations, state0, starts)[:2]
+    # By hand: row 0 is two independent pieces, the second from a zero state; row 1 one piece.
+    first = agent(observations[:1, :3], state0[:1])
+    second = agent(observations[:1, 3:], torch.zeros(1, agent.state_dim))
+    whole = agent(observations[1:], state0[1:])
+    assert torch.allclose(mean[0], torch.cat([first.mean[0], second.mean[0]]), atol=1e-6)
+    assert torch.allclose(value[1], whole.value[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("repeat", [1, 4, 7])
@@ -49,8 +107,10 @@ def test_exploration_noise_is_held_for_noise_repeat_steps(repeat):
         agent.policy[-1].weight.zero_()
         agent.policy[-1].bias.zero_()
     env = BatchedPendulum(num_envs=5, observation="full", seed=0)
-    actions = rollout(agent, env, generator=torch.Generator().manual_seed(0), noise_repeat=repeat)["actions"]
-    actions = actions.reshape(5, 200)  # (envs, steps)
+    starts = torch.ones(5, dtype=torch.bool)
+    data = collect(agent, env, env.reset(), agent.initial_state(5), starts, 200, torch.Generator().manual_seed(0),
+                   repeat)[0]
+    actions = data.actions.reshape(5, 200)  # (envs, steps)
     blocks = torch.arange(200) // repeat
     for b in range(int(blocks[-1]) + 1):
         block = actions[:, blocks == b]
@@ -58,20 +118,114 @@ def test_exploration_noise_is_held_for_noise_repeat_steps(repeat):
     starts = actions[:, ::repeat]
     assert (starts[:, 1:] != starts[:, :-1]).all()  # redrawn at every block boundary
     assert abs(float(actions[:, ::repeat].std()) - 1.0) < 0.2  # unit-std noise (log_std 0)
+    assert data.done[:, -1].all() and not data.done[:, :-1].any()  # the pendulum truncates at 200
     with pytest.raises(CogmapError, match="noise_repeat"):
         PPOConfig(noise_repeat=0)
 
 
+class _Counter:
+    """A tiny environment with known returns: reward 1 per step; terminates at step 3 in row 0, truncates at 5."""
+
+    num_envs, observation_dim, action_dim, observation_scale = 2, 1, 1, None
+
+    def __init__(self):
+        self.action_low, self.action_high = torch.tensor([-1.0]), torch.tensor([1.0])
+        self.device = torch.device("cpu")
+        self.t = torch.zeros(2)
+
+    def reset(self):
+        self.t = torch.zeros(2)
+        return self.t[:, None].clone()
+
+    def step(self, action):
+        self.t = self.t + 1
+        terminated = torch.tensor([bool(self.t[0] == 3), False])
+        truncated = (self.t == 5) & ~terminated
+        final = self.t[:, None].clone()
+        done = terminated | truncated
+        self.t = torch.where(done, torch.zeros_like(self.t), self.t)
+        return Transition(self.t[:, None].clone(), torch.ones(2), terminated, truncated, final)
+
+
+def test_collect_handles_terminations_truncations_and_episode_starts_of_any_env():
+    agent = RecurrentActorCritic(1, cell="rnn")
+    env = _Counter()
+    finished = []
+    data, _, state, starts = collect(agent, env, env.reset(), agent.initial_state(2), torch.ones(2, dtype=torch.bool),
+                                     7, torch.Generator().manual_seed(0), 1, torch.zeros(2), finished)
+    assert data.terminated[0].tolist() == [False, False, True, False, False, True, False]
+    assert data.done[1].tolist() == [False, False, False, False, True, False, False]
+    assert data.starts[0].tolist() == [True, False, False, True, False, False, True]
+    assert (data.states[0, 3] == 0).all() and not (data.states[0, 2] == 0).all()  # zeroed where an episode starts
+    assert data.next_values[0, 2] == 0  # nothing after a termination
+    # A truncation bootstraps from the final observation, with the state before the reset.
+    with torch.no_grad():
+        bootstrap = agent(torch.tensor([[5.0]]), agent(data.observations[1:, 4], data.states[1:, 4]).state).value
+    assert torch.allclose(data.next_values[1, 4], bootstrap[0])
+    assert sorted(finished) == [3.0, 3.0, 5.0] and starts.tolist() == [False, False]
+
+
 def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy(tmp_path):
     config = PPOConfig(observation="full", cell="rnn", total_steps=64_000, seed=1)
-    torch.manual_seed(1)
-    before = float(evaluate_policy(make_agent(config), "full", 20, seed=99).mean())
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        before = float(evaluate_policy(make_agent(config), "full", 20, seed=99).mean())
     train(config, tmp_path / "run", progress=False)
-    agent, _ = load_agent(tmp_path / "run" / "checkpoints" / "update_0040.pt")
-    after = float(evaluate_policy(agent, "full", 20, seed=99).mean())
+    after = float(evaluate_policy(load_policy(tmp_path / "run", update=40), "full", 20, seed=99).mean())
     assert after > before + 150  # about -1130 untrained
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     assert len(rows) == 40 and math.isfinite(float(rows[-1]["eval_return_mean"]))
+    for key in ("approx_kl", "clip_fraction", "explained_variance", "entropy", "steps_per_s"):
+        assert all(math.isfinite(float(r[key])) for r in rows), key
+    assert 0 <= float(rows[-1]["clip_fraction"]) <= 1 and float(rows[-1]["approx_kl"]) >= 0
+    assert float(rows[-1]["explained_variance"]) > 0.5  # the critic has learnt something
+
+
+def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    config = PPOConfig(observation="partial", cell="gru", total_steps=4 * 1600, seed=3, eval_episodes=2)
+    train(config, tmp_path / "whole", progress=False)
+    real, calls = ppo_module.collect, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ppo_module, "collect", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "cut", progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))
+    assert [r["update"] for r in rows] == ["1", "2"]  # the history up to the interruption is kept
+    with pytest.raises(CogmapError, match="already holds a run"):
+        train(config, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(ppo_module, "collect", real)
+    train(config, tmp_path / "cut", progress=False, resume=True)
+    whole = torch.load(tmp_path / "whole" / "checkpoints" / "update_0004.pt", weights_only=True)["state_dict"]
+    resumed = torch.load(tmp_path / "cut" / "checkpoints" / "update_0004.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    a = list(csv.DictReader(open(tmp_path / "whole" / "metrics.csv")))
+    b = list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))
+    assert [r["train_return"] for r in a] == [r["train_return"] for r in b]
+    assert a[-1]["eval_return_mean"] == b[-1]["eval_return_mean"]
+    with pytest.raises(CogmapError, match="differs from the run's in cell"):
+        train(PPOConfig(observation="partial", cell="rnn", total_steps=6400, seed=3), tmp_path / "cut", resume=True)
+    train(config, tmp_path / "cut", progress=False, force=True)  # --force replaces the run
+    assert len(list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))) == 4
+
+
+def test_ppo_trains_on_a_gymnasium_environment_through_the_same_protocol(tmp_path):
+    config = PPOConfig(env="Pendulum-v1", cell="gru", hidden=16, head=16, num_envs=2, minibatches=2, num_steps=150,
+                       total_steps=600, eval_episodes=2, seed=0)
+    train(config, tmp_path / "gym", progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "gym" / "metrics.csv")))
+    # 150-step rollouts of 200-step episodes: episodes end inside the second rollout, and only there.
+    assert [r["episodes"] for r in rows] == ["0", "2"] and math.isfinite(float(rows[1]["train_return"]))
+    policy = load_policy(tmp_path / "gym")
+    assert policy.config.env == "Pendulum-v1" and policy.observation_dim == 3
+    assert policy.agent.action_high.tolist() == [2.0]
+    with pytest.raises(CogmapError, match="not a registered Gymnasium environment"):
+        train(PPOConfig(env="NoSuchEnv-v0"), tmp_path / "none", progress=False)
 
 
 def test_control_config_errors_name_the_key():
@@ -81,50 +235,66 @@ def test_control_config_errors_name_the_key():
         load_control_config(None, ["cell=transformer"])
     with pytest.raises(CogmapError, match="gamma"):
         load_control_config(None, ["gamma=1.5"])
+    assert load_control_config(None, ["lr=1e-3", "total_steps=2e4"]).total_steps == 20_000
     config = load_control_config("configs/control/pendulum_po_gru.yaml", ["total_steps=5000"])
     assert (config.observation, config.cell, config.total_steps, config.hidden) == ("partial", "gru", 5000, 64)
 
 
-def test_control_train_cli_end_to_end(tmp_path):
-    result = cogmap("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "--seed", "2",
-                    "--out", tmp_path / "run", "--quiet", "total_steps=6400", "eval_episodes=4")
+def test_control_train_cli_end_to_end(tmp_path, cli):
+    result = cli("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "--seed", "2",
+                        "--out", tmp_path / "run", "--quiet", "total_steps=6400", "eval_episodes=4")
     assert result.returncode == 0, result.stderr
     assert "evaluation over 4 episodes" in result.stdout
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["update_0001.pt", "update_0002.pt"]
-    agent, config = load_agent(tmp_path / "run" / "checkpoints" / "update_0002.pt")
-    assert config.seed == 2 and config.cell == "lstm" and agent.state_dim == 128
-    evaluated = cogmap("control", "evaluate", tmp_path / "run", tmp_path / "run", "--episodes", "5", "--seed", "7")
+    policy = load_policy(tmp_path / "run")
+    assert policy.config.seed == 2 and policy.config.cell == "lstm" and policy.agent.state_dim == 128
+    evaluated = cli("control", "evaluate", tmp_path / "run", tmp_path / "run" / "checkpoints" / "update_0002.pt",
+                           "--episodes", "5", "--seed", "7")
     assert evaluated.returncode == 0, evaluated.stderr
-    expected = evaluate_policy(agent, "partial", 5, seed=7)
+    expected = evaluate_policy(policy, "partial", 5, seed=7)
     assert f"return {float(expected.mean()):.1f} +- {float(expected.std()):.1f} over 5 episodes" in evaluated.stdout
     assert f"over 2 runs: mean {float(expected.mean()):.1f} +- 0.0" in evaluated.stdout
-    missing = cogmap("control", "evaluate", tmp_path)
-    assert missing.returncode != 0 and "checkpoints" in missing.stderr
-    bad = cogmap("control", "train", "--out", tmp_path / "bad", "hidden=-3")
-    assert bad.returncode == 2 and "hidden" in bad.stderr
+    again = cli("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "--out", tmp_path / "run",
+                       "--quiet", "total_steps=6400")
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    resumed = cli("control", "train", "--out", tmp_path / "run", "--resume", "--quiet", "total_steps=9600",
+                         "eval_episodes=4")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(list((tmp_path / "run" / "checkpoints").iterdir())) == 3
+    missing = cli("control", "evaluate", tmp_path)
+    assert missing.returncode == 2 and "checkpoints" in missing.stderr
+    bad = cli("control", "train", "--out", tmp_path / "bad", "hidden=-3")
+    assert bad.returncode == 2 and "hidden" in bad.stderr and not (tmp_path / "bad").exists()
 
 
-def test_learning_dynamics_study_and_analyze_cli(tmp_path):
+def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
     import json
 
     import numpy as np
 
-    from cogmap.control.study import distance_reward_correlation, policy_landscape, study
+    from cogmap.control.study import Correlation, RunStudy, distance_reward_correlation, study
 
     for seed in (0, 1):
         train(PPOConfig(observation="partial", cell="gru", total_steps=4800, seed=seed, eval_episodes=2),
               tmp_path / f"run{seed}", progress=False)
     result = study(tmp_path / "run0", every=2, episodes=2, fixed_point_starts=16, iterations=200)
-    assert [r["update"] for r in result["rows"]] == [1, 3]
-    last = result["rows"][-1]
-    assert last["reward_to_go"] == 0 and len(last["timescale_mean"]) == 5
-    assert last["hidden_states"].shape == (2 * 200, 64) and np.abs(last["angles"]).max() <= np.pi
-    landscape = policy_landscape(last["agent"], "partial", np.linspace(-3, 3, 7), np.zeros(1))
-    assert landscape.shape == (1, 7) and np.abs(landscape).max() <= 2
-    cli = cogmap("control", "analyze", tmp_path / "run0", tmp_path / "run1", "--every", "2", "--out", tmp_path / "study")
-    assert cli.returncode == 0, cli.stderr
+    assert [r.update for r in result.checkpoints] == [1, 3]
+    last = result.checkpoints[-1]
+    assert last.reward_to_go == 0 and len(last.timescales) == 5 and np.all(np.diff(last.timescales) <= 0)
+    assert last.hidden_states.shape == (2 * 200, 64) and np.abs(last.angles).max() <= np.pi
+    assert [landscape.update for landscape in result.landscapes] == [1, 3]
+    assert result.landscapes[0].torque.shape == (1, 61) and np.abs(result.landscapes[0].torque).max() <= 2
+    json.dumps(result.to_json())  # numbers only
+    done = cli("control", "analyze", tmp_path / "run0", tmp_path / "run1", "--every", "2", "--out", tmp_path / "study")
+    assert done.returncode == 0, done.stderr
     saved = json.loads((tmp_path / "study" / "study.json").read_text())
     assert len(saved["runs"]) == 2 and (tmp_path / "study" / "policy_landscapes.png").is_file()
+    again = cli("control", "analyze", tmp_path / "run0", "--every", "2", "--out", tmp_path / "study")
+    assert again.returncode == 2 and "not empty" in again.stderr
+    missing = cli("control", "analyze", tmp_path / "nothing")
+    assert missing.returncode == 2 and not (tmp_path / "nothing").exists() and not (tmp_path / "runs").exists()
     # The correlation is Pearson's over (distance, reward-to-go) pairs; a perfectly linear set gives 1.
-    rows = [{"distance_to_final": d, "reward_to_go": 3 * d + 1} for d in (0.5, 1.0, 2.0, 4.0)] + [{}]
-    assert distance_reward_correlation([{"rows": rows}])["r"] == pytest.approx(1.0)
+    rows = tuple(result.checkpoints[0].__class__(**{**vars(result.checkpoints[0]), "distance_to_final": d,
+                                                    "reward_to_go": 3 * d + 1}) for d in (0.5, 1.0, 2.0, 4.0, 0.0))
+    pooled = distance_reward_correlation([RunStudy("x", "partial", rows, ())])
+    assert isinstance(pooled, Correlation) and pooled.r == pytest.approx(1.0) and pooled.n == 4 and pooled.runs == 1

@@ -32,19 +32,19 @@ def test_an_oracle_scores_perfectly_and_references_are_right():
     tr = generate(GEN, 40, "val")
     lookup = {float(tr.velocities[i, 0, 0]): tr.targets[i:i + 10] for i in range(0, 40, 10)}
     results = evaluate(Oracle(lookup), GEN, n=40, batch_size=10, n_decode=10, refine_steps=100)
-    assert results["model"]["accuracy"] == 1.0 and results["model"]["kl"] < 1e-6
-    assert results["model"]["geodesic_error_deg"] < 1.0
-    assert results["chance"]["accuracy"] == pytest.approx(1 / 32)
+    assert results.model.accuracy == 1.0 and results.model.kl < 1e-6
+    assert results.model.geodesic_error_deg < 1.0
+    assert results.chance.accuracy == pytest.approx(1 / 32)
     # Chance KL is the mean of log(32) minus the target entropy.
     entropy = -(tr.targets * tr.targets.log()).reshape(40, 6, 2, 32).sum(-1).mean()
-    assert results["chance"]["kl"] == pytest.approx(math.log(32) - float(entropy), rel=1e-4)
-    assert results["stay_still"]["accuracy_per_step"][0] > results["stay_still"]["accuracy_per_step"][-1]
+    assert results.chance.kl == pytest.approx(math.log(32) - float(entropy), rel=1e-4)
+    assert results.stay_still.accuracy_per_step[0] > results.stay_still.accuracy_per_step[-1]
 
 
 def test_longer_sequences_than_training():
     model = StateEstimationModel(hidden=8, generation=GEN.to_dict())
     results = evaluate(model, GEN, n=8, seq_len=30, n_decode=4, refine_steps=5)
-    assert results["steps"] == 30 and len(results["model"]["accuracy_per_step"]) == 30
+    assert results.steps == 30 and len(results.model.accuracy_per_step) == 30
 
 
 def test_evaluation_is_reproducible():

@@ -18,8 +18,8 @@ def test_shipped_gru_loads_and_integrates():
     # RESULTS.md reports 0.988 on 5,000 trajectories; 200 of them must land close, and far above
     # the predictor that never integrates.
     assert model.hparams.encode == "log"
-    assert results["model"]["accuracy"] == pytest.approx(0.988, abs=0.015)
-    assert results["model"]["accuracy"] > results["stay_still"]["accuracy"] + 0.3
+    assert results.model.accuracy == pytest.approx(0.988, abs=0.015)
+    assert results.model.accuracy > results.stay_still.accuracy + 0.3
 
 
 @pytest.mark.parametrize("cell,reported", [("rnn", 0.960), ("lstm", 0.974)])
@@ -28,5 +28,5 @@ def test_shipped_rnn_and_lstm_load_and_match_their_reported_accuracy(cell, repor
     assert model.hparams.cell == cell and model.hparams.hidden == 256
     generation = GenerationConfig.from_dict(model.hparams.generation)
     results = evaluate(model, generation, n=200, n_decode=4, refine_steps=5)
-    assert results["model"]["accuracy"] == pytest.approx(reported, abs=0.04)  # RESULTS.md, on 5,000
-    assert results["model"]["accuracy"] > results["stay_still"]["accuracy"] + 0.2
+    assert results.model.accuracy == pytest.approx(reported, abs=0.04)  # RESULTS.md, on 5,000
+    assert results.model.accuracy > results.stay_still.accuracy + 0.2

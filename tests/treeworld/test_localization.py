@@ -94,7 +94,7 @@ def test_beliefs_stay_normalised_and_non_negative_with_and_without_memory():
     c = TreeWorldConfig(embedding_dim=16, num_trees=10, tree_spacing=30.0)
     for experiment in ("spiral-memory", "circle-memory", "noisy-actions-memory"):
         result = run_localization(experiment, c, steps=120, grid_size=41, grid_extent=400.0)
-        beliefs = result["record"]["belief"]
+        beliefs = result.record["belief"]
         assert (beliefs >= 0).all()
         assert torch.allclose(beliefs.sum(dim=(-2, -1)), torch.ones(len(beliefs)), atol=1e-4)
 
@@ -102,16 +102,16 @@ def test_beliefs_stay_normalised_and_non_negative_with_and_without_memory():
 def test_without_memory_the_belief_tracks_exact_actions_within_one_cell_for_1000_steps():
     c = TreeWorldConfig(embedding_dim=16)
     result = run_localization("spiral-no-memory", c, steps=1000)
-    assert result["error_mean"].max() < result["tem"].grid_scale
+    assert result.error_mean.max() < result.settings["grid_scale"]
     summary = summarize(result)
-    assert summary["error_at_step"]["1000"] == pytest.approx(float(result["error_mean"][-1]), abs=1e-3)
+    assert summary["error_at_step"]["1000"] == pytest.approx(float(result.error_mean[-1]), abs=1e-3)
 
 
 def test_odometry_noise_makes_the_belief_drift():
     c = TreeWorldConfig(embedding_dim=16)
     exact = run_localization("noisy-actions", c, steps=300, action_noise=0.0)
     noisy = run_localization("noisy-actions", c, steps=300)
-    assert exact["error_mean"].max() < 10 and noisy["error_mean"][-100:].mean() > 3 * exact["error_mean"][-100:].mean()
+    assert exact.error_mean.max() < 10 and noisy.error_mean[-100:].mean() > 3 * exact.error_mean[-100:].mean()
 
 
 def test_batched_tem_equals_one_tem_per_world():

@@ -54,7 +54,7 @@ def test_fit_refuses_mismatched_data():
 def test_localizing_a_tracked_vehicle_needs_the_learned_action_model():
     out = tracked_vehicle_experiment(TreeWorldConfig(embedding_dim=16), steps=300, calibration_steps=150,
                                      fit_steps=200, grid_size=61, grid_extent=900.0)
-    errors = {name: summarize(r)["error_mean_average"] for name, r in out["results"].items()}
-    assert errors["learned kinematic"] < out["results"]["learned kinematic"]["tem"].grid_scale
+    errors = {name: summarize(r)["error_mean_average"] for name, r in out.results.items()}
+    assert errors["learned kinematic"] < out.results["learned kinematic"].settings["grid_scale"]
     assert errors["untrained kinematic"] > 10 * errors["learned kinematic"]
     assert errors["learned feed-forward"] > 10 * errors["learned kinematic"]

@@ -113,8 +113,10 @@ def timescale_intervals(eigenvalues: torch.Tensor, top: int = 5, confidence: flo
                         dt: float = 1.0) -> TimescaleSummary:
     """Geometric mean and confidence interval of the ``top`` slowest timescales across expansion points.
 
-    ``eigenvalues`` ``(N, S)`` are sorted largest magnitude first (:func:`sorted_eigenvalues`);
-    mode ``k`` of each point is its k-th slowest. Timescales are positive and heavy-tailed (an
+    ``eigenvalues`` ``(N, S)`` in any order; mode ``k`` of each point is its k-th slowest (largest
+    ``tau``: not always the k-th largest ``|lambda|``, since an eigenvalue outside the unit circle
+    has a shorter timescale the larger it is), so the modes come out slowest first at every point
+    and on average. Timescales are positive and heavy-tailed (an
     eigenvalue near the unit circle gives a huge one), so the Student-t interval is taken on
     their logarithms and mapped back: it is always positive and not dominated by one point.
     """
@@ -123,7 +125,8 @@ def timescale_intervals(eigenvalues: torch.Tensor, top: int = 5, confidence: flo
     check_positive_int("top", top)
     if not 0 < confidence < 1:
         raise CogmapError(f"confidence must be in (0, 1), got {confidence}")
-    log_tau = np.log(timescales(eigenvalues[:, :top], dt).numpy())
+    slowest = timescales(eigenvalues, dt).sort(dim=-1, descending=True).values[:, :top]
+    log_tau = np.log(slowest.numpy())
     n = log_tau.shape[0]
     centre = log_tau.mean(axis=0)
     if n < 2:

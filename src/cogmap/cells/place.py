@@ -16,6 +16,7 @@ Kernels (``d`` is the geodesic distance from the state to a cell's centre):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -187,3 +188,46 @@ class JointPlaceCells:
         per_joint = self.split(codes).unbind(-2)
         return torch.stack([p.decode(c, refine_steps) for p, c in zip(self.populations, per_joint)],
                            dim=codes.dim() - 1)
+
+
+@dataclass(frozen=True)
+class EffectiveNumber:
+    """How many cells a kernel keeps active: the effective number's mean and sd over random states."""
+
+    kernel: str
+    width_name: str  # "kappa" for vmf, "sigma" for the Gaussian kernels
+    width: float
+    effective_mean: float
+    effective_std: float
+    peak_probability: float
+
+    def to_json(self) -> dict:
+        return {"kernel": self.kernel, self.width_name: self.width, "effective_mean": self.effective_mean,
+                "effective_std": self.effective_std, "peak_probability": self.peak_probability}
+
+
+def effective_numbers(manifold, n_cells: int, kernels: list[str], kappas: list[float], sigmas: list[float],
+                      layout: str = "random", samples: int = 20_000, seed: int = 0) -> list[EffectiveNumber]:
+    """The effective number of active cells of each kernel and width, on the same centres and uniform states.
+
+    vMF kernels take their widths from ``kappas``, the others from ``sigmas``.
+    """
+    from cogmap.cells.layout import place_centres
+
+    for kernel in kernels:
+        check_choice("kernel", kernel, KERNELS)
+    for name, value in (("cells", n_cells), ("samples", samples)):
+        if not isinstance(value, int) or value < 1:
+            raise CogmapError(f"{name} must be >= 1, got {value}")
+    generator = torch.Generator().manual_seed(seed)
+    centres = place_centres(manifold, n_cells, layout, generator)
+    states = manifold.random(samples, generator)
+    rows = []
+    for kernel in kernels:
+        widths = [("kappa", k) for k in kappas] if kernel == "vmf" else [("sigma", s) for s in sigmas]
+        for name, value in widths:
+            codes = PlaceCells(manifold, centres, kernel, **{name: value}).encode(states)
+            n_eff = effective_number(codes)
+            rows.append(EffectiveNumber(kernel, name, float(value), float(n_eff.mean()), float(n_eff.std()),
+                                        float(codes.max(-1).values.mean())))
+    return rows

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 
-import torch
-
-from cogmap.cli.common import set_threads, write_text_atomic
+from cogmap.cli.common import check_file_output, set_threads, write_text_atomic
+from cogmap.cli.generate import DataFileSpec, add_generation_arguments, resolve
 from cogmap.errors import CogmapError
-from cogmap.cli.generate import add_generation_arguments, resolve
-from cogmap.pathint.data import GenerationConfig, TrajectoryFile, iter_generate
-from cogmap.pathint.metrics import accuracy, kl_divergence, stay_still_prediction
-
-_GENERATION_KEYS = [f.name for f in dataclasses.fields(GenerationConfig)] + ["n_train", "n_val"]
 
 HELP = "scores of chance and of the 'stay still' predictor on validation trajectories"
 DESCRIPTION = """\
@@ -32,60 +25,48 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", type=Path, help="read this trajectory file instead of generating")
     p.add_argument("--split", choices=["train", "val"], default="val", help="split to score (default val)")
     p.add_argument("--json", type=Path, help="also write the scores, per time step, to this JSON file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--workers", type=int, help="CPU threads to use")
     p.set_defaults(run=run)
 
 
-def _batches(args):
+def _source(args):
+    """The config and the batches to score, from --data or from the generation settings."""
+    from cogmap.pathint.data import TrajectoryFile, iter_generate
+
     if args.data is not None:
-        given = [k for k in _GENERATION_KEYS if getattr(args, k, None) is not None] + (["config"] if args.config else [])
+        given = [f.name for f in dataclasses.fields(DataFileSpec) if getattr(args, f.name, None) is not None]
+        given += (["config"] if args.config else []) + (["KEY=VALUE"] if args.overrides or args.set else [])
         if given:
             raise CogmapError(f"--data reads a file's own parameters; drop --{given[0].replace('_', '-')}")
+        if args.data.is_dir():
+            raise CogmapError(f"--data {args.data} is a folder; give a file written by cogmap generate")
         data = TrajectoryFile(args.data)
         split = data.split(args.split)
-        n = len(split)
-        for start in range(0, n, 1024):
-            yield data.config, split.trajectories(slice(start, min(n, start + 1024)))
-        return
+        return data.config, (split.trajectories(slice(start, min(len(split), start + 1024)))
+                             for start in range(0, len(split), 1024))
     config, sizes = resolve(args)
-    n = sizes["n_val"] if args.split == "val" else sizes["n_train"]
-    for chunk in iter_generate(config, n, args.split):
-        yield config, chunk
+    return config, iter_generate(config, sizes["n_val"] if args.split == "val" else sizes["n_train"], args.split)
 
 
 def run(args) -> int:
+    from cogmap.pathint.evaluate import baseline
+
     set_threads(args.workers)
-    total, count = None, 0
-    for config, chunk in _batches(args):
-        steps = chunk.velocities.shape[1]
-        stay = stay_still_prediction(chunk.initial_code, steps)
-        kl = kl_divergence(chunk.targets, torch.log(stay), config.joints).sum(0)
-        acc = accuracy(chunk.targets, stay, config.joints).sum(0)
-        start = chunk.initial_states[:, None].expand_as(chunk.states)
-        error = config.space.distance(start, chunk.states).mean(-1).sum(0)
-        part = torch.stack([kl, acc, error]).double()
-        total = part if total is None else total + part
-        count += len(chunk)
-    kl, acc, error = (total / count).unbind(0)
-    chance = 1.0 / config.cells
-    scores = {
-        "trajectories": count, "steps": steps, "split": args.split, "config": config.to_dict(),
-        "chance_accuracy": chance,
-        "stay_still": {"accuracy": float(acc.mean()), "kl": float(kl.mean()),
-                       "geodesic_error_deg": float(error.mean()) * 180 / math.pi,
-                       "accuracy_per_step": acc.tolist(), "kl_per_step": kl.tolist(),
-                       "geodesic_error_deg_per_step": (error * 180 / math.pi).tolist()},
-    }
-    print(f"{count} {args.split} trajectories of {steps} steps on {config.manifold} x{config.joints}, "
-          f"{config.cells} {config.kernel} cells per joint")
-    print(f"chance accuracy: {chance:.4f}")
-    print(f"stay still: accuracy {scores['stay_still']['accuracy']:.4f}, KL {scores['stay_still']['kl']:.4f}, "
-          f"geodesic error {scores['stay_still']['geodesic_error_deg']:.1f} deg (means over all steps)")
-    for t in sorted({1, steps // 4, steps // 2, steps}):
-        if t >= 1:
-            print(f"  step {t:>4}: accuracy {float(acc[t - 1]):.4f}, KL {float(kl[t - 1]):.4f}, "
-                  f"geodesic error {float(error[t - 1]) * 180 / math.pi:.1f} deg")
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps(scores, indent=2))
+        check_file_output(args.json, args.force, "--json")
+    config, batches = _source(args)
+    result = baseline(config, batches, args.split)
+    stay, unit = result.stay_still, config.distance_unit
+    print(f"{result.trajectories} {args.split} trajectories of {result.steps} steps on {config.manifold} "
+          f"x{config.joints}, {config.cells} {config.kernel} cells per joint")
+    print(f"chance accuracy: {result.chance_accuracy:.4f}")
+    print(f"stay still: accuracy {stay.accuracy:.4f}, KL {stay.kl:.4f}, geodesic error "
+          f"{stay.geodesic_error_deg:.1f} {unit} (means over all steps)")
+    for t in sorted({1, result.steps // 4, result.steps // 2, result.steps} - {0}):
+        print(f"  step {t:>4}: accuracy {stay.accuracy_per_step[t - 1]:.4f}, KL {stay.kl_per_step[t - 1]:.4f}, "
+              f"geodesic error {stay.geodesic_error_deg_per_step[t - 1]:.1f} {unit}")
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2))
         print(f"wrote {args.json}")
     return 0

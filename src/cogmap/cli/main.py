@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 from cogmap import __version__
 from cogmap.cli import analyze, baseline, cells, control, evaluate, generate, quickstart, train, treeworld
 from cogmap.cli.common import ArgumentParser
 from cogmap.errors import CogmapError
+from cogmap.typed import is_override
 
 SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control)
 
@@ -22,14 +25,44 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def parse(parser: ArgumentParser, argv: list[str] | None):
+    """Parse ``argv``; ``key=value`` overrides may stand anywhere, after flags too."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if hasattr(args, "overrides") and all(is_override(word) for word in extra):
+            args.overrides = list(args.overrides or []) + extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (``cogmap ... | head``): stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the final flush at exit cannot fail again
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    library = logging.getLogger("cogmap")
+    library.addHandler(handler)
+    library.setLevel(logging.INFO)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except CogmapError as error:
         sys.stderr.write(f"cogmap: error: {error}\n")
         return 2
@@ -40,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("cogmap: interrupted\n")
         return 130
+    finally:
+        library.removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -8,34 +8,38 @@ from pathlib import Path
 
 import yaml
 
-from cogmap.cli.common import ArgumentParser, read_yaml_mapping, write_text_atomic
-from cogmap.errors import CogmapError, check_positive_int
+from cogmap.cli.common import (ArgumentParser, add_config_arguments, check_count, create_output_dir, output_dir,
+                               overrides, write_text_atomic)
+from cogmap.errors import CogmapError
 
 HELP = "the Tree World foraging world: run agents, plot and animate runs, compare survival"
 DESCRIPTION = """\
 Tree World is a 2-D plane of fruit trees (some poisonous) where an agent with smell and sight
 spends health to move and regains it by eating. World settings come from --config (a flat YAML
-mapping of TreeWorldConfig fields) and --set key=value overrides, e.g. --set num_trees=10.
+mapping of TreeWorldConfig fields) and KEY=VALUE overrides anywhere on the line (or
+--set KEY=VALUE), e.g. num_trees=10.
 
   run       one agent in one world: metrics.json, run.png, record.npz (and run.gif with --animate)
+            (seconds; --animate adds about a minute per 1,000 steps)
   survival  agents over many seeded worlds with death allowed: survival.json and survival.png
+            (the defaults, 50 worlds of random and drive agents: about 4 minutes on 2 cores)
   localize  the seed's TEM2d localization experiments: errors over time, figures, animations
+            (--experiment all: about 2 minutes on 2 cores, 4 with --animate)
+An existing, non-empty --out is not overwritten without --force.
 """
 
 
 def _world_config(args):
     from cogmap.treeworld import TreeWorldConfig
-    from cogmap.typed import parse_overrides
+    from cogmap.typed import load
 
-    values = read_yaml_mapping(args.config) if args.config is not None else {}
-    values.update(parse_overrides(args.set or [], nested=False))
-    return TreeWorldConfig.from_dict(values)
+    return load(TreeWorldConfig, args.config, overrides(args))
 
 
-def _common(p) -> None:
-    p.add_argument("--config", type=Path, help="YAML file of Tree World settings (TreeWorldConfig fields)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one setting (repeatable)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (created)")
+def _common(p, default_out: str) -> None:
+    add_config_arguments(p, "num_trees=10", "YAML file of Tree World settings (TreeWorldConfig fields)")
+    p.add_argument("--out", type=Path, help=f"output folder (default {default_out})")
+    p.add_argument("--force", action="store_true", help="replace what an earlier run wrote in --out")
 
 
 def add_parser(subparsers) -> None:
@@ -55,7 +59,7 @@ def add_parser(subparsers) -> None:
     r.add_argument("--animate", action="store_true", help="also write run.gif (run.mp4 with --mp4, needs ffmpeg)")
     r.add_argument("--mp4", action="store_true", help="write the animation as MP4 instead of GIF")
     r.add_argument("--stride", type=int, default=5, help="steps per animation frame (default 5)")
-    _common(r)
+    _common(r, "runs/treeworld/<agent>_seed<seed>")
     r.set_defaults(run=run_one)
     s = sub.add_parser("survival", help="compare agents' survival over many seeded worlds",
                        description="Run each agent in worlds of seeds 0..N-1 with death allowed and write "
@@ -63,7 +67,7 @@ def add_parser(subparsers) -> None:
     s.add_argument("--agents", default="random,drive", help="comma-separated agents (default random,drive)")
     s.add_argument("--worlds", type=int, default=50, help="worlds per agent (default 50)")
     s.add_argument("--steps", type=int, default=5000, help="step cap per run (default 5000)")
-    _common(s)
+    _common(s, "runs/treeworld/survival")
     s.set_defaults(run=run_survival)
     from cogmap.treeworld.localize import ALL_EXPERIMENTS
 
@@ -85,7 +89,7 @@ def add_parser(subparsers) -> None:
     loc.add_argument("--grid-extent", type=float, default=1000.0, help="world units the map spans (default 1000)")
     loc.add_argument("--animate", action="store_true", help="also write an animation of the belief map per experiment")
     loc.add_argument("--stride", type=int, default=5, help="steps per animation frame (default 5)")
-    _common(loc)
+    _common(loc, "runs/treeworld/localize")
     loc.set_defaults(run=run_localize)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
@@ -93,79 +97,76 @@ def add_parser(subparsers) -> None:
 def run_one(args) -> int:
     import numpy as np
 
+    from cogmap.files import atomic_path
     from cogmap.treeworld import TreeWorld
     from cogmap.treeworld.agents import make_agent
-    from cogmap.viz.treeworld import animate_run, plot_run
+    from cogmap.viz.treeworld import animate_run, check_animation_path, plot_run
 
-    check_positive_int("--steps", args.steps)
-    check_positive_int("--stride", args.stride)
+    check_count("--steps", args.steps)
+    check_count("--stride", args.stride)
     if args.action_noise < 0:
         raise CogmapError(f"--action-noise must be >= 0, got {args.action_noise}")
     config = _world_config(args)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(args.out, Path("runs/treeworld") / f"{args.agent}_seed{args.seed}", args.force)
+    movie = ("run.mp4" if args.mp4 else "run.gif") if args.animate else None
+    if movie:
+        check_animation_path(out / movie)
     world = TreeWorld.random_from_config(config, seed=args.seed,
                                          model=make_agent(args.agent, config, seed=args.seed, action_noise=args.action_noise))
     world.run(args.steps, record=True, allow_death=args.allow_death, progress=True)
     record = world.record.as_tensors()
     summary = {"agent": args.agent, "seed": args.seed, "steps_asked": args.steps, **world.summary()}
-    write_text_atomic(args.out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_text_atomic(args.out / "metrics.json", json.dumps(summary, indent=1))
-    from cogmap.files import atomic_path
-
-    with atomic_path(args.out / "record.npz") as tmp:
+    create_output_dir(out, args.force)
+    write_text_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_text_atomic(out / "metrics.json", json.dumps(summary, indent=1))
+    with atomic_path(out / "record.npz") as tmp:
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, **{k: v.numpy() for k, v in record.items()})
     title = f"{args.agent} agent, world {args.seed}: {summary['steps']} steps, {summary['fruit_eaten']} fruit " \
             f"({summary['poisonous_fruit_eaten']} poisonous)"
-    plot_run(world.batched.layout, record, config, args.out / "run.png", title=title)
+    plot_run(world.batched.layout, record, config, out / "run.png", title=title)
     written = ["metrics.json", "run.png", "record.npz", "config.yaml"]
-    if args.animate:
-        name = "run.mp4" if args.mp4 else "run.gif"
-        animate_run(world.batched.layout, record, config, args.out / name, stride=args.stride)
-        written.append(name)
+    if movie:
+        animate_run(world.batched.layout, record, config, out / movie, stride=args.stride, progress=True)
+        written.append(movie)
     print(f"{args.agent}: {summary['steps']} steps, alive {summary['alive']}, health {summary['health']:.0f}, "
           f"fruit {summary['fruit_eaten']} ({summary['poisonous_fruit_eaten']} poisonous)")
-    print(f"wrote {', '.join(written)} in {args.out}")
+    print(f"wrote {', '.join(written)} in {out}")
     return 0
 
 
 def run_survival(args) -> int:
     from cogmap.treeworld.agents import AGENTS
     from cogmap.treeworld.experiments import survival_curve, survival_runs, survival_summary
-    from cogmap.viz.plots import plt, save_figure
+    from cogmap.viz.treeworld import plot_survival
 
-    check_positive_int("--worlds", args.worlds)
-    check_positive_int("--steps", args.steps)
+    check_count("--worlds", args.worlds)
+    check_count("--steps", args.steps)
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
     unknown = [a for a in agents if a not in AGENTS]
     if unknown or not agents:
         raise CogmapError(f"--agents must name agents from {', '.join(AGENTS)}, got {args.agents!r}")
     config = _world_config(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = {}
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    out = output_dir(args.out, Path("runs/treeworld/survival"), args.force)
+    results, curves = {}, {}
     for agent in agents:
         rows = survival_runs(agent, config, range(args.worlds), args.steps, progress=True)
         results[agent] = {"summary": survival_summary(rows, args.steps), "runs": rows}
-        ax.plot(survival_curve(rows, args.steps), label=agent)
+        curves[agent] = survival_curve(rows, args.steps)
         s = results[agent]["summary"]
         print(f"{agent:>8}: survival mean {s['survival_mean']:.0f} median {s['survival_median']:.0f} steps, "
               f"alive at {args.steps}: {s['alive_at_cap']:.2f}, fruit {s['fruit_eaten_mean']:.1f} "
-              f"(poisonous {s['poisonous_fruit_eaten_mean']:.1f})")
-    ax.set_xlabel("step")
-    ax.set_ylabel("fraction of worlds alive")
-    ax.set_ylim(0, 1.02)
-    ax.legend()
-    ax.set_title(f"Tree World survival, {args.worlds} worlds")
-    save_figure(fig, args.out / "survival.png")
-    write_text_atomic(args.out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_text_atomic(args.out / "survival.json", json.dumps(results, indent=1))
-    print(f"wrote survival.json, survival.png and config.yaml in {args.out}")
+              f"(poisonous {s['poisonous_fruit_eaten_mean']:.1f})", flush=True)
+    create_output_dir(out, args.force)
+    plot_survival(curves, out / "survival.png", title=f"Tree World survival, {args.worlds} worlds")
+    write_text_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_text_atomic(out / "survival.json", json.dumps(results, indent=1))
+    print(f"wrote survival.json, survival.png and config.yaml in {out}")
     return 0
 
 
 def run_localize(args) -> int:
-    from cogmap.treeworld.localize import ALL_EXPERIMENTS, run_localization, summarize, tracked_vehicle_experiment
+    from cogmap.treeworld.localize import ALL_EXPERIMENTS, check_grid, run_localization, tracked_vehicle_experiment
     from cogmap.viz.treeworld import animate_run, plot_localization
 
     names = list(ALL_EXPERIMENTS) if args.experiment == "all" else [e.strip() for e in args.experiment.split(",") if e.strip()]
@@ -173,47 +174,49 @@ def run_localize(args) -> int:
     if unknown or not names:
         raise CogmapError(f"--experiment must name experiments from {', '.join(ALL_EXPERIMENTS)} (or 'all'), "
                           f"got {args.experiment!r}")
-    check_positive_int("--steps", args.steps)
-    check_positive_int("--stride", args.stride)
+    check_count("--steps", args.steps)
+    check_count("--stride", args.stride)
     if args.memory_mix is not None and not 0 <= args.memory_mix <= 1:
         raise CogmapError(f"--memory-mix must be in [0, 1], got {args.memory_mix}")
     if args.action_noise is not None and args.action_noise < 0:
         raise CogmapError(f"--action-noise must be >= 0, got {args.action_noise}")
+    try:
+        check_grid(args.grid_size, args.grid_extent)
+    except CogmapError as error:
+        raise CogmapError(f"--grid-size/--grid-extent: {error}") from None
     config = _world_config(args)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(args.out, Path("runs/treeworld/localize"), args.force)
     mix = None if args.affinity else (args.memory_mix if args.memory_mix is not None else "default")
-    results, summaries = {}, {}
     runs = []
     for name in names:
         if name == "tracked-vehicle":
-            out = tracked_vehicle_experiment(config, args.steps, args.seed, grid_size=args.grid_size,
-                                             grid_extent=args.grid_extent, progress=True)
-            print(f"tracked vehicle: learned track width {out['learned_track_width']:.3f} (true "
-                  f"{out['true_track_width']:.3f}), track gains {', '.join(f'{g:.3f}' for g in out['learned_gains'])} (true 1)")
-            for model, result in out["results"].items():
-                runs.append((f"tracked-vehicle, {model} action model", result))
-                result["settings"]["learned_track_width"] = out["learned_track_width"]
-                result["settings"]["true_track_width"] = out["true_track_width"]
+            study = tracked_vehicle_experiment(config, args.steps, args.seed, grid_size=args.grid_size,
+                                               grid_extent=args.grid_extent, progress=True)
+            print(f"tracked vehicle: learned track width {study.learned_track_width:.3f} (true "
+                  f"{study.true_track_width:.3f}), track gains {', '.join(f'{g:.3f}' for g in study.learned_gains)} (true 1)")
+            for result in study.results.values():
+                result.settings.update(learned_track_width=study.learned_track_width,
+                                       true_track_width=study.true_track_width)
+                runs.append(result)
         else:
-            runs.append((name, run_localization(name, config, args.steps, args.seed, mix, args.action_noise,
-                                                args.affinity_exponent, args.grid_size, args.grid_extent, progress=True)))
-    for name, result in runs:
-        results[name], summaries[name] = result, summarize(result)
-        s = summaries[name]
-        print(f"{name:>20}: error (belief mean to truth) final {s['error_mean_final']:.1f}, average "
+            runs.append(run_localization(name, config, args.steps, args.seed, mix, args.action_noise,
+                                         args.affinity_exponent, args.grid_size, args.grid_extent, progress=True))
+    create_output_dir(out, args.force)
+    summaries = {}
+    for result in runs:
+        summaries[result.name] = s = result.summary()
+        print(f"{result.name:>20}: error (belief mean to truth) final {s['error_mean_final']:.1f}, average "
               f"{s['error_mean_average']:.1f}, max {s['error_mean_max']:.1f} world units; estimate "
-              f"{s['distance_from_origin_estimate_final']:.0f} from the origin, truth {s['distance_from_origin_true_final']:.0f}")
+              f"{s['distance_from_origin_estimate_final']:.0f} from the origin, truth "
+              f"{s['distance_from_origin_true_final']:.0f}", flush=True)
         if args.animate:
-            record = {**result["record"], "estimate": result["estimate"]}
-            extent = result["tem"].grid_extent / 2 + result["tem"].grid_scale / 2
-            filename = name.replace(", ", "-").replace(" ", "-") + ".gif"
-            animate_run(result["world"].batched.layout, record, config, args.out / filename, stride=args.stride,
-                        belief_extent=extent)
-    plot_localization(results, args.out / "localization.png")
-    per_step = {name: {"error_mean": r["error_mean"].tolist(), "error_mode": r["error_mode"].tolist(),
-                       "loss": r["loss"].tolist(), "memory_weight": r["memory_weight"].tolist()}
-                for name, r in results.items()}
-    write_text_atomic(args.out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_text_atomic(args.out / "localization.json", json.dumps({"summary": summaries, "per_step": per_step}))
-    print(f"wrote localization.json, localization.png{', animations' if args.animate else ''} and config.yaml in {args.out}")
+            record = {**result.record, "estimate": result.estimate}
+            filename = result.name.replace(", ", "-").replace(" ", "-") + ".gif"
+            animate_run(result.layout, record, config, out / filename, stride=args.stride,
+                        belief_extent=result.belief_extent, progress=True)
+    plot_localization(runs, out / "localization.png")
+    write_text_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_text_atomic(out / "localization.json", json.dumps(
+        {"summary": summaries, "per_step": {r.name: r.per_step() for r in runs}}))
+    print(f"wrote localization.json, localization.png{', animations' if args.animate else ''} and config.yaml in {out}")
     return 0

@@ -1,60 +1,164 @@
 """Recurrent actor-critic: an RNN/GRU/LSTM core with tanh policy and value heads (the seed's sizes).
 
+The agent takes observations exactly as the environment gives them: the observation scaling
+it was trained with (fixed, or running statistics frozen into it) is a buffer inside it,
+applied first in :meth:`RecurrentActorCritic.forward`, and its actions are bounded by the
+environment's action bounds (the policy mean is ``centre + half_range * tanh(...)``).
+
 The core's state is one tensor ``(N, S)`` (for the LSTM, ``h`` and ``c`` side by side,
 ``S = 2 * hidden``), returned by every call so that hidden states can be recorded and analysed
-(:func:`cogmap.analysis.dynamics.recurrent_step` gives the same update for fixed points and
-Jacobians). The policy is Gaussian on the torque, with a learned, state-independent log
-standard deviation; its mean is ``max_action * tanh(...)``.
+(:func:`cogmap.analysis.dynamics.recurrent_step` gives the same update, on scaled inputs, for
+fixed points and Jacobians). The policy is Gaussian, with a learned, state-independent log
+standard deviation.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple, Sequence
+
 import torch
 from torch import nn
 
-from cogmap.errors import check_choice, check_positive_int
+from cogmap.errors import CogmapError, check_choice, check_positive_int
 
 CELLS = ("rnn", "gru", "lstm")
 
 
+class AgentOutput(NamedTuple):
+    """One call of the agent: with observations ``(N, T, O)`` every entry but ``state`` has a time
+    axis; with one step ``(N, O)`` it has none."""
+
+    mean: torch.Tensor  # (N, T, A) or (N, A): the policy's mean action, within the action bounds
+    value: torch.Tensor  # (N, T) or (N,)
+    hidden: torch.Tensor  # (N, T, hidden) or (N, hidden): the core's output h after each step
+    state: torch.Tensor  # (N, S): the state after the last step
+
+
+class ObservationNormalizer(nn.Module):
+    """``(observation - shift) * scale``, with fixed factors or running statistics.
+
+    Fixed: ``shift`` 0 and the environment's ``observation_scale``. Running
+    (:meth:`update`): the mean and ``1 / sqrt(var + eps)`` of every observation seen, clipped
+    to ``[-clip, clip]`` afterwards, as Gymnasium's NormalizeObservation does; the statistics
+    are buffers, so they are saved with the agent and frozen when it is loaded.
+    """
+
+    def __init__(self, dim: int, scale: Sequence[float] | torch.Tensor | None = None, clip: float | None = None,
+                 eps: float = 1e-8):
+        super().__init__()
+        scale = torch.ones(dim) if scale is None else torch.as_tensor(scale, dtype=torch.float32).reshape(-1)
+        if scale.shape != (dim,):
+            raise CogmapError(f"observation scale must have {dim} entries, got {tuple(scale.shape)}")
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", scale.clone().float())
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("running_mean", torch.zeros(dim, dtype=torch.float64))
+        self.register_buffer("running_var", torch.ones(dim, dtype=torch.float64))
+        self.clip, self.eps = clip, eps
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        out = (observations - self.shift) * self.scale
+        return out.clamp(-self.clip, self.clip) if self.clip is not None else out
+
+    @torch.no_grad()
+    def update(self, observations: torch.Tensor) -> None:
+        """Fold a batch ``(..., O)`` into the running mean and variance (Chan et al.'s parallel update)."""
+        batch = observations.reshape(-1, observations.shape[-1]).to(torch.float64)
+        n = batch.shape[0]
+        if n == 0:
+            return
+        mean, var = batch.mean(0), batch.var(0, unbiased=False)
+        total = self.count + n
+        delta = mean - self.running_mean
+        self.running_mean += delta * n / total
+        self.running_var.copy_((self.running_var * self.count + var * n + delta**2 * self.count * n / total) / total)
+        self.count.fill_(float(total))
+        self.shift.copy_(self.running_mean.float())
+        self.scale.copy_((self.running_var + self.eps).rsqrt().float())
+
+
 class RecurrentActorCritic(nn.Module):
     def __init__(self, observation_dim: int, action_dim: int = 1, cell: str = "rnn", hidden: int = 64,
-                 head: int = 64, max_action: float = 2.0, log_std: float = 0.0):
+                 head: int = 64, max_action: float = 2.0, log_std: float = 0.0,
+                 action_low: Sequence[float] | None = None, action_high: Sequence[float] | None = None,
+                 observation_scale: Sequence[float] | None = None, observation_clip: float | None = None):
         super().__init__()
         check_choice("cell", cell, CELLS)
         for name, value in (("observation_dim", observation_dim), ("action_dim", action_dim), ("hidden", hidden),
                             ("head", head)):
             check_positive_int(name, value)
-        self.cell, self.hidden, self.max_action = cell, hidden, max_action
+        low = torch.full((action_dim,), -float(max_action)) if action_low is None else torch.as_tensor(action_low, dtype=torch.float32)
+        high = torch.full((action_dim,), float(max_action)) if action_high is None else torch.as_tensor(action_high, dtype=torch.float32)
+        if low.shape != (action_dim,) or high.shape != (action_dim,) or not bool((high > low).all()):
+            raise CogmapError(f"action bounds must be {action_dim} pairs with low < high, got {low.tolist()} and {high.tolist()}")
+        self.cell, self.hidden, self.observation_dim, self.action_dim = cell, hidden, observation_dim, action_dim
+        self.normalizer = ObservationNormalizer(observation_dim, observation_scale, observation_clip)
+        self.register_buffer("action_centre", (high + low) / 2)
+        self.register_buffer("action_half_range", (high - low) / 2)
         self.core = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](observation_dim, hidden, batch_first=True)
         self.policy = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, action_dim))
         self.value = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, 1))
         self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std)))
-        nn.init.orthogonal_(self.policy[-1].weight, 0.01)  # start near zero torque
+        nn.init.orthogonal_(self.policy[-1].weight, 0.01)  # start near the centre of the action range
         nn.init.zeros_(self.policy[-1].bias)
 
     @property
     def state_dim(self) -> int:
         return 2 * self.hidden if self.cell == "lstm" else self.hidden
 
+    @property
+    def action_low(self) -> torch.Tensor:
+        return self.action_centre - self.action_half_range
+
+    @property
+    def action_high(self) -> torch.Tensor:
+        return self.action_centre + self.action_half_range
+
     def initial_state(self, n: int, device=None) -> torch.Tensor:
+        device = device if device is not None else self.log_std.device
         return torch.zeros(n, self.state_dim, device=device)
 
-    def _core(self, observations: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def core_input(self, observations: torch.Tensor) -> torch.Tensor:
+        """What the recurrent core sees: observations after the agent's own normalisation.
+
+        Fixed points and Jacobians of :func:`~cogmap.analysis.dynamics.recurrent_step` take
+        inputs in these units.
+        """
+        return self.normalizer(observations)
+
+    def _core(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.cell == "lstm":
             h, c = state[:, :self.hidden], state[:, self.hidden:]
-            out, (h1, c1) = self.core(observations, (h[None].contiguous(), c[None].contiguous()))
-            # Per-step states for the LSTM hold h only; the returned final state holds (h, c).
+            out, (h1, c1) = self.core(inputs, (h[None].contiguous(), c[None].contiguous()))
+            # Per-step outputs of the LSTM hold h only; the returned final state holds (h, c).
             return out, torch.cat([h1[0], c1[0]], dim=-1)
-        out, h1 = self.core(observations, state[None].contiguous())
+        out, h1 = self.core(inputs, state[None].contiguous())
         return out, h1[0]
 
-    def forward(self, observations: torch.Tensor, state: torch.Tensor):
-        """For observations ``(N, T, obs)`` from ``state`` ``(N, S)``: action means ``(N, T, A)``,
-        values ``(N, T)``, per-step hidden outputs ``(N, T, hidden)`` and the final state ``(N, S)``."""
-        out, final = self._core(observations, state)
-        mean = self.max_action * torch.tanh(self.policy(out))
-        return mean, self.value(out)[..., 0], out, final
+    def _check(self, observations: torch.Tensor, state: torch.Tensor | None) -> None:
+        o, s = self.observation_dim, self.state_dim
+        if not torch.is_tensor(observations) or observations.dim() not in (2, 3) or observations.shape[-1] != o:
+            got = tuple(observations.shape) if torch.is_tensor(observations) else type(observations).__name__
+            raise CogmapError(f"observations must be a tensor of shape (N, T, {o}) or (N, {o}), got {got}")
+        if state is not None and (not torch.is_tensor(state) or tuple(state.shape) != (observations.shape[0], s)):
+            got = tuple(state.shape) if torch.is_tensor(state) else type(state).__name__
+            raise CogmapError(f"state must have shape (N, {s}) with N = {observations.shape[0]} (the observations' "
+                              f"batch), got {got}")
+
+    def forward(self, observations: torch.Tensor, state: torch.Tensor | None = None) -> AgentOutput:
+        """Run the agent on raw observations ``(N, T, O)`` (or one step, ``(N, O)``) from ``state``
+        ``(N, S)`` (zeros when None): see :class:`AgentOutput`."""
+        self._check(observations, state)
+        single = observations.dim() == 2
+        if state is None:
+            state = self.initial_state(observations.shape[0], observations.device)
+        inputs = self.core_input(observations[:, None] if single else observations)
+        out, final = self._core(inputs, state)
+        mean = self.action_centre + self.action_half_range * torch.tanh(self.policy(out))
+        value = self.value(out)[..., 0]
+        if single:
+            return AgentOutput(mean[:, 0], value[:, 0], out[:, 0], final)
+        return AgentOutput(mean, value, out, final)
 
     def distribution(self, mean: torch.Tensor) -> torch.distributions.Normal:
         return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))

@@ -1,19 +1,30 @@
-"""Recurrent PPO for the batched pendulum, readable top to bottom (CleanRL's spirit).
+"""Recurrent PPO for any batched environment, readable top to bottom (CleanRL's spirit).
 
 Why PPO rather than A2C: several epochs of clipped updates per rollout get much more out of
-each environment step, and the issue's budget is steps (100k). Every rollout is exactly one
-200-step episode of each of ``num_envs`` pendulums (Pendulum-v1 always truncates at 200), so
-the recurrent state starts at zero at the start of every sequence and truncated BPTT runs over
-whole episodes, with no hidden-state bookkeeping across resets. Truncation is not termination:
-the value of the final observation is bootstrapped. Observations are scaled by fixed factors
-(the velocity by 1/8) and rewards by ``reward_scale``, so runs do not depend on running
-statistics. A checkpoint (weights and the update's numbers) is written after every update.
+each environment step, and our budgets are counted in steps (100k for the pendulum).
+
+Each update collects ``num_steps`` steps of ``num_envs`` environments (a :class:`VectorEnv`:
+the batched torch pendulum or any Gymnasium environment with Box spaces), carrying the
+environments and the recurrent state over from one update to the next and zeroing the state
+where an episode starts. Truncated BPTT then runs over each environment's whole rollout:
+in one fused call of the core when no episode starts inside it (the pendulum: every rollout
+is exactly one 200-step episode), step by step with the state reset at episode starts
+otherwise. Truncation is not termination: a truncated episode's value is bootstrapped from
+its final observation. Rewards are scaled by ``reward_scale``; observations are scaled inside
+the agent (the environment's fixed factors, or running statistics with
+``normalize_observations``), so a saved agent takes raw observations.
+
+A run folder holds ``config.yaml``, ``metrics.csv`` (one row per update, appended as training
+goes: returns, losses, approximate KL, clip fraction, explained variance, entropy, steps per
+second; the final evaluation in the last row), ``checkpoints/update_XXXX.pt`` after every
+update (for learning-dynamics studies; load one with :func:`cogmap.control.load_policy`) and
+``resume.pt``, everything needed to continue an interrupted run exactly.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,25 +32,31 @@ from pathlib import Path
 import torch
 import yaml
 
-from cogmap.control.envs import OBSERVATION_MODES, BatchedPendulum
+from cogmap.control.envs import OBSERVATION_MODES, BatchedPendulum, VectorEnv, make_env
 from cogmap.control.policies import CELLS, RecurrentActorCritic
-from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
-from cogmap.files import atomic_path, read_yaml_mapping, write_text_atomic
-from cogmap.typed import from_flat_dict, parse_overrides
+from cogmap.devices import resolve_device
+from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.files import atomic_path, load_torch_file, write_text_atomic
+from cogmap.typed import check_choices, choice, load, to_dict
+
+POLICY_FORMAT = "cogmap-policy"
+POLICY_VERSION = 2  # 2: observation scaling and action bounds inside the agent, the env's description saved
 
 
 @dataclass
 class PPOConfig:
     # The defaults are the first runs' settings (RESULTS.md), kept because tests size their runs
-    # by them; configs/control/pendulum_*.yaml hold the tuned settings behind the results.
-    observation: str = "partial"  # "full": cos, sin, velocity; "partial": cos, sin
-    cell: str = "rnn"
+    # by them; configs/control/*.yaml hold the tuned settings behind the results.
+    env: str = "pendulum"  # the batched torch pendulum, or any Gymnasium id with Box spaces
+    observation: str = choice("partial", OBSERVATION_MODES)  # pendulum: "full" (cos, sin, velocity) or "partial"
+    cell: str = choice("rnn", CELLS)
     hidden: int = 64
     head: int = 64
     total_steps: int = 100_000
-    num_envs: int = 8  # each update collects num_envs x 200 steps
+    num_envs: int = 8  # each update collects num_envs x num_steps steps
+    num_steps: int = 200  # steps per environment per update (the pendulum's episode length)
     epochs: int = 10
-    minibatches: int = 4  # sequences are split among this many minibatches
+    minibatches: int = 4  # environments' rollouts are split among this many minibatches
     lr: float = 3e-3  # decays linearly to 0
     gamma: float = 0.95
     gae_lambda: float = 0.95
@@ -50,14 +67,15 @@ class PPOConfig:
     reward_scale: float = 0.1
     log_std: float = 0.0
     noise_repeat: int = 1  # exploration noise is redrawn every this many steps (held in between)
+    normalize_observations: bool = False  # running mean/std of observations, frozen into the saved agent
     eval_episodes: int = 20
     seed: int = 0
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto
 
     def __post_init__(self):
-        check_choice("observation", self.observation, OBSERVATION_MODES)
-        check_choice("cell", self.cell, CELLS)
-        for name in ("hidden", "head", "total_steps", "num_envs", "epochs", "minibatches", "eval_episodes",
-                     "noise_repeat"):
+        check_choices(self)
+        for name in ("hidden", "head", "total_steps", "num_envs", "num_steps", "epochs", "minibatches",
+                     "eval_episodes", "noise_repeat"):
             check_positive_int(name, getattr(self, name))
         for name in ("lr", "clip", "max_grad_norm", "reward_scale"):
             check_positive(name, getattr(self, name))
@@ -66,154 +84,361 @@ class PPOConfig:
                 raise CogmapError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
         if self.minibatches > self.num_envs:
             raise CogmapError(f"minibatches ({self.minibatches}) cannot exceed num_envs ({self.num_envs})")
+        if not self.env or not isinstance(self.env, str):
+            raise CogmapError(f"env must name an environment, got {self.env!r}")
 
     @property
     def updates(self) -> int:
-        return max(1, self.total_steps // (self.num_envs * BatchedPendulum.max_steps))
+        return max(1, self.total_steps // (self.num_envs * self.num_steps))
+
+    @property
+    def run_name(self) -> str:
+        env = f"pendulum_{'fo' if self.observation == 'full' else 'po'}" if self.env == "pendulum" else self.env
+        return f"{env}_{self.cell}"
 
 
 def load_control_config(path=None, overrides=()) -> PPOConfig:
-    values = read_yaml_mapping(path) if path is not None else {}
-    values.update(parse_overrides(overrides, nested=False))
-    return from_flat_dict(PPOConfig, values, "control config")
+    """A :class:`PPOConfig` from a YAML file (optional) and ``key=value`` overrides."""
+    return load(PPOConfig, path, overrides)
 
 
-def scale_observations(observations: torch.Tensor) -> torch.Tensor:
-    if observations.shape[-1] == 3:
-        return observations * torch.tensor([1.0, 1.0, 1 / BatchedPendulum.max_speed])
-    return observations
+def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None) -> VectorEnv:
+    """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's)."""
+    return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, config.observation,
+                    device=device)
 
 
-def make_agent(config: PPOConfig) -> RecurrentActorCritic:
-    return RecurrentActorCritic(3 if config.observation == "full" else 2, 1, config.cell, config.hidden, config.head,
-                                BatchedPendulum.max_torque, config.log_std)
+def env_description(env: VectorEnv) -> dict:
+    """What a saved agent needs to know of its environment (plain data, saved in every checkpoint)."""
+    scale = getattr(env, "observation_scale", None)
+    return {"observation_dim": int(env.observation_dim), "action_dim": int(env.action_dim),
+            "action_low": [float(v) for v in env.action_low], "action_high": [float(v) for v in env.action_high],
+            "observation_scale": None if scale is None else [float(v) for v in scale]}
+
+
+def make_agent(config: PPOConfig, env: VectorEnv | dict | None = None) -> RecurrentActorCritic:
+    """The agent for ``config`` on ``env`` (an environment or its :func:`env_description`)."""
+    if env is None:
+        env = make_env_for(config, num_envs=1)
+    described = env if isinstance(env, dict) else env_description(env)
+    return RecurrentActorCritic(described["observation_dim"], described["action_dim"], config.cell, config.hidden,
+                                config.head, log_std=config.log_std, action_low=described["action_low"],
+                                action_high=described["action_high"],
+                                observation_scale=described["observation_scale"],
+                                observation_clip=10.0 if config.normalize_observations else None)
+
+
+@dataclass
+class Rollout:
+    """``num_steps`` steps of every environment, ``(N, T, ...)``."""
+
+    observations: torch.Tensor  # raw, as the environments returned them
+    actions: torch.Tensor
+    log_probs: torch.Tensor
+    rewards: torch.Tensor  # unscaled
+    values: torch.Tensor
+    next_values: torch.Tensor  # the value after each step (0 after a termination)
+    terminated: torch.Tensor  # bool
+    done: torch.Tensor  # bool: terminated or truncated
+    states: torch.Tensor  # the recurrent state before each step
+    starts: torch.Tensor  # bool: the step's observation is the first of an episode
 
 
 @torch.no_grad()
-def rollout(agent: RecurrentActorCritic, env: BatchedPendulum, deterministic: bool = False,
-            generator: torch.Generator | None = None, noise_repeat: int = 1) -> dict[str, torch.Tensor]:
-    """One 200-step episode of every pendulum: observations, actions, log-probs, rewards, values, states, angles.
+def collect(agent: RecurrentActorCritic, env: VectorEnv, observation: torch.Tensor, state: torch.Tensor,
+            starts: torch.Tensor, num_steps: int, generator: torch.Generator | None = None, noise_repeat: int = 1,
+            episode_returns: torch.Tensor | None = None, finished: list | None = None):
+    """Act ``num_steps`` times in every environment; returns the :class:`Rollout` and where things stand after it.
 
     ``noise_repeat`` > 1 holds each exploration noise draw for that many steps: a swing-up needs
     torque of one sign for many steps, which independent per-step noise rarely produces (the
     reason for gSDE's ``sde_sample_freq`` in Raffin et al. 2022). Each action's log-probability is
     still that of the per-step Gaussian, the usual approximation for correlated exploration.
+    Noise is drawn on the CPU from ``generator``, so a seed gives the same run on any device.
+    Returns of episodes that end are appended to ``finished``.
     """
-    n, steps = env.num_envs, env.max_steps
-    observation = scale_observations(env.reset())
-    state = agent.initial_state(n)
-    keys = ("observations", "actions", "log_probs", "rewards", "values", "states", "angles", "speeds")
+    keys = ("observations", "actions", "log_probs", "rewards", "values", "next_values", "terminated", "done",
+            "states", "starts")
     out: dict[str, list] = {k: [] for k in keys}
-    for t in range(steps):
-        mean, value, _, next_state = agent(observation[:, None], state)
-        mean = mean[:, 0]
-        if deterministic:
-            action = mean
-        else:
-            if t % noise_repeat == 0:
-                noise = torch.randn(mean.shape, generator=generator)
-            action = mean + agent.log_std.exp() * noise
-        out["observations"].append(observation)
-        out["actions"].append(action)
-        out["log_probs"].append(agent.distribution(mean).log_prob(action).sum(-1))
-        out["values"].append(value[:, 0])
-        out["states"].append(state)
-        out["angles"].append(env.theta.float().clone())
-        out["speeds"].append(env.speed.float().clone())
-        next_observation, reward, _ = env.step(action[:, 0])
-        out["rewards"].append(reward)
-        observation, state = scale_observations(next_observation), next_state
-    result = {k: torch.stack(v, dim=1) for k, v in out.items()}
-    _, final_value, _, _ = agent(observation[:, None], state)
-    result["final_value"] = final_value[:, 0]
-    return result
+    for t in range(num_steps):
+        step = agent(observation, state)
+        mean = step.mean
+        if t % noise_repeat == 0:
+            noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+        action = mean + agent.log_std.exp() * noise
+        transition = env.step(action)
+        done = transition.terminated | transition.truncated
+        next_value = torch.zeros_like(step.value)
+        if bool(transition.truncated.any()):
+            # A cut-off episode still has a future: its value from the last observation it saw.
+            next_value = torch.where(transition.truncated, agent(transition.final_observation, step.state).value,
+                                     next_value)
+        for key, value in (("observations", observation), ("actions", action), ("rewards", transition.reward),
+                           ("log_probs", agent.distribution(mean).log_prob(action).sum(-1)), ("values", step.value),
+                           ("next_values", next_value), ("terminated", transition.terminated), ("done", done),
+                           ("states", state), ("starts", starts)):
+            out[key].append(value)
+        if episode_returns is not None:
+            episode_returns += transition.reward
+            if finished is not None and bool(done.any()):
+                finished.extend(episode_returns[done].tolist())
+            episode_returns[done] = 0.0
+        observation, starts = transition.observation, done
+        state = torch.where(done[:, None], torch.zeros_like(step.state), step.state)
+    rollout = Rollout(**{k: torch.stack(v, dim=1) for k, v in out.items()})
+    # Where the rollout stops mid-episode, bootstrap from the next observation's value.
+    last_value = agent(observation, state).value
+    following = torch.cat([rollout.values[:, 1:], last_value[:, None]], dim=1)
+    rollout.next_values = torch.where(rollout.done, rollout.next_values, following)
+    return rollout, observation, state, starts
 
 
-def advantages(rewards: torch.Tensor, values: torch.Tensor, final_value: torch.Tensor, gamma: float,
-               lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE over ``(N, T)`` rewards and values, bootstrapping the truncated end with ``final_value``."""
+def advantages(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor, terminated: torch.Tensor,
+               done: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE over ``(N, T)`` steps: advantages and returns (advantages + values).
+
+    ``next_values[:, t]`` is the value after step ``t`` (the bootstrap at a truncation or at the
+    end of the rollout); nothing follows a termination, and no advantage flows back across the
+    end of an episode.
+    """
     n, t = rewards.shape
     adv = torch.zeros_like(rewards)
-    running = torch.zeros(n)
+    running = torch.zeros(n, dtype=rewards.dtype, device=rewards.device)
+    alive_after = (~terminated).to(rewards.dtype)
+    continues = (~done).to(rewards.dtype)
     for k in reversed(range(t)):
-        next_value = final_value if k == t - 1 else values[:, k + 1]
-        delta = rewards[:, k] + gamma * next_value - values[:, k]
-        running = delta + gamma * lam * running
+        delta = rewards[:, k] + gamma * next_values[:, k] * alive_after[:, k] - values[:, k]
+        running = delta + gamma * lam * running * continues[:, k]
         adv[:, k] = running
     return adv, adv + values
 
 
-def evaluate_policy(agent: RecurrentActorCritic, observation: str, episodes: int, seed: int) -> torch.Tensor:
-    """Undiscounted returns of ``episodes`` deterministic (mean-action) episodes."""
-    env = BatchedPendulum(episodes, observation, seed=seed)
-    return rollout(agent, env, deterministic=True)["rewards"].sum(dim=1)
+def sequence_forward(agent: RecurrentActorCritic, observations: torch.Tensor, state: torch.Tensor,
+                     starts: torch.Tensor):
+    """The agent over whole sequences ``(n, T, O)`` from ``state``, zeroing the state where an episode starts."""
+    if not bool(starts[:, 1:].any()):
+        return agent(observations, state)
+    means, values = [], []
+    for t in range(observations.shape[1]):
+        if t:
+            state = torch.where(starts[:, t, None], torch.zeros_like(state), state)
+        step = agent(observations[:, t], state)
+        means.append(step.mean)
+        values.append(step.value)
+        state = step.state
+    return torch.stack(means, 1), torch.stack(values, 1)
 
 
-def train(config: PPOConfig, run_dir: str | Path, progress: bool = True) -> Path:
-    """Train and write ``config.yaml``, ``metrics.csv`` and ``checkpoints/update_XXXX.pt`` to ``run_dir``."""
+def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """``1 - Var(target - predicted) / Var(target)``: 1 for a perfect value function, 0 for a constant one."""
+    variance = float(target.var())
+    return float("nan") if variance == 0 else 1.0 - float((target - predicted).var()) / variance
+
+
+@torch.no_grad()
+def evaluate(policy, env: VectorEnv, max_steps: int = 100_000) -> torch.Tensor:
+    """Undiscounted return of every environment's first episode under the deterministic (mean) policy.
+
+    ``policy`` is a :class:`~cogmap.control.policy.Policy` or a bare agent.
+    """
+    from cogmap.control.policy import Policy
+
+    policy = policy if isinstance(policy, Policy) else Policy(policy)
+    observation = env.reset()
+    policy.reset(env.num_envs)
+    alive = torch.ones(env.num_envs, dtype=torch.bool, device=observation.device)
+    rewards = []
+    while bool(alive.any()):
+        if len(rewards) >= max_steps:
+            raise CogmapError(f"evaluation: episodes still running after {max_steps} steps")
+        transition = env.step(policy.act(observation, deterministic=True))
+        rewards.append(transition.reward * alive.to(transition.reward.dtype))
+        alive &= ~(transition.terminated | transition.truncated)
+        observation = transition.observation
+    return torch.stack(rewards, dim=1).sum(dim=1)
+
+
+def evaluate_policy(policy, observation: str, episodes: int, seed: int) -> torch.Tensor:
+    """Returns of ``episodes`` deterministic pendulum episodes (``observation`` full or partial), start states seeded."""
+    return evaluate(policy, BatchedPendulum(episodes, observation, seed=seed, device=_device_of(policy)))
+
+
+def _device_of(policy) -> torch.device:
+    agent = getattr(policy, "agent", policy)
+    return agent.log_std.device
+
+
+METRICS = ("update", "steps", "train_return", "episodes", "policy_loss", "value_loss", "entropy", "approx_kl",
+           "clip_fraction", "explained_variance", "std", "lr", "steps_per_s", "elapsed_s", "eval_return_mean",
+           "eval_return_sd")
+
+
+def _prepare_run_dir(run_dir: Path, config: PPOConfig, force: bool, resume: bool) -> None:
+    holds_run = (run_dir / "metrics.csv").exists() or (run_dir / "resume.pt").exists() \
+        or any((run_dir / "checkpoints").glob("update_*.pt"))
+    if resume:
+        if not (run_dir / "resume.pt").is_file():
+            raise CogmapError(f"--resume: {run_dir} holds no resume.pt; is it a control train run?")
+        saved = to_dict(load(PPOConfig, run_dir / "config.yaml"))
+        differs = [k for k, v in to_dict(config).items()
+                   if k not in ("total_steps", "eval_episodes", "device") and saved[k] != v]
+        if differs:
+            raise CogmapError(f"--resume: the config differs from the run's in {', '.join(differs)}; only total_steps, "
+                              "eval_episodes and device may change")
+        return
+    if holds_run and not force:
+        raise CogmapError(f"{run_dir} already holds a run; use --resume to continue it or --force to replace it")
+    if force:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        for name in ("metrics.csv", "resume.pt", "config.yaml"):
+            (run_dir / name).unlink(missing_ok=True)
+
+
+def _rewrite_metrics(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=METRICS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _read_metrics(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env: dict, **numbers) -> None:
+    """A checkpoint that :func:`cogmap.control.load_policy` turns back into a working policy."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": POLICY_FORMAT, "version": POLICY_VERSION, "config": to_dict(config), "env": env,
+                    "state_dict": {k: v.cpu() for k, v in agent.state_dict().items()}, **numbers}, tmp)
+
+
+def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: bool = False,
+          resume: bool = False) -> Path:
+    """Train (or, with ``resume``, continue) a run in ``run_dir``; see the module's docstring for what it writes.
+
+    An existing run is never overwritten unless ``force`` (which removes its checkpoints and
+    metrics first).
+    """
+    from tqdm.auto import tqdm
+
     run_dir = Path(run_dir)
-    if (run_dir / "metrics.csv").exists():
-        raise CogmapError(f"{run_dir} already holds a run; choose another --out")
+    device = resolve_device(config.device, "device")
+    _prepare_run_dir(run_dir, config, force, resume)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
-    torch.manual_seed(config.seed)
-    agent = make_agent(config)
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+    env = make_env_for(config, device=device)
+    described = env_description(env)
+    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's random state
+        torch.manual_seed(config.seed)
+        agent = make_agent(config, described).to(device)
     optimiser = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
-    env = BatchedPendulum(config.num_envs, config.observation, seed=config.seed)
     generator = torch.Generator().manual_seed(config.seed + 1)
-    rows, start, steps = [], time.perf_counter(), 0
-    for update in range(1, config.updates + 1):
-        for group in optimiser.param_groups:  # linear learning-rate decay
-            group["lr"] = config.lr * (1 - (update - 1) / config.updates)
-        data = rollout(agent, env, generator=generator, noise_repeat=config.noise_repeat)
-        steps += data["rewards"].numel()
-        rewards = data["rewards"] * config.reward_scale
-        adv, returns = advantages(rewards, data["values"], data["final_value"], config.gamma, config.gae_lambda)
-        order = torch.randperm(config.num_envs, generator=generator)
+    metrics = run_dir / "metrics.csv"
+    if resume:
+        saved = load_torch_file(run_dir / "resume.pt", "resume state")
+        agent.load_state_dict(saved["agent"])
+        optimiser.load_state_dict(saved["optimizer"])
+        generator.set_state(saved["generator"])
+        if saved.get("env") is not None and hasattr(env, "load_state_dict"):
+            env.load_state_dict(saved["env"])
+            observation = saved["observation"].to(device)
+            state, starts = saved["state"].to(device), saved["starts"].to(device)
+            episode_returns = saved["episode_returns"].to(device)
+        else:  # an environment that cannot be saved starts new episodes
+            observation, state = env.reset(), agent.initial_state(env.num_envs)
+            starts = torch.ones(env.num_envs, dtype=torch.bool, device=device)
+            episode_returns = torch.zeros(env.num_envs, device=device)
+        first, steps, elapsed = saved["update"] + 1, saved["steps"], saved["elapsed_s"]
+        _rewrite_metrics(metrics, [r for r in _read_metrics(metrics) if int(r["update"]) < first])
+    else:
+        observation, state = env.reset(), agent.initial_state(env.num_envs)
+        starts = torch.ones(env.num_envs, dtype=torch.bool, device=device)
+        episode_returns = torch.zeros(env.num_envs, device=device)
+        first, steps, elapsed = 1, 0, 0.0
+        _rewrite_metrics(metrics, [])
+    bar = tqdm(range(first, config.updates + 1), desc="updates", unit="update", disable=not progress,
+               initial=first - 1, total=config.updates)
+    for update in bar:
+        start = time.perf_counter()
+        lr = config.lr * (1 - (update - 1) / config.updates)  # linear decay
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        finished: list[float] = []
+        data, observation, state, starts = collect(agent, env, observation, state, starts, config.num_steps, generator,
+                                                   config.noise_repeat, episode_returns, finished)
+        steps += data.rewards.numel()
+        adv, returns = advantages(data.rewards * config.reward_scale, data.values, data.next_values,
+                                  data.terminated, data.done, config.gamma, config.gae_lambda)
+        sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
+        count = 0
+        order = torch.randperm(config.num_envs, generator=generator).to(device)
         for _ in range(config.epochs):
             for chunk in order.chunk(config.minibatches):
-                mean, value, _, _ = agent(data["observations"][chunk], data["states"][chunk, 0])
+                mean, value = sequence_forward(agent, data.observations[chunk], data.states[chunk, 0],
+                                               data.starts[chunk])[:2]
                 dist = agent.distribution(mean)
-                log_prob = dist.log_prob(data["actions"][chunk]).sum(-1)
-                ratio = (log_prob - data["log_probs"][chunk]).exp()
+                log_ratio = dist.log_prob(data.actions[chunk]).sum(-1) - data.log_probs[chunk]
+                ratio = log_ratio.exp()
                 a = adv[chunk]
                 a = (a - a.mean()) / (a.std() + 1e-8)
                 policy_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - config.clip, 1 + config.clip)).mean()
                 value_loss = 0.5 * (value - returns[chunk]).pow(2).mean()
-                loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * dist.entropy().mean()
+                entropy = dist.entropy().mean()
+                loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
                 optimiser.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
                 optimiser.step()
-            order = order[torch.randperm(config.num_envs, generator=generator)]
-        episode_return = float(data["rewards"].sum(dim=1).mean())
-        row = {"update": update, "steps": steps, "train_return": round(episode_return, 3),
-               "policy_loss": round(float(policy_loss.detach()), 5), "value_loss": round(float(value_loss.detach()), 5),
-               "std": round(float(agent.log_std.detach().exp()[0]), 4), "elapsed_s": round(time.perf_counter() - start, 2)}
-        rows.append(row)
-        with atomic_path(run_dir / "checkpoints" / f"update_{update:04d}.pt") as tmp:
-            torch.save({"state_dict": agent.state_dict(), "config": dataclasses.asdict(config), "update": update,
-                        "steps": steps, "train_return": episode_return}, tmp)
-        if progress:
-            print(f"update {update:3d}/{config.updates}  steps {steps:6d}  return {episode_return:8.1f}  "
-                  f"std {row['std']:.3f}", flush=True)
-    returns = evaluate_policy(agent, config.observation, config.eval_episodes, seed=10_000 + config.seed)
+                with torch.no_grad():  # CleanRL's diagnostics of how far the update moved the policy
+                    for key, value_ in (("policy_loss", policy_loss), ("value_loss", value_loss), ("entropy", entropy),
+                                        ("approx_kl", ((ratio - 1) - log_ratio).mean()),
+                                        ("clip_fraction", ((ratio - 1).abs() > config.clip).float().mean())):
+                        sums[key] += float(value_)
+                count += 1
+            order = order[torch.randperm(config.num_envs, generator=generator).to(device)]
+        if config.normalize_observations:
+            agent.normalizer.update(data.observations)  # the next rollout and its training see the same statistics
+        seconds = time.perf_counter() - start
+        elapsed += seconds
+        train_return = sum(finished) / len(finished) if finished else float("nan")
+        row = {"update": update, "steps": steps, "train_return": round(train_return, 3), "episodes": len(finished),
+               **{k: round(v / count, 6) for k, v in sums.items()},
+               "explained_variance": round(explained_variance(data.values, returns), 4),
+               "std": round(float(agent.log_std.detach().exp()[0]), 4), "lr": lr,
+               "steps_per_s": round(data.rewards.numel() / seconds, 1), "elapsed_s": round(elapsed, 2),
+               "eval_return_mean": "", "eval_return_sd": ""}
+        with open(metrics, "a", newline="") as handle:  # appended now: an interrupted run keeps its history
+            csv.DictWriter(handle, fieldnames=METRICS).writerow(row)
+        save_policy(run_dir / "checkpoints" / f"update_{update:04d}.pt", agent, config, described, update=update,
+                    steps=steps, train_return=train_return)
+        with atomic_path(run_dir / "resume.pt") as tmp:
+            torch.save({"update": update, "steps": steps, "elapsed_s": elapsed, "agent": agent.state_dict(),
+                        "optimizer": optimiser.state_dict(), "generator": generator.get_state(),
+                        "env": env.state_dict() if hasattr(env, "state_dict") else None,
+                        "observation": observation.cpu(), "state": state.cpu(), "starts": starts.cpu(),
+                        "episode_returns": episode_returns.cpu()}, tmp)
+        bar.set_postfix(ret=f"{train_return:.1f}", std=row["std"], kl=f"{row['approx_kl']:.4f}")
+    bar.close()
+    eval_env = make_env_for(config, num_envs=config.eval_episodes, seed=10_000 + config.seed, device=device)
+    returns = evaluate(agent, eval_env)
+    rows = _read_metrics(metrics)
     rows[-1]["eval_return_mean"] = round(float(returns.mean()), 3)
-    rows[-1]["eval_return_sd"] = round(float(returns.std()), 3)
-    with atomic_path(run_dir / "metrics.csv") as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[-1]))
-            writer.writeheader()
-            writer.writerows(rows)
+    rows[-1]["eval_return_sd"] = round(float(returns.std()), 3) if len(returns) > 1 else 0.0
+    _rewrite_metrics(metrics, rows)
+    for closable in (env, eval_env):
+        if hasattr(closable, "close"):
+            closable.close()
     return run_dir
 
 
 def load_agent(checkpoint: str | Path) -> tuple[RecurrentActorCritic, PPOConfig]:
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise CogmapError(f"no checkpoint at {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    config = PPOConfig(**saved["config"])
-    agent = make_agent(config)
-    agent.load_state_dict(saved["state_dict"])
-    return agent, config
+    """The agent and config of a checkpoint (or a run folder's last one); see :func:`cogmap.control.load_policy`."""
+    from cogmap.control.policy import load_policy
+
+    policy = load_policy(checkpoint)
+    return policy.agent, policy.config
+

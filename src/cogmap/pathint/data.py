@@ -1,10 +1,15 @@
-"""Path-integration data: joint trajectories driven by OU angular velocities, and their place-cell codes.
+"""Path-integration data: trajectories on a space, driven by a motion model, and their place-cell codes.
 
-An arm has ``joints`` joints, each living on the same manifold (SO(3) by default, or the
-circle). A trajectory starts at a Haar-random pose, receives ``seq_len`` angular velocities
-``omega_1 .. omega_T`` from an Ornstein-Uhlenbeck process and moves ``R_t = R_{t-1} exp(omega_t dt)``.
-The network input is the velocities ``(N, T, 3K)``; its targets are the place-cell codes of
-``R_1 .. R_T`` ``(N, T, K*C)``; it is told the code of ``R_0`` ``(N, K*C)``.
+An arm has ``joints`` joints, each living on the same space: SO(3) (the seed's arm), the
+circle ``so2``, the torus ``torus2``, or ``box``, a walled square arena in which each "joint" is
+an animal's position (the setting of Banino et al. 2018 and Sorscher et al. 2019). On the
+angular spaces a trajectory starts at a uniformly random pose and receives ``seq_len``
+angular velocities from an Ornstein-Uhlenbeck process (``R_t = R_{t-1} exp(omega_t dt)`` on
+SO(3), wrapped sums on tori); in the box the velocities come from the wall-avoiding walk of
+:class:`~cogmap.motion.rat.RatMotion`. :data:`SPACES` names every space with its motion model
+and default place-cell kernel. The network input is the velocities ``(N, T, K*dim)``; its
+targets are the place-cell codes of the states after each step ``(N, T, K*C)``; it is told the
+code of the start ``(N, K*C)``.
 
 Only the velocities and the start poses are random, and everything else is a cheap,
 deterministic function of them, so files store just those two (about 9% of the seed's
@@ -20,9 +25,9 @@ the number of data-loader workers.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -35,16 +40,37 @@ from cogmap.cells import JointPlaceCells
 from cogmap.cells.layout import LAYOUTS
 from cogmap.cells.place import KERNELS
 from cogmap.errors import CogmapError, DataFileError, check_choice, check_finite, check_positive, check_positive_int, check_trailing_shape
-from cogmap.files import atomic_path
-from cogmap.geometry import SO3, Torus
+from cogmap.files import atomic_path, load_torch_file, remove_stale_partials
+from cogmap.geometry import SO3, make_space
 from cogmap.geometry.so3 import exp as so3_exp
 from cogmap.motion.ou import INITIAL_VELOCITIES, OrnsteinUhlenbeck
+from cogmap.motion.rat import RatMotion
+from cogmap.typed import check_choices, choice, parse, to_dict
 
 FORMAT_NAME = "cogmap-trajectories"
-FORMAT_VERSION = 1
-MANIFOLDS = ("so3", "so2")
+FORMAT_VERSION = 2  # 2: blake2b checksums (version 1's weighted sums are still read)
+READABLE_VERSIONS = (1, 2)
 BLOCK_STEPS = 102_400  # time steps per random block: 1024 trajectories of the seed's 100 steps
 DEFAULT_PATH = Path("data/estimation/trajectories.pt")
+
+
+@dataclass(frozen=True)
+class SpaceEntry:
+    """How trajectories are made on one space."""
+
+    motion: str  # "ou": OU angular velocities, one per tangent dimension; "rat": the wall-aware walk
+    kernel: str  # the place-cell kernel that ``kernel: auto`` picks
+    description: str
+
+
+# The one table of spaces that data can be generated on (the spaces themselves: cogmap.geometry.SPACES).
+SPACES = {
+    "so3": SpaceEntry("ou", "vmf", "every joint rotates freely in 3-D (the seed's arm)"),
+    "so2": SpaceEntry("ou", "vmf", "every joint turns on a circle"),
+    "torus2": SpaceEntry("ou", "vmf", "every joint moves on a flat 2-torus"),
+    "box": SpaceEntry("rat", "rbf", "an animal's position in a walled square arena (side box_size)"),
+}
+MANIFOLDS = tuple(SPACES)
 
 # Random streams: each split draws from its own, and the cells from another.
 _STREAM_CELLS, _STREAM_TRAIN, _STREAM_VAL, _STREAM_ONLINE = 0, 1, 2, 3
@@ -55,57 +81,62 @@ _REORTHONORMALISE_EVERY = 16
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Every parameter of the data; defaults are the seed's settings."""
+    """Every parameter of the data; defaults are the seed's settings.
 
-    manifold: str = "so3"
+    ``kernel: auto`` is the space's usual kernel (vMF on SO(3) and tori, a Gaussian in the
+    box). ``ou_sigma``/``ou_theta``/``initial_velocity`` drive the angular spaces; the box's
+    walk has its own (:class:`~cogmap.motion.rat.RatMotion`'s defaults) and ``box_size``.
+    """
+
+    manifold: str = choice("so3", MANIFOLDS)
     joints: int = 2
     seq_len: int = 100
     dt: float = 0.01
     cells: int = 32
-    kernel: str = "vmf"
+    kernel: str = choice("auto", ("auto", *KERNELS))
     kappa: float = 5.0
     cell_sigma: float = 0.5
-    layout: str = "random"
+    layout: str = choice("random", LAYOUTS)
     ou_sigma: float = 1.0
     ou_theta: float = 2.0
-    initial_velocity: str = "stationary"
+    initial_velocity: str = choice("stationary", INITIAL_VELOCITIES)
     seed: int = 42
+    box_size: float = 2.2
 
     def __post_init__(self):
-        for name in ("dt", "kappa", "cell_sigma", "ou_sigma", "ou_theta"):
+        for name in ("dt", "kappa", "cell_sigma", "ou_sigma", "ou_theta", "box_size"):
             value = getattr(self, name)
             if isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, name, float(value))  # YAML reads "kappa: 5" as an int
-        check_choice("manifold", self.manifold, MANIFOLDS)
+                object.__setattr__(self, name, float(value))  # "kappa=5" from Python
+        check_choices(self)
+        if self.kernel == "auto":
+            object.__setattr__(self, "kernel", SPACES[self.manifold].kernel)
         check_positive_int("joints", self.joints)
         check_positive_int("seq_len", self.seq_len)
         check_positive("dt", self.dt)
         check_positive_int("cells", self.cells)
-        check_choice("kernel", self.kernel, KERNELS)
         check_positive("kappa", self.kappa)
         check_positive("cell_sigma", self.cell_sigma)
-        check_choice("layout", self.layout, LAYOUTS)
         check_positive("ou_sigma", self.ou_sigma)
         check_positive("ou_theta", self.ou_theta)
-        check_choice("initial_velocity", self.initial_velocity, INITIAL_VELOCITIES)
+        check_positive("box_size", self.box_size)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise CogmapError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.kernel == "vmf" and not hasattr(self.space, "cosine_embedding"):
+            raise CogmapError(f"the vmf kernel needs a compact space; choose rbf or dog for {self.manifold}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "GenerationConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise CogmapError(f"unknown generation parameter(s): {', '.join(unknown)}")
-        return cls(**values)
+        """From a mapping of field names (a file's saved parameters, a YAML section), every key checked."""
+        return parse(cls, values)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return to_dict(self)
 
     @property
     def space(self):
-        """The manifold of one joint."""
-        return SO3() if self.manifold == "so3" else Torus(1)
+        """The space of one joint."""
+        return make_space(self.manifold, size=self.box_size)
 
     @property
     def block_size(self) -> int:
@@ -117,6 +148,15 @@ class GenerationConfig:
         return int(min(1024, max(16, 2 ** round(math.log2(BLOCK_STEPS / self.seq_len)))))
 
     @property
+    def distance_unit(self) -> str:
+        """The unit errors are reported in: degrees on the angular spaces, metres in the box."""
+        return "m" if self.manifold == "box" else "deg"
+
+    def report_distance(self, distance: torch.Tensor) -> torch.Tensor:
+        """A geodesic distance in :attr:`distance_unit` (radians become degrees)."""
+        return distance if self.distance_unit == "m" else torch.rad2deg(distance)
+
+    @property
     def velocity_dim(self) -> int:
         return self.joints * self.space.dim
 
@@ -125,7 +165,9 @@ class GenerationConfig:
         return self.joints * self.cells
 
     @property
-    def motion(self) -> OrnsteinUhlenbeck:
+    def motion(self) -> OrnsteinUhlenbeck | RatMotion:
+        if SPACES[self.manifold].motion == "rat":
+            return RatMotion()
         return OrnsteinUhlenbeck(sigma=self.ou_sigma, theta=self.ou_theta, initial=self.initial_velocity)
 
     def place_cells(self, device=None) -> JointPlaceCells:
@@ -166,9 +208,14 @@ def _motion_block(config: GenerationConfig, stream: tuple[int, ...], block: int,
     """Start poses ``(B, K, *P)`` and velocities ``(B, T, K*dim)`` of one random block, on the CPU."""
     size = config.block_size if size is None else size
     gen = _generator(config.seed, stream, block)
-    space = config.space
-    initial = space.random(size * config.joints, gen).reshape(size, config.joints, *space.point_shape)
-    velocities = config.motion.sample(size, config.seq_len, config.velocity_dim, config.dt, gen)
+    space, motion, k = config.space, config.motion, config.joints
+    if isinstance(motion, RatMotion):
+        walk = motion.sample(space, size * k, config.seq_len, config.dt, gen)
+        initial = walk.positions[:, 0].reshape(size, k, 2)
+        velocities = walk.velocities.reshape(size, k, config.seq_len, 2).transpose(1, 2).reshape(size, config.seq_len, 2 * k)
+        return initial, velocities
+    initial = space.random(size * k, gen).reshape(size, k, *space.point_shape)
+    velocities = motion.sample(size, config.seq_len, config.velocity_dim, config.dt, gen)
     return initial, velocities
 
 
@@ -190,7 +237,9 @@ def integrate_joints(config: GenerationConfig, initial_states: torch.Tensor, vel
     check_trailing_shape("velocities", velocities, (config.velocity_dim,))
     check_trailing_shape("initial_states", initial_states, (config.joints, *space.point_shape))
     omega = velocities.reshape(n, steps, config.joints, space.dim) * config.dt
-    if config.manifold == "so2":
+    if not isinstance(space, SO3):
+        # Flat spaces: the state after t steps is the start plus the summed displacements,
+        # folded back into the space (wrapped on a torus, reflected in a box).
         return space.integrate(initial_states[:, None], torch.cumsum(omega, dim=1), 1.0)
     # Every step's rotation at once; only the products are sequential. Time-major buffers keep
     # each step's write contiguous.
@@ -264,12 +313,8 @@ def generate(config: GenerationConfig, n: int, split: str = "train", *, chunk_si
 # ----------------------------------------------------------------------------- files
 
 
-def _checksum(tensor: torch.Tensor, chunk: int = 1 << 18) -> float:
-    """A cheap content check: a position-weighted float64 sum, so altered or moved values change it.
-
-    Computed a chunk at a time so that checking a memory-mapped file costs no more than a
-    few megabytes of RAM.
-    """
+def _legacy_checksum(tensor: torch.Tensor, chunk: int = 1 << 18) -> float:
+    """Format version 1's content check, a position-weighted float64 sum (kept to read old files)."""
     flat = tensor.reshape(-1)
     total = 0.0
     for start in range(0, flat.numel(), chunk):
@@ -279,12 +324,28 @@ def _checksum(tensor: torch.Tensor, chunk: int = 1 << 18) -> float:
     return total
 
 
+def checksum(*tensors: torch.Tensor, chunk: int = 1 << 24) -> str:
+    """BLAKE2b of the tensors' bytes, shapes and dtypes: any flipped bit changes it.
+
+    Hashed a slice at a time straight from the (possibly memory-mapped) storage, so checking a
+    large file costs no copy of it.
+    """
+    digest = hashlib.blake2b(digest_size=32)
+    for tensor in tensors:
+        digest.update(f"{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+        data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+        for start in range(0, data.size, chunk):
+            digest.update(memoryview(data[start:start + chunk]))
+    return digest.hexdigest()
+
+
 def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_train: int, n_val: int, *,
                           chunk_size: int = 16384, progress: bool = True) -> Path:
     """Generate both splits and write them atomically: a temporary file renamed into place.
 
     The file holds the start poses and velocities, the place-cell centres, every generation
-    parameter, the format version and per-split checksums. Returns the path written.
+    parameter, the format version and per-split checksums. Temporary files left by an earlier,
+    interrupted write of the same file are removed first. Returns the path written.
     """
     from tqdm import tqdm
 
@@ -294,6 +355,7 @@ def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_t
     path = Path(path)
     if path.is_dir():
         raise CogmapError(f"output {path} is a directory; give a file name such as {path / DEFAULT_PATH.name}")
+    remove_stale_partials(path)
     space = config.space
     splits = {}
     total = n_train + n_val
@@ -306,7 +368,7 @@ def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_t
                 initial[start:stop], velocities[start:stop] = sample_motion(config, _stream(split), start, stop)
                 bar.update(stop - start)
             splits[split] = {"initial_states": initial, "velocities": velocities,
-                             "checksum": _checksum(velocities) + _checksum(initial)}
+                             "checksum": checksum(velocities, initial)}
     payload = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -327,24 +389,22 @@ class TrajectoryFile:
     """A trajectory file opened for reading, memory-mapped: opening it reads almost nothing into RAM.
 
     Raises :class:`~cogmap.errors.DataFileError` for a missing, corrupt, truncated or foreign
-    file, a file of another format version, or contents that disagree with their metadata.
+    file, a file of a format version this cogmap cannot read, or contents that disagree with
+    their metadata or checksum. Reads format versions 1 and 2.
     """
 
     def __init__(self, path: str | os.PathLike, verify: bool = True):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise DataFileError(f"{self.path}: no such data file")
-        if not zipfile.is_zipfile(self.path):
-            raise DataFileError(f"{self.path}: not a cogmap trajectory file (corrupt, truncated or another format)")
         try:
-            payload = torch.load(self.path, map_location="cpu", mmap=True, weights_only=True)
-        except Exception as error:  # torch raises several types for damaged archives
-            raise DataFileError(f"{self.path}: cannot be read, the file is corrupt or truncated ({error.__class__.__name__})") from None
+            payload = load_torch_file(self.path, "data file", mmap=True)
+        except CogmapError as error:
+            raise DataFileError(str(error)) from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
             raise DataFileError(f"{self.path}: not a cogmap trajectory file (no '{FORMAT_NAME}' header)")
-        if payload.get("version") != FORMAT_VERSION:
-            raise DataFileError(f"{self.path}: format version {payload.get('version')!r}, this cogmap reads version "
-                                f"{FORMAT_VERSION}; regenerate it with `cogmap generate`")
+        self.version = payload.get("version")
+        if self.version not in READABLE_VERSIONS:
+            raise DataFileError(f"{self.path}: format version {self.version!r}; this cogmap reads versions "
+                                f"{', '.join(map(str, READABLE_VERSIONS))}; regenerate it with `cogmap generate`")
         try:
             self.config = GenerationConfig.from_dict(payload["config"])
         except (CogmapError, KeyError, TypeError) as error:
@@ -354,6 +414,12 @@ class TrajectoryFile:
         self.centres = payload.get("centres")
         self._validate(verify)
         self.place_cells = self.config.place_cells()
+
+    def _matches_checksum(self, part: dict) -> bool:
+        if self.version == 1:
+            return math.isclose(_legacy_checksum(part["velocities"]) + _legacy_checksum(part["initial_states"]),
+                                part.get("checksum", float("nan")), rel_tol=1e-9, abs_tol=1e-6)
+        return part.get("checksum") == checksum(part["velocities"], part["initial_states"])
 
     def _validate(self, verify: bool) -> None:
         cfg, space = self.config, self.config.space
@@ -372,8 +438,7 @@ class TrajectoryFile:
                 if not torch.is_tensor(tensor) or tuple(tensor.shape) != shape:
                     got = tuple(tensor.shape) if torch.is_tensor(tensor) else None
                     raise DataFileError(f"{self.path}: {split}/{key} has shape {got}, expected {shape}")
-            if verify and not math.isclose(_checksum(part["velocities"]) + _checksum(part["initial_states"]),
-                                           part.get("checksum", float("nan")), rel_tol=1e-9, abs_tol=1e-6):
+            if verify and not self._matches_checksum(part):
                 raise DataFileError(f"{self.path}: {split} data does not match its checksum; the file is corrupt")
 
     def split(self, name: str) -> "TrajectorySplit":

@@ -19,7 +19,9 @@ import lightning as L
 import torch
 from torch import nn
 
+from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError, check_choice, check_positive_int
+from cogmap.files import load_torch_file
 from cogmap.pathint.metrics import accuracy, kl_divergence
 
 CELLS = ("rnn", "gru", "lstm")
@@ -195,6 +197,40 @@ class StateEstimationModel(L.LightningModule):
         """The last hidden state ``(B, hidden)``, started from ``init_pc`` when it is given."""
         return self.get_hidden_states(velocities, init_pc)[:, -1]
 
+    # -- raw inputs in, codes and poses out ---------------------------------------------------
+
+    def _own(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A tensor on this model's device and in its dtype (inputs may come from anywhere)."""
+        parameter = next(self.parameters())
+        return torch.as_tensor(tensor).to(device=parameter.device, dtype=parameter.dtype)
+
+    @torch.no_grad()
+    def predict(self, velocities: torch.Tensor, initial_code: torch.Tensor) -> torch.Tensor:
+        """Predicted place-cell codes ``(B, T, K*C)`` (probabilities) from what the data generator gives.
+
+        ``velocities (B, T, K*dim)`` and ``initial_code (B, K*C)`` are
+        :class:`~cogmap.pathint.data.Trajectories`' ``velocities`` and ``initial_code`` as they come, on
+        any device and in any float dtype; the start code is encoded inside (``model.encode``).
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            velocities, initial_code = self._own(velocities), self._own(initial_code)
+            log_prediction, _ = self.net(velocities, self._initial(velocities, initial_code))
+        finally:
+            self.train(was_training)
+        return log_prediction.exp()
+
+    def predict_states(self, velocities: torch.Tensor, initial_code: torch.Tensor, refine_steps: int = 100) -> torch.Tensor:
+        """The poses ``(B, T, K, *P)`` decoded from :meth:`predict`'s codes (on the CPU, float32)."""
+        codes = self.predict(velocities, initial_code)
+        return self.place_cells().decode(codes.float().cpu(), refine_steps=refine_steps)
+
+    @classmethod
+    def load(cls, path, device=None) -> "StateEstimationModel":
+        """A trained model from a checkpoint, in eval mode on ``device`` (default CPU): see :func:`load_path_integrator`."""
+        return load_path_integrator(path, device)
+
     # -- training -----------------------------------------------------------------------------
 
     def _scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -224,22 +260,58 @@ class StateEstimationModel(L.LightningModule):
     def place_cells(self):
         """The place-cell code the model was trained on (from the saved generation parameters)."""
         if self._place_cells is None:
-            from cogmap.pathint.data import GenerationConfig
-
-            if not self.hparams.generation:
-                raise CogmapError("this model was saved without its generation parameters; cannot decode poses")
-            self._place_cells = GenerationConfig.from_dict(self.hparams.generation).place_cells()
+            self._place_cells = self.generation.place_cells()
         return self._place_cells
 
+    @property
+    def generation(self):
+        """The :class:`~cogmap.pathint.data.GenerationConfig` of the data the model was trained on."""
+        from cogmap.pathint.data import GenerationConfig
+
+        if not self.hparams.generation:
+            raise CogmapError("this model was saved without its generation parameters")
+        return GenerationConfig.from_dict(self.hparams.generation)
+
     def geodesic_error(self, codes: torch.Tensor, states: torch.Tensor, refine_steps: int = 100) -> torch.Tensor:
-        """Degrees between the poses decoded from ``codes (..., K*C)`` and the true ``states (..., K, *P)``, per joint."""
+        """Distance (degrees; metres in a box) between the poses decoded from ``codes (..., K*C)`` and the true
+        ``states (..., K, *P)``, per joint."""
         cells = self.place_cells()
         with torch.no_grad():
             decoded = cells.decode(codes.float().cpu(), refine_steps=refine_steps)
-            return torch.rad2deg(cells.manifold.distance(decoded, states.float().cpu()))
+            return self.generation.report_distance(cells.manifold.distance(decoded, states.float().cpu()))
 
     def configure_optimizers(self):
         optimiser = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, self.hparams.max_epochs),
                                                               eta_min=self.hparams.min_lr)
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
+
+
+def load_path_integrator(path, device=None) -> StateEstimationModel:
+    """The one loader of path-integrator checkpoints (``cogmap train``'s ``.ckpt`` files, ``pretrained/``).
+
+    Reads only tensors and plain data (``weights_only``), builds the model from the saved
+    hyperparameters and loads its weights; a missing, damaged or foreign file, or weights that
+    do not fit, is a :class:`~cogmap.errors.CogmapError` naming the file. ``device`` is checked
+    against the machine first (``"cuda"`` without CUDA is said to be that, not a bad file).
+    """
+    import inspect
+
+    device = resolve_device(device)
+    payload = load_torch_file(path, "checkpoint")
+    if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict) \
+            or not isinstance(payload.get("hyper_parameters"), dict):
+        raise CogmapError(f"checkpoint {path} is not a cogmap path-integrator checkpoint (no weights and hyperparameters)")
+    accepted = set(inspect.signature(StateEstimationModel.__init__).parameters) - {"self"}
+    hyper = {k: v for k, v in payload["hyper_parameters"].items() if k in accepted}
+    try:
+        if hyper.get("generation"):
+            from cogmap.pathint.data import GenerationConfig
+
+            GenerationConfig.from_dict(hyper["generation"])
+        model = StateEstimationModel(**hyper)
+        model.load_state_dict(payload["state_dict"])
+    except (CogmapError, TypeError, RuntimeError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise CogmapError(f"checkpoint {path} does not describe a usable model: {reason}") from None
+    return model.to(device).eval()

@@ -7,9 +7,11 @@ A run lives in ``<trainer.log_dir>/<trainer.name>/``: ``config.yaml`` (the resol
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import importlib.util
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -18,23 +20,24 @@ from typing import Any
 
 import yaml
 
-from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
-from cogmap.files import atomic_path, read_yaml_mapping, write_text_atomic
+from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.files import atomic_path, load_torch_file, write_text_atomic
 from cogmap.pathint.data import GenerationConfig
-from cogmap.typed import coerce, merge, parse_overrides
+from cogmap.pathint.datamodule import SOURCES
+from cogmap.pathint.model import CELLS, ENCODINGS, INITS
+from cogmap.typed import choice, load, parse, to_dict
 
 LOGGERS = ("csv", "tensorboard", "wandb")
-# Keys that Lightning accepts in several forms (an int, a float, "auto", a list, ...).
-UNTYPED = ("trainer.devices", "trainer.limit_train_batches", "trainer.limit_val_batches")
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class ModelSection:
-    cell: str = "gru"
+    cell: str = choice("gru", CELLS)
     hidden: int = 256
     dropout: float = 0.5
-    init: str = "orthogonal"  # or "identity", or "default" (PyTorch's uniform init of recurrent weights)
-    encode: str = "code"  # or "log": the encoder sees the per-joint centred log of the start code
+    init: str = choice("orthogonal", INITS)  # or "identity", or "default" (PyTorch's uniform init)
+    encode: str = choice("code", ENCODINGS)  # "log": the encoder sees the per-joint centred log of the start code
     init_from: str | None = None  # a checkpoint whose weights start this run (fine-tuning, warm restarts)
 
 
@@ -48,13 +51,13 @@ class OptimSection:
 
 @dataclass
 class DataSection:
-    source: str = "file"
+    source: str = choice("file", SOURCES)
     path: str = "data/estimation/trajectories.pt"
     n_train: int = 100_000
     n_val: int = 5_000
     batch_size: int = 128
     num_workers: int = 0
-    generation: dict = field(default_factory=dict)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
     epoch_offset: int = 0  # draw epoch e's data as epoch e + offset (fresh data after model.init_from)
 
 
@@ -62,16 +65,16 @@ class DataSection:
 class TrainerSection:
     max_epochs: int = 200
     accelerator: str = "auto"
-    devices: Any = "auto"
+    devices: Any = "auto"  # Lightning takes an int, a list of indices or "auto"
     strategy: str = "auto"
     num_nodes: int = 1
     precision: str = "32-true"
     seed: int = 0
     log_dir: str = "logs/estimation"
     name: str | None = None
-    loggers: list = field(default_factory=lambda: ["csv"])  # csv is always on; add tensorboard, wandb
-    limit_train_batches: Any = None
-    limit_val_batches: Any = None
+    loggers: list[str] = field(default_factory=lambda: ["csv"])  # csv is always on; add tensorboard, wandb
+    limit_train_batches: int | float | None = None
+    limit_val_batches: int | float | None = None
     max_time: str | None = None  # "DD:HH:MM:SS": stop (and checkpoint) after this wall time
     progress: bool = True
 
@@ -84,27 +87,26 @@ class TrainConfig:
     trainer: TrainerSection = field(default_factory=TrainerSection)
 
     def __post_init__(self):
-        check_choice("model.cell", self.model.cell, ("rnn", "gru", "lstm"))
         check_positive_int("model.hidden", self.model.hidden)
-        check_choice("model.init", self.model.init, ("orthogonal", "identity", "default"))
-        check_choice("model.encode", self.model.encode, ("code", "log"))
         if not 0 <= self.model.dropout < 1:
             raise CogmapError(f"model.dropout must be in [0, 1), got {self.model.dropout!r}")
         for name in ("lr", "min_lr", "grad_clip"):
             check_positive(f"optim.{name}", getattr(self.optim, name))
         if self.optim.weight_decay < 0:
             raise CogmapError(f"optim.weight_decay must be >= 0, got {self.optim.weight_decay!r}")
+        for name in ("n_train", "n_val", "batch_size"):
+            check_positive_int(f"data.{name}", getattr(self.data, name))
+        check_positive_int("data.num_workers", self.data.num_workers, minimum=0)
+        check_positive_int("data.epoch_offset", self.data.epoch_offset, minimum=0)
         check_positive_int("trainer.max_epochs", self.trainer.max_epochs)
+        check_positive_int("trainer.num_nodes", self.trainer.num_nodes)
         for logger in self.trainer.loggers:
-            check_choice("trainer.loggers entry", logger, LOGGERS)
-        self.generation  # validates data.generation
+            if logger not in LOGGERS:
+                raise CogmapError(f"trainer.loggers entries must be among {', '.join(LOGGERS)}, got {logger!r}")
 
     @property
     def generation(self) -> GenerationConfig:
-        try:
-            return GenerationConfig.from_dict(self.data.generation)
-        except CogmapError as error:
-            raise CogmapError(f"data.generation: {error}") from None
+        return self.data.generation
 
     @property
     def run_name(self) -> str:
@@ -115,37 +117,16 @@ class TrainConfig:
         return Path(self.trainer.log_dir) / self.run_name
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        sections = {f.name: f.type for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(sections))
-        if unknown:
-            raise CogmapError(f"unknown config section(s): {', '.join(unknown)}; expected {', '.join(sections)}")
-        built = {}
-        for f in dataclasses.fields(cls):
-            section_class = {"model": ModelSection, "optim": OptimSection, "data": DataSection, "trainer": TrainerSection}[f.name]
-            given = values.get(f.name) or {}
-            if not isinstance(given, dict):
-                raise CogmapError(f"config section {f.name} must be a mapping")
-            known = {g.name: g for g in dataclasses.fields(section_class)}
-            bad = sorted(set(given) - set(known))
-            if bad:
-                raise CogmapError(f"unknown config key(s) {', '.join(f'{f.name}.{b}' for b in bad)}")
-            given = {key: coerce(f"{f.name}.{key}", value, getattr(section_class(), key), untyped=UNTYPED) for key, value in given.items()}
-            built[f.name] = section_class(**given)
-        return cls(**built)
+        return parse(cls, values)
 
 
 def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> TrainConfig:
     """A :class:`TrainConfig` from a YAML file (optional) and ``section.key=value`` overrides."""
-    values: dict = read_yaml_mapping(path) if path is not None else {}
-    for section, given in values.items():
-        if not isinstance(given, (dict, type(None))):
-            raise CogmapError(f"config section {section} must be a mapping")
-    values = merge({k: v or {} for k, v in values.items()}, parse_overrides(overrides))
-    return TrainConfig.from_dict(values)
+    return load(TrainConfig, path, overrides)
 
 
 def _loggers(config: TrainConfig):
@@ -189,12 +170,13 @@ def load_weights(model, path: str | os.PathLike) -> float | None:
     """
     import torch
 
-    if not Path(path).is_file():
-        raise CogmapError(f"model.init_from: no checkpoint at {path}")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    state = checkpoint.get("state_dict")
-    if state is None:
-        raise CogmapError(f"model.init_from: {path} holds no state_dict")
+    try:
+        checkpoint = load_torch_file(path, "checkpoint")
+    except CogmapError as error:
+        raise CogmapError(f"model.init_from: {error}") from None
+    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise CogmapError(f"model.init_from: {path} holds no weights (state_dict)")
     own = model.state_dict()
     mismatched = sorted(k for k in own if k not in state or state[k].shape != own[k].shape)
     if mismatched or set(state) - set(own):
@@ -261,7 +243,7 @@ def slim_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> Pat
     """
     import torch
 
-    full = torch.load(source, map_location="cpu", weights_only=False)
+    full = load_torch_file(source, "checkpoint")
     keep = {k: full[k] for k in ("state_dict", "hyper_parameters", "pytorch-lightning_version", "epoch", "global_step")
             if k in full}
     with atomic_path(target) as tmp:
@@ -269,9 +251,41 @@ def slim_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> Pat
     return Path(target)
 
 
+def check_accelerator(config: TrainConfig) -> None:
+    """Refuse, before any work, an accelerator this machine does not have."""
+    import torch
+
+    accelerator = str(config.trainer.accelerator).lower()
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise CogmapError(f"trainer.accelerator={config.trainer.accelerator}: this machine has no CUDA GPU; "
+                          "use trainer.accelerator=cpu (or auto)")
+    if accelerator == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise CogmapError("trainer.accelerator=mps: MPS is not available on this machine; use cpu (or auto)")
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    """Lightning's start-up lines (devices available, tips) and warnings that do not apply, silenced for one run."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "lightning")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        # Our iterable datasets shard themselves per worker, which is what these warnings ask for.
+        warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+        warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train (or resume) a run and return its directory."""
     import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from cogmap.pathint.datamodule import TrajectoryDataModule
@@ -282,38 +296,42 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         raise CogmapError(f"--resume: no checkpoint at {last}")
     if not resume and last.is_file():
         raise CogmapError(f"{run_dir} already holds a run; use --resume to continue it or set trainer.name")
-    # Our iterable datasets shard themselves per worker, which is what these warnings ask for.
-    warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")
-    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
-    L.seed_everything(config.trainer.seed, workers=True, verbose=False)
-    data = TrajectoryDataModule(config.generation, config.data.source, config.data.path, config.data.n_train,
-                                config.data.n_val, config.data.batch_size, config.data.num_workers, config.trainer.seed,
-                                config.data.epoch_offset)
-    model = build_model(config)
-    if config.model.init_from and not resume:
-        unexplained = load_weights(model, config.model.init_from)
-        if unexplained is not None:
-            print(f"model.encode={config.model.encode} differs from {config.model.init_from}'s: encoder refitted "
-                  f"to its initial states ({unexplained:.1%} of their variance unexplained)")
-    checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val/loss", mode="min",
-                                  save_last=True, auto_insert_metric_name=False)
-    trainer = L.Trainer(
-        max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator, devices=config.trainer.devices,
-        strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes, precision=config.trainer.precision,
-        gradient_clip_val=config.optim.grad_clip, logger=_loggers(config), callbacks=[checkpoints, _epoch_timer()],
-        limit_train_batches=config.trainer.limit_train_batches, limit_val_batches=config.trainer.limit_val_batches,
-        max_time=config.trainer.max_time,
-        enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
-        reload_dataloaders_every_n_epochs=1, log_every_n_steps=1,
-    )
-    metrics, earlier = run_dir / "metrics.csv", run_dir / "metrics.earlier.csv"
-    if trainer.global_rank == 0:
-        write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-        if resume and metrics.is_file():
-            # Lightning's CSV logger starts metrics.csv afresh; keep the interrupted run's rows.
-            _merge_csv(earlier, metrics, earlier)
-            metrics.unlink()
-    trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
+    if resume:
+        load_torch_file(last, "checkpoint to resume from")  # a damaged file is said to be one, before any work
+    check_accelerator(config)
+    with _quiet_lightning():
+        L.seed_everything(config.trainer.seed, workers=True, verbose=False)
+        data = TrajectoryDataModule(config.generation, config.data.source, config.data.path, config.data.n_train,
+                                    config.data.n_val, config.data.batch_size, config.data.num_workers,
+                                    config.trainer.seed, config.data.epoch_offset)
+        model = build_model(config)
+        if config.model.init_from and not resume:
+            unexplained = load_weights(model, config.model.init_from)
+            if unexplained is not None:
+                log.info("model.encode=%s differs from %s's: encoder refitted to its initial states (%.1f%% of their "
+                         "variance unexplained)", config.model.encode, config.model.init_from, 100 * unexplained)
+        checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val/loss", mode="min",
+                                      save_last=True, auto_insert_metric_name=False)
+        try:
+            trainer = L.Trainer(
+                max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator,
+                devices=config.trainer.devices, strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes,
+                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip, logger=_loggers(config),
+                callbacks=[checkpoints, _epoch_timer()], limit_train_batches=config.trainer.limit_train_batches,
+                limit_val_batches=config.trainer.limit_val_batches, max_time=config.trainer.max_time,
+                enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
+                reload_dataloaders_every_n_epochs=1, log_every_n_steps=1,
+            )
+        except (MisconfigurationException, ValueError) as error:
+            raise CogmapError(f"trainer settings: {' '.join(str(error).split())}") from None
+        metrics, earlier = run_dir / "metrics.csv", run_dir / "metrics.earlier.csv"
+        if trainer.global_rank == 0:
+            write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+            if resume and metrics.is_file():
+                # Lightning's CSV logger starts metrics.csv afresh; keep the interrupted run's rows.
+                _merge_csv(earlier, metrics, earlier)
+                metrics.unlink()
+        trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
     if trainer.global_rank == 0 and earlier.is_file():
         _merge_csv(earlier, metrics, metrics)
         earlier.unlink()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
-from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
-from cogmap.typed import from_flat_dict
+from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.typed import check_choices, choice, parse, to_dict
 
 EMBEDDING_BACKENDS = ("hash", "sentence-transformers")
 
@@ -37,11 +36,11 @@ class TreeWorldConfig:
     sight_cosine: float = 0.9  # a tree is seen when the cosine to the heading exceeds this
     max_move: float = 10.0  # the longest step an environment action can ask for
     embedding_dim: int = 1024
-    embedding_backend: str = "hash"  # fixed random unit vector per word; or "sentence-transformers"
+    embedding_backend: str = choice("hash", EMBEDDING_BACKENDS)  # fixed random unit vector per word; or "sentence-transformers"
     embedding_model: str = "all-MiniLM-L6-v2"  # for the sentence-transformers backend (a local model)
     id_weight: float = 0.5  # weight of a tree's own id in its embedding, next to its fruit type
-    edible_fruits: tuple = ("apple", "banana", "fig", "orange", "pear", "plum", "cherry", "mango")
-    poisonous_fruits: tuple = ("manchineel", "nightshade", "yew", "oleander")
+    edible_fruits: tuple[str, ...] = ("apple", "banana", "fig", "orange", "pear", "plum", "cherry", "mango")
+    poisonous_fruits: tuple[str, ...] = ("manchineel", "nightshade", "yew", "oleander")
 
     def __post_init__(self):
         check_positive_int("num_trees", self.num_trees)
@@ -60,7 +59,7 @@ class TreeWorldConfig:
             raise CogmapError(f"smell_at_max_distance must be in (0, 1), got {self.smell_at_max_distance!r}")
         if not -1 <= self.sight_cosine < 1:
             raise CogmapError(f"sight_cosine must be in [-1, 1), got {self.sight_cosine!r}")
-        check_choice("embedding_backend", self.embedding_backend, EMBEDDING_BACKENDS)
+        check_choices(self)
         for name in ("edible_fruits", "poisonous_fruits"):
             words = tuple(getattr(self, name))
             if not words or not all(isinstance(w, str) and w for w in words):
@@ -82,8 +81,7 @@ class TreeWorldConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TreeWorldConfig":
-        return from_flat_dict(cls, values, "Tree World config")
+        return parse(cls, values)
 
     def to_dict(self) -> dict:
-        values = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return to_dict(self)

@@ -16,30 +16,45 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.treeworld.kernels import gaussian_kernel_1d
 
 
-class LocationBeliefMemory:
+class LocationBeliefMemory(nn.Module):
+    """The memory's contents are buffers: ``.to(device)`` or ``.double()`` moves them with the module."""
+
     def __init__(self, grid_size: int, sensory_dim: int, batch_size: int = 1, max_size: int = 1000,
                  key_cells: int = 49, device=None, dtype=torch.float32):
+        super().__init__()
         for name, value in (("grid_size", grid_size), ("sensory_dim", sensory_dim), ("batch_size", batch_size),
                             ("max_size", max_size), ("key_cells", key_cells)):
             check_positive_int(name, value)
         if key_cells > grid_size**2:
             raise CogmapError(f"key_cells ({key_cells}) cannot exceed the grid's {grid_size**2} cells")
         self.grid_size, self.sensory_dim, self.batch_size = grid_size, sensory_dim, batch_size
-        self.max_size, self.key_cells, self.device, self.dtype = max_size, key_cells, device, dtype
-        self.reset()
+        self.max_size, self.key_cells = max_size, key_cells
+        b, m, k = batch_size, max_size, key_cells
+        self.register_buffer("key_index", torch.zeros(b, m, k, dtype=torch.long, device=device))
+        self.register_buffer("key_value", torch.zeros(b, m, k, dtype=dtype, device=device))
+        self.register_buffer("senses", torch.zeros(b, m, sensory_dim, dtype=dtype, device=device))
+        self.register_buffer("sense_norm", torch.ones(b, m, dtype=dtype, device=device))  # spares renormalising all
+        self.register_buffer("written", torch.zeros(b, dtype=torch.long, device=device))  # writes so far, per world
+
+    @property
+    def device(self) -> torch.device:
+        return self.senses.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.senses.dtype
 
     def reset(self) -> None:
-        b, m, k = self.batch_size, self.max_size, self.key_cells
-        self.key_index = torch.zeros(b, m, k, dtype=torch.long, device=self.device)
-        self.key_value = torch.zeros(b, m, k, dtype=self.dtype, device=self.device)
-        self.senses = torch.zeros(b, m, self.sensory_dim, dtype=self.dtype, device=self.device)
-        self.sense_norm = torch.ones(b, m, dtype=self.dtype, device=self.device)  # kept to spare renormalising all
-        self.written = torch.zeros(b, dtype=torch.long, device=self.device)  # writes so far, per world
+        """Forget everything (on the memory's current device and dtype)."""
+        for name in ("key_index", "key_value", "senses", "written"):
+            getattr(self, name).zero_()
+        self.sense_norm.fill_(1.0)
 
     @property
     def size(self) -> torch.Tensor:

@@ -56,20 +56,29 @@ class TEM2d(nn.Module):
         self.sharpen, self.action_blur = sharpen, action_blur
         self.initial_sigma = initial_sigma if initial_sigma is not None else self.grid_scale
         self.sample_threshold, self.num_samples = sample_threshold, num_samples
-        self.device = device
         self.memory = LocationBeliefMemory(grid_size, sensory_dim, batch_size, memory_size, key_cells, device=device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the localizer computes (``tem.to(device)`` moves its memory; inputs are moved to it)."""
+        return self.memory.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.memory.dtype
 
     def reset(self) -> None:
         self.memory.reset()
 
     def initial_belief(self) -> torch.Tensor:
         return gaussian_belief(self.grid_size, self.grid_scale, sigma=self.initial_sigma, batch=self.batch_size,
-                               device=self.device)
+                               dtype=self.dtype, device=self.device)
 
     def forward(self, last_belief: torch.Tensor | None, action: torch.Tensor, senses: torch.Tensor):
         """New beliefs ``(B, S, S)``, the loss (a scalar) and the memory weight ``lambda`` per world ``(B,)``."""
-        last = self.initial_belief() if last_belief is None else last_belief
-        action = torch.as_tensor(action, dtype=last.dtype, device=last.device).reshape(self.batch_size, 2)
+        last = self.initial_belief() if last_belief is None else last_belief.to(device=self.device, dtype=self.dtype)
+        action = torch.as_tensor(action).to(dtype=last.dtype, device=last.device).reshape(self.batch_size, 2)
+        senses = torch.as_tensor(senses).to(dtype=last.dtype, device=last.device)
         predicted = apply_2d_translation(last, action, self.grid_scale, self.filter_size, blur=self.action_blur)
         mix = torch.zeros(self.batch_size, dtype=last.dtype, device=last.device)
         belief, sample = predicted, None

@@ -1,35 +1,43 @@
-"""Static figures (matplotlib, headless)."""
+"""Static figures (matplotlib).
+
+Every plot function returns its :class:`~matplotlib.figure.Figure` and saves it when given a
+path. Figures are made without pyplot (:func:`subplots` here), so nothing changes matplotlib's
+global state: a notebook keeps its backend, and nothing needs closing.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from cogmap.files import atomic_path  # noqa: E402
+from cogmap.files import atomic_path
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Save atomically (temporary file, then rename) and close the figure."""
-    try:
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **options):
+    """``(figure, axes)`` as ``pyplot.subplots`` gives them, on a figure pyplot does not manage."""
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)  # renders to files and animations without any interactive backend
+    return fig, fig.subplots(nrows, ncols, **options)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike | None) -> Figure:
+    """Save atomically (temporary file, then rename) when ``path`` is given; returns the figure."""
+    if path is not None:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return fig
 
 
-def plot_effective_cells(rows: list[dict], n_cells: int, path, title: str = "") -> Path:
+def plot_effective_cells(rows: list[dict], n_cells: int, path: str | os.PathLike | None = None, title: str = "") -> Figure:
     """Effective number of active cells against kernel width, one line per kernel.
 
     vMF rows are drawn at ``sigma = 1 / sqrt(kappa)``, the width of the Gaussian that
     ``exp(kappa cos d) ~ exp(kappa) exp(-kappa d^2 / 2)`` matches near a centre.
     """
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = subplots(figsize=(5.5, 3.8))
     by_kernel: dict[str, list[tuple[float, dict]]] = {}
     for row in rows:
         x = row["kappa"] ** -0.5 if row["kernel"] == "vmf" else row["sigma"]
@@ -49,16 +57,18 @@ def plot_effective_cells(rows: list[dict], n_cells: int, path, title: str = "") 
     return save_figure(fig, path)
 
 
-def plot_evaluation(results: dict, path, title: str = "") -> Path:
-    """Accuracy, KL and geodesic error per time step: the model against its references."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    steps = range(1, results["steps"] + 1)
+def plot_evaluation(result, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Accuracy, KL and geodesic error per time step: the model against its references (an ``Evaluation``)."""
+    fig, axes = subplots(1, 3, figsize=(13, 3.6))
+    steps = range(1, result.steps + 1)
     styles = {"model": ("model", "C0", "-"), "stay_still": ("stay still", "C1", "--"),
               "chance": ("chance", "grey", ":"), "exact_code_decoding": ("exact code", "k", "-.")}
+    unit = result.generation.distance_unit
     for ax, metric, label in zip(axes, ("accuracy_per_step", "kl_per_step", "geodesic_error_deg_per_step"),
-                                 ("accuracy (top-1 cell per joint)", "KL(target || prediction)", "geodesic error (deg)")):
+                                 ("accuracy (top-1 cell per joint)", "KL(target || prediction)",
+                                  f"geodesic error ({unit})")):
         for key, (name, colour, style) in styles.items():
-            values = results[key][metric]
+            values = getattr(getattr(result, key), metric)
             if values is not None:
                 ax.plot(steps, values, color=colour, ls=style, label=name)
         ax.set_xlabel("time step")
@@ -70,8 +80,8 @@ def plot_evaluation(results: dict, path, title: str = "") -> Path:
     return save_figure(fig, path)
 
 
-def plot_pca_spectrum(pca, path, title: str = "") -> Path:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+def plot_pca_spectrum(pca, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    fig, (a, b) = subplots(1, 2, figsize=(9, 3.4))
     k = min(50, len(pca.explained_variance_ratio))
     a.bar(range(1, k + 1), pca.explained_variance_ratio[:k])
     a.set_xlabel("component")
@@ -87,12 +97,12 @@ def plot_pca_spectrum(pca, path, title: str = "") -> Path:
     return save_figure(fig, path)
 
 
-def plot_scatter_by_features(points, features: dict, path, title: str = "", size: float = 1.0) -> Path:
+def plot_scatter_by_features(points, features: dict, path: str | os.PathLike | None = None, title: str = "", size: float = 1.0) -> Figure:
     """One panel per colouring variable of the same 2-D embedding."""
     names = list(features)
     cols = 4
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
         cmap = "twilight" if name.endswith("angle") else "coolwarm"
         sc = ax.scatter(points[:, 0], points[:, 1], c=features[name], s=size, cmap=cmap, rasterized=True)
@@ -106,11 +116,11 @@ def plot_scatter_by_features(points, features: dict, path, title: str = "", size
     return save_figure(fig, path)
 
 
-def plot_single_trajectories(points, colour, path, n: int = 6, title: str = "", label: str = "") -> Path:
+def plot_single_trajectories(points, colour, path: str | os.PathLike | None = None, n: int = 6, title: str = "", label: str = "") -> Figure:
     """``points (trajectories, steps, 2)`` drawn as paths, coloured by ``colour (trajectories, steps)``."""
     cols = 3
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
     for i, ax in enumerate(axes.flat[:n]):
         ax.plot(points[i, :, 0], points[i, :, 1], color="lightgrey", lw=0.8, zorder=0)
         sc = ax.scatter(points[i, :, 0], points[i, :, 1], c=colour[i], s=6, cmap="viridis")
@@ -122,9 +132,9 @@ def plot_single_trajectories(points, colour, path, n: int = 6, title: str = "", 
     return save_figure(fig, path)
 
 
-def plot_tuning_curves(curves_by_name: dict, path, per_variable: int = 4, title: str = "") -> Path:
+def plot_tuning_curves(curves_by_name: dict, path: str | os.PathLike | None = None, per_variable: int = 4, title: str = "") -> Figure:
     names = list(curves_by_name)
-    fig, axes = plt.subplots(len(names), per_variable, figsize=(3 * per_variable, 2.6 * len(names)), squeeze=False)
+    fig, axes = subplots(len(names), per_variable, figsize=(3 * per_variable, 2.6 * len(names)), squeeze=False)
     for row, name in zip(axes, names):
         curves = curves_by_name[name]
         for ax, unit in zip(row, curves.most_selective(per_variable)):

@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
 
 from cogmap.errors import CogmapError
 from cogmap.files import atomic_path
-from cogmap.viz.plots import plt, save_figure
+from cogmap.viz.plots import save_figure, subplots
 
 
 def _trees(layout, index: int = 0):
@@ -25,11 +27,11 @@ def _draw_trees(ax, location, poisonous, eat_distance: float) -> None:
                    zorder=3, edgecolors="k", linewidths=0.4)
 
 
-def plot_run(layout, record: dict, config, path: str | os.PathLike, title: str = "") -> Path:
+def plot_run(layout, record: dict, config, path: str | os.PathLike | None = None, title: str = "") -> Figure:
     """Trees, the trajectory coloured by health, start and end; health over time below."""
     location = record["location"].numpy()
     health = record["health"].numpy()
-    fig, (ax, ax_health) = plt.subplots(2, 1, figsize=(6.5, 8.5), gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax, ax_health) = subplots(2, 1, figsize=(6.5, 8.5), gridspec_kw={"height_ratios": [3, 1]})
     trees, poisonous = _trees(layout)
     points = ax.scatter(location[:, 0], location[:, 1], c=health, cmap="viridis", s=3, zorder=2,
                         vmin=min(0.0, health.min()), vmax=config.max_health)
@@ -56,8 +58,33 @@ def plot_run(layout, record: dict, config, path: str | os.PathLike, title: str =
     return save_figure(fig, path)
 
 
+def check_animation_path(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an animation this machine cannot write (a .mp4 without ffmpeg)."""
+    from matplotlib import animation
+
+    path = Path(path)
+    if path.suffix.lower() not in (".gif", ".mp4"):
+        raise CogmapError(f"animation must be a .gif or .mp4 file, got {path.name}")
+    if path.suffix.lower() == ".mp4" and not animation.writers.is_available("ffmpeg"):
+        raise CogmapError("writing .mp4 needs ffmpeg on the PATH; write a .gif instead (drop --mp4)")
+    return path
+
+
+def plot_survival(curves: dict[str, np.ndarray], path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Fraction of worlds whose agent is alive after each step, one line per agent."""
+    fig, ax = subplots(figsize=(6, 3.8))
+    for agent, curve in curves.items():
+        ax.plot(curve, label=agent)
+    ax.set_xlabel("step")
+    ax.set_ylabel("fraction of worlds alive")
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
 def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int = 20, stride: int = 5,
-                belief_extent: float | None = None) -> Path:
+                belief_extent: float | None = None, progress: bool = False) -> Path:
     """An animation of the run, every ``stride`` steps: trees, trail, agent and heading.
 
     ``.gif`` is written with Pillow; ``.mp4`` needs ffmpeg. With a ``belief`` entry in the
@@ -67,18 +94,14 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
     """
     from matplotlib import animation
 
-    path = Path(path)
+    path = check_animation_path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".gif", ".mp4"):
-        raise CogmapError(f"animation must be a .gif or .mp4 file, got {path.name}")
-    if suffix == ".mp4" and not animation.writers.is_available("ffmpeg"):
-        raise CogmapError("writing .mp4 needs ffmpeg on the PATH; write a .gif instead")
     location, heading = record["location"].numpy(), record["heading"].numpy()
     health = record["health"].numpy()
     belief = record.get("belief")
     frames = list(range(0, len(location), max(1, stride)))
     trees, poisonous = _trees(layout)
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    fig, ax = subplots(figsize=(5.5, 5.5))
     everything = np.concatenate([location, trees] + ([record["estimate"].numpy()] if "estimate" in record else []))
     low, high = everything.min(0) - 50, everything.max(0) + 50
     image = None
@@ -113,24 +136,23 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
         return trail, agent, arrow, label
 
     movie = animation.FuncAnimation(fig, draw, frames=frames, interval=1000 / fps, blit=False)
-    try:
+    with tqdm(total=len(frames), desc=f"writing {path.name}", unit="frame", disable=not progress) as bar:
         with atomic_path(path) as tmp:
             writer = animation.PillowWriter(fps=fps) if suffix == ".gif" else animation.FFMpegWriter(fps=fps)
-            movie.save(str(tmp), writer=writer)
-    finally:
-        plt.close(fig)
+            movie.save(str(tmp), writer=writer, progress_callback=lambda i, n: bar.update(1))
     return path
 
 
-def plot_localization(results: dict[str, dict], path: str | os.PathLike, title: str = "") -> Path:
-    """Localization error (belief mean and mode vs truth), loss and memory weight over time, per experiment."""
-    fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
-    for name, result in results.items():
-        steps = np.arange(1, len(result["error_mean"]) + 1)
-        line = axes[0].plot(steps, result["error_mean"].numpy(), label=f"{name} (mean)")[0]
-        axes[0].plot(steps, result["error_mode"].numpy(), color=line.get_color(), ls=":", lw=0.8)
-        axes[1].plot(steps, result["loss"].numpy(), color=line.get_color(), label=name)
-        axes[2].plot(steps, result["memory_weight"].numpy(), color=line.get_color(), label=name)
+def plot_localization(results, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Localization error (belief mean and mode vs truth), loss and memory weight over time, per
+    experiment (``Localization`` results)."""
+    fig, axes = subplots(3, 1, figsize=(7, 8), sharex=True)
+    for result in results:
+        steps = np.arange(1, len(result.error_mean) + 1)
+        line = axes[0].plot(steps, result.error_mean.numpy(), label=f"{result.name} (mean)")[0]
+        axes[0].plot(steps, result.error_mode.numpy(), color=line.get_color(), ls=":", lw=0.8)
+        axes[1].plot(steps, result.loss.numpy(), color=line.get_color(), label=result.name)
+        axes[2].plot(steps, result.memory_weight.numpy(), color=line.get_color(), label=result.name)
     axes[0].set_ylabel("localization error\n(world units)")
     axes[0].legend(fontsize=8)
     axes[0].set_title(title or "distance from the true location: belief mean (solid), mode (dotted)")

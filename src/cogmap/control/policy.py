@@ -1,0 +1,193 @@
+"""A trained controller as a user holds it: load it with one call, feed it what the environment returns.
+
+>>> policy = load_policy("pretrained/control/pendulum_fo_rnn.pt")     # or a run folder
+>>> policy.reset(num_envs=1)
+>>> action = policy.act(observation)                                 # Gymnasium's own observation
+
+The policy owns everything its agent was trained with: the observation scaling, the action
+bounds, the recurrent state between calls (:attr:`Policy.state`) and the config. With
+``record=True`` every call keeps the observation, the recurrent state, the hidden output and the
+action, for the analyses of :mod:`cogmap.analysis` (:meth:`Policy.recording`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cogmap.control.policies import RecurrentActorCritic
+from cogmap.devices import resolve_device
+from cogmap.errors import CogmapError
+from cogmap.files import load_torch_file
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What :meth:`Policy.act` kept with ``record=True``, one row per call: ``(T, N, ...)`` arrays."""
+
+    observations: np.ndarray  # (T, N, O) as given to act
+    states: np.ndarray  # (T, N, S) the recurrent state before each step (LSTM: h and c side by side)
+    hidden: np.ndarray  # (T, N, H) the core's output after each step
+    actions: np.ndarray  # (T, N, A) as returned
+
+    def __len__(self) -> int:
+        return self.observations.shape[0]
+
+
+class Policy:
+    """A recurrent agent with its recurrent state, its environment's action bounds and its config."""
+
+    def __init__(self, agent: RecurrentActorCritic, config=None, update: int | None = None,
+                 source: str | None = None):
+        self.agent, self.config, self.update, self.source = agent.eval(), config, update, source
+        self.state: torch.Tensor | None = None
+        self._record: list[tuple[torch.Tensor, ...]] = []
+
+    @property
+    def device(self) -> torch.device:
+        return self.agent.log_std.device
+
+    @property
+    def observation_dim(self) -> int:
+        return self.agent.observation_dim
+
+    @property
+    def action_dim(self) -> int:
+        return self.agent.action_dim
+
+    def to(self, device) -> "Policy":
+        self.agent.to(resolve_device(device))
+        self.state = None if self.state is None else self.state.to(self.device)
+        return self
+
+    def reset(self, num_envs: int = 1) -> "Policy":
+        """Start new episodes in ``num_envs`` environments: a zero recurrent state, an empty recording."""
+        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+            raise CogmapError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.state = self.agent.initial_state(num_envs, self.device)
+        self._record = []
+        return self
+
+    @torch.no_grad()
+    def act(self, observation, deterministic: bool = True, record: bool = False,
+            generator: torch.Generator | None = None):
+        """The action for ``observation``, exactly as the environment returned it.
+
+        ``observation`` is one observation ``(O,)`` or a batch ``(N, O)``, a NumPy array (or list)
+        or a tensor; the action comes back in the same form, ``(A,)`` or ``(N, A)``: a float32
+        NumPy array for NumPy input, ready for ``env.step``, or a tensor on the input's device.
+        ``deterministic=False`` samples from the Gaussian policy (noise from ``generator``) and
+        clips to the action bounds. Without :meth:`reset`, the first call starts episodes for
+        its batch.
+        """
+        as_tensor = torch.is_tensor(observation)
+        obs = observation if as_tensor else torch.as_tensor(np.asarray(observation, dtype=np.float32))
+        single = obs.dim() == 1
+        if single:
+            obs = obs[None]
+        if obs.dim() != 2 or obs.shape[-1] != self.observation_dim:
+            raise CogmapError(f"observation must have shape ({self.observation_dim},) or (N, {self.observation_dim}), "
+                              f"got {tuple(observation.shape) if hasattr(observation, 'shape') else observation!r}")
+        obs = obs.to(device=self.device, dtype=torch.float32)
+        if self.state is None:
+            self.reset(obs.shape[0])
+        if self.state.shape[0] != obs.shape[0]:
+            raise CogmapError(f"the policy was reset for {self.state.shape[0]} environment(s) but got "
+                              f"{obs.shape[0]} observation(s); call policy.reset(num_envs={obs.shape[0]})")
+        step = self.agent(obs, self.state)
+        action = step.mean
+        if not deterministic:
+            noise = torch.randn(action.shape, generator=generator).to(action.device)
+            action = torch.maximum(torch.minimum(action + self.agent.log_std.exp() * noise, self.agent.action_high),
+                                   self.agent.action_low)
+        if record:
+            self._record.append((obs, self.state, step.hidden, action))
+        self.state = step.state
+        if single:
+            action = action[0]
+        if as_tensor:
+            return action.to(observation.device)
+        return action.cpu().numpy().astype(np.float32)
+
+    def recording(self) -> Recording:
+        """The steps recorded since the last :meth:`reset` (see :class:`Recording`)."""
+        if not self._record:
+            raise CogmapError("nothing recorded: call policy.act(..., record=True)")
+        columns = [torch.stack(column).cpu().numpy() for column in zip(*self._record)]
+        return Recording(*columns)
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        where = f" from {self.source}" if self.source else ""
+        what = f"{cfg.cell.upper()} {cfg.hidden} on {cfg.env}" if cfg is not None else "agent"
+        return f"Policy({what}, update {self.update}{where})"
+
+
+def checkpoints(run_dir: str | Path) -> list[Path]:
+    """The per-update checkpoints of a ``cogmap control train`` run, in order."""
+    found = sorted(Path(run_dir).glob("checkpoints/update_*.pt"))
+    if not found:
+        raise CogmapError(f"{run_dir} holds no checkpoints/update_*.pt; is it a `cogmap control train` run?")
+    return found
+
+
+def _legacy_env(config) -> dict:
+    """The environment description that version-1 checkpoints (pendulum only) did not save."""
+    from cogmap.control.envs import BatchedPendulum
+
+    env = BatchedPendulum(1, config.observation)
+    return {"observation_dim": env.observation_dim, "action_dim": 1, "action_low": [-env.max_torque],
+            "action_high": [env.max_torque], "observation_scale": env.observation_scale.tolist()}
+
+
+def load_policy(path: str | Path, update: int | None = None, device=None) -> Policy:
+    """A trained controller from a checkpoint file or a run folder (its last checkpoint, or ``update=N``).
+
+    The one loader of controller checkpoints: files are read as tensors and plain data only,
+    the saved config is validated, and any failure is a :class:`~cogmap.errors.CogmapError` that
+    names the file.
+    """
+    from cogmap.control.ppo import POLICY_FORMAT, PPOConfig, make_agent
+    from cogmap.typed import parse
+
+    device = resolve_device(device)
+    path = Path(path)
+    if path.is_dir():
+        found = checkpoints(path)
+        if update is None:
+            path = found[-1]
+        else:
+            chosen = [p for p in found if p.stem == f"update_{update:04d}"]
+            if not chosen:
+                raise CogmapError(f"{path} has no checkpoint of update {update}; it has updates "
+                                  f"{found[0].stem[7:].lstrip('0')}..{found[-1].stem[7:].lstrip('0')}")
+            path = chosen[0]
+    elif update is not None:
+        raise CogmapError(f"update={update} picks a checkpoint of a run folder, but {path} is a file")
+    saved = load_torch_file(path, "policy checkpoint")
+    if not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict) \
+            or not isinstance(saved.get("config"), dict):
+        raise CogmapError(f"policy checkpoint {path} is not a cogmap controller (no weights and config)")
+    if saved.get("format", POLICY_FORMAT) != POLICY_FORMAT:
+        raise CogmapError(f"policy checkpoint {path} is a {saved.get('format')!r} file, not a cogmap controller")
+    try:
+        config = parse(PPOConfig, saved["config"])
+    except CogmapError as error:
+        raise CogmapError(f"policy checkpoint {path}: invalid config: {error}") from None
+    legacy = "format" not in saved  # version 1: pendulum only, scaling done outside the agent
+    env = _legacy_env(config) if legacy else saved.get("env")
+    if not isinstance(env, dict):
+        raise CogmapError(f"policy checkpoint {path} does not describe its environment")
+    try:
+        agent = make_agent(config, env)
+        missing, unexpected = agent.load_state_dict(saved["state_dict"], strict=False)
+        buffers = {name for name, _ in agent.named_buffers()}
+        if unexpected or (set(missing) - buffers) or (missing and not legacy):
+            raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
+    except (CogmapError, RuntimeError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise CogmapError(f"policy checkpoint {path} does not fit its config: {reason}") from None
+    return Policy(agent.to(device), config, update=saved.get("update"), source=str(path))

@@ -1,0 +1,134 @@
+"""Every command family, fed broken files and impossible values: one line on stderr, exit status 2, nothing left behind."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from cogmap.cli.main import main
+
+PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
+
+CONFIG_COMMANDS = [
+    ["generate", "--quiet", "--out", "{tmp}/x.pt"],
+    ["baseline"],
+    ["train"],
+    ["treeworld", "run", "--out", "{tmp}/out"],
+    ["treeworld", "survival", "--out", "{tmp}/out"],
+    ["treeworld", "localize", "--out", "{tmp}/out"],
+    ["control", "train", "--out", "{tmp}/out"],
+]
+
+BROKEN_CONFIGS = {
+    "binary": bytes(range(256)) * 4,  # not text at all
+    "non-UTF-8": "caf\u00e9: 1\n".encode("latin-1"),
+    "truncated": b"model:\n  cell: [gru, lstm\n",  # cut off in the middle of a list
+    "not a mapping": b"- 1\n- 2\n",
+}
+
+EXPECTED = {"binary": "not UTF-8", "non-UTF-8": "not UTF-8", "truncated": "not valid YAML",
+            "not a mapping": "must hold a mapping"}
+
+
+def run(argv, capsys):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_CONFIGS))
+@pytest.mark.parametrize("command", CONFIG_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_broken_config_file_is_one_line_and_exit_2(command, broken, tmp_path, capsys):
+    config = tmp_path / "broken.yaml"
+    config.write_bytes(BROKEN_CONFIGS[broken])
+    argv = [a.format(tmp=tmp_path) for a in command] + ["--config", config]
+    code, err = run(argv, capsys)
+    assert code == 2 and len(err) == 1, err
+    assert str(config) in err[0] and EXPECTED[broken] in err[0], err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml"]  # nothing created
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """A garbage file and a truncated checkpoint of each kind."""
+    folder = tmp_path_factory.mktemp("damaged")
+    garbage = folder / "garbage.ckpt"
+    garbage.write_bytes(os.urandom(5000))
+    truncated = folder / "truncated.ckpt"
+    truncated.write_bytes((PRETRAINED / "so3x2_rnn.ckpt").read_bytes()[:50_000])
+    foreign = folder / "foreign.ckpt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    runs = {}
+    policy = (PRETRAINED / "control" / "pendulum_po_gru.pt").read_bytes()
+    for name, payload in (("garbage", os.urandom(3000)), ("truncated", policy[: len(policy) // 2])):
+        run_dir = folder / f"run_{name}" / "checkpoints"
+        run_dir.mkdir(parents=True)
+        (run_dir / "update_0001.pt").write_bytes(payload)
+        runs[name] = run_dir.parent
+    return {"garbage": garbage, "truncated": truncated, "foreign": foreign, "runs": runs}
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "foreign"])
+@pytest.mark.parametrize("command", [["evaluate"], ["analyze"], ["train", "model.init_from={ckpt}"]],
+                         ids=lambda c: c[0])
+def test_a_damaged_checkpoint_is_one_line_and_exit_2(command, kind, damaged, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # default outputs would go here: nothing may appear
+    ckpt = damaged[kind]
+    argv = [a.format(ckpt=ckpt) for a in command]
+    if "{ckpt}" not in " ".join(command):
+        argv.append(ckpt)
+    else:
+        argv += ["trainer.max_epochs=1", f"trainer.log_dir={tmp_path}/logs"]
+    code, err = run(argv, capsys)
+    assert code == 2 and len(err) == 1, err
+    assert str(ckpt) in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated"])
+@pytest.mark.parametrize("action", ["evaluate", "analyze"])
+def test_a_run_with_damaged_checkpoints_is_one_line_and_exit_2(action, kind, damaged, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_dir = damaged["runs"][kind]
+    code, err = run(["control", action, run_dir], capsys)
+    assert code == 2 and len(err) == 1 and "update_0001.pt" in err[0], err
+    assert not (run_dir / "analysis").exists() and not (tmp_path / "runs").exists()
+
+
+def test_overrides_are_accepted_anywhere_on_the_line(tmp_path, capsys):
+    from cogmap.cli.main import build_parser, parse
+
+    args = parse(build_parser(), ["train", "--resume", "trainer.log_dir=X", "--workers", "1", "model.cell=rnn"])
+    assert args.resume and args.workers == 1 and args.overrides == ["trainer.log_dir=X", "model.cell=rnn"]
+    args = parse(build_parser(), ["treeworld", "run", "--steps", "5", "num_trees=3", "--set", "max_move=4"])
+    assert args.overrides == ["num_trees=3"] and args.set == ["max_move=4"]
+    code, err = run(["cells", "--samples", "10", "stray"], capsys)
+    assert code == 2 and "unrecognized arguments: stray" in err[0]
+
+
+def test_a_closed_pipe_ends_quietly_with_status_0(tmp_path):
+    # The reader is gone before cogmap writes a byte: every write fails with EPIPE.
+    process = subprocess.Popen([sys.executable, "-m", "cogmap", "cells", "--samples", "200", "--kernel", "vmf,rbf",
+                                "--sigma", "0.1,0.2,0.3,0.4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and err.decode().strip() == ""
+
+
+def test_failed_commands_leave_nothing_behind(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["treeworld", "localize", "--grid-size", "40", "--out", tmp_path / "loc"], capsys)
+    assert code == 2 and "grid_size" in err[0] and not (tmp_path / "loc").exists()
+    from matplotlib import animation
+
+    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)  # a machine without ffmpeg
+    code, err = run(["treeworld", "run", "--steps", "5", "--animate", "--mp4", "--out", tmp_path / "movie"], capsys)
+    assert code == 2 and "ffmpeg" in err[0] and not (tmp_path / "movie").exists()
+    code, err = run(["analyze", "pretrained/nothing.ckpt"], capsys)
+    assert code == 2 and not (tmp_path / "runs").exists()
