@@ -17,23 +17,12 @@ import argparse
 import platform
 import tempfile
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from cogmap.control.ppo import evaluate_policy, load_agent, load_control_config, train
-
-
-class NoVelocity(gym.ObservationWrapper):
-    def __init__(self, env):
-        super().__init__(env)
-        self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-
-    def observation(self, observation):
-        return observation[:2]
-
+from cogmap.control import PENDULUM_NO_VELOCITY, evaluate_policy, load_control_config, load_policy, train
 
 CONFIG = "configs/control/pendulum_po_lstm.yaml"
 
@@ -44,8 +33,8 @@ def ours(steps: int, seed: int) -> tuple[float, float]:
         start = time.perf_counter()
         train(config, folder, progress=False)
         elapsed = time.perf_counter() - start
-        agent, _ = load_agent(sorted(Path(folder).glob("checkpoints/*.pt"))[-1])
-    returns = evaluate_policy(agent, "partial", 20, seed=20_000 + seed)
+        policy = load_policy(folder)
+    returns = evaluate_policy(policy, "partial", 20, seed=20_000 + seed)
     return config.updates * config.num_envs * 200 / elapsed, float(returns.mean())
 
 
@@ -53,7 +42,7 @@ def theirs(steps: int, seed: int, num_envs: int) -> tuple[float, float]:
     from sb3_contrib import RecurrentPPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    env = make_vec_env("Pendulum-v1", n_envs=num_envs, seed=seed, wrapper_class=NoVelocity)
+    env = make_vec_env(PENDULUM_NO_VELOCITY, n_envs=num_envs, seed=seed)
     model = RecurrentPPO("MlpLstmPolicy", env, seed=seed, verbose=0, device="cpu",
                          policy_kwargs={"lstm_hidden_size": 64, "net_arch": [64]})
     start = time.perf_counter()
@@ -61,7 +50,7 @@ def theirs(steps: int, seed: int, num_envs: int) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     returns = []
     for episode in range(20):
-        single = NoVelocity(gym.make("Pendulum-v1"))
+        single = gym.make(PENDULUM_NO_VELOCITY)
         observation, _ = single.reset(seed=20_000 + seed * 100 + episode)
         state, start_flag, total = None, np.ones((1,), dtype=bool), 0.0
         for _ in range(200):

@@ -7,7 +7,7 @@ print one line and exit with status 2 instead of a traceback.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

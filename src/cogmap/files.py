@@ -6,8 +6,8 @@ import contextlib
 import glob
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from cogmap.errors import CogmapError
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cogmap.analysis import linear_probe_r2, pca_summary, participation_ratio, tuning_curves
+from cogmap.analysis import linear_probe_r2, participation_ratio, pca_summary, tuning_curves
 from cogmap.errors import CogmapError
 
 

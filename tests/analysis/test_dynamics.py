@@ -6,8 +6,15 @@ import torch
 from scipy.optimize import brentq
 from torch import nn
 
-from cogmap.analysis.dynamics import (find_fixed_points, is_stable, jacobians, recurrent_step, sorted_eigenvalues,
-                                      timescale_intervals, timescales)
+from cogmap.analysis.dynamics import (
+    find_fixed_points,
+    is_stable,
+    jacobians,
+    recurrent_step,
+    sorted_eigenvalues,
+    timescale_intervals,
+    timescales,
+)
 from cogmap.errors import CogmapError
 
 

@@ -1,8 +1,5 @@
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,8 +8,6 @@ import yaml
 
 from cogmap.cli.main import SUBCOMMANDS
 from cogmap.pathint.data import GenerationConfig, TrajectoryFile, generate
-
-
 
 
 def test_console_script_is_installed():
@@ -210,3 +205,24 @@ def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
     assert json.loads((report / "metrics.json").read_text())["long"]["steps"] == 30
     assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 2  # will not overwrite without --force
     assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1", "--force"]) == 0
+
+
+@pytest.mark.parametrize("manifold", ["box", "torus2"])
+def test_other_spaces_work_end_to_end(manifold, tmp_path, cli):
+    data = tmp_path / f"{manifold}.pt"
+    made = cli("generate", "--manifold", manifold, "--n-train", 256, "--n-val", 64, "cells=16", "seq_len=12", "--quiet",
+               "--out", data)
+    assert made.returncode == 0, made.stderr
+    scored = cli("baseline", "--data", data, "--json", tmp_path / "baseline.json")
+    assert scored.returncode == 0, scored.stderr
+    assert ("m (means" if manifold == "box" else "deg (means") in scored.stdout  # metres in a box, degrees on a torus
+    trained = cli("train", "data.source=file", f"data.path={data}", "data.n_train=256", "data.n_val=64",
+                  "data.batch_size=64", f"data.generation={{manifold: {manifold}, cells: 16, seq_len: 12}}",
+                  "model.hidden=16", "trainer.max_epochs=1", "trainer.progress=false", f"trainer.log_dir={tmp_path}",
+                  "trainer.name=run")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    evaluated = cli("evaluate", tmp_path / "run" / "checkpoints" / "best.ckpt", "--n", 32, "--long", 0, "--decode", 4,
+                    "--out", tmp_path / "evaluation")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    report = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["train_length"]
+    assert report["generation"]["manifold"] == manifold and report["exact_code_decoding"]["accuracy"] == 1.0

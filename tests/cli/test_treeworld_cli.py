@@ -6,7 +6,6 @@ import yaml
 from PIL import Image
 
 
-
 def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path, cli):
     config = tmp_path / "world.yaml"
     config.write_text("num_trees: 10\nembedding_dim: 16\n")

@@ -8,9 +8,17 @@ from cogmap.analysis.dynamics import recurrent_step
 from cogmap.control import ppo as ppo_module
 from cogmap.control.envs import BatchedPendulum, Transition
 from cogmap.control.policies import AgentOutput, RecurrentActorCritic
-from cogmap.control.ppo import (PPOConfig, advantages, collect, evaluate_policy, load_control_config, make_agent,
-                                sequence_forward, train)
 from cogmap.control.policy import load_policy
+from cogmap.control.ppo import (
+    PPOConfig,
+    advantages,
+    collect,
+    evaluate_policy,
+    load_control_config,
+    make_agent,
+    sequence_forward,
+    train,
+)
 from cogmap.errors import CogmapError
 
 

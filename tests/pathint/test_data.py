@@ -10,7 +10,13 @@ from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 from cogmap.errors import CogmapError, DataFileError
 from cogmap.pathint import data as data_module
 from cogmap.pathint.data import (
-    FORMAT_VERSION, GenerationConfig, OnlineTrajectories, TrajectoryFile, complete, generate, integrate_joints,
+    FORMAT_VERSION,
+    GenerationConfig,
+    OnlineTrajectories,
+    TrajectoryFile,
+    complete,
+    generate,
+    integrate_joints,
     write_trajectory_file,
 )
 

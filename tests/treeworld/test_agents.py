@@ -17,8 +17,9 @@ NAN2 = torch.tensor([math.nan, math.nan])
 def observation(location=(0.0, 0.0), health=1000.0, sight_location=None, step=0, tasted=0, sight=None, nearest=None):
     seen = sight_location is not None
     near = nearest is not None
+    nearest_distance = float(torch.tensor(nearest).sub(torch.tensor(location)).norm()) if near else math.inf
     return Observation(step=step, location=torch.tensor(location), heading=torch.tensor([1.0, 0.0]), health=health,
-                       smell=torch.zeros(4), nearest_distance=float(torch.tensor(nearest).sub(torch.tensor(location)).norm()) if near else math.inf,
+                       smell=torch.zeros(4), nearest_distance=nearest_distance,
                        nearest_location=torch.tensor(nearest) if near else NAN2,
                        sight=sight if sight is not None else torch.zeros(4),
                        sight_distance=float(torch.tensor(sight_location).sub(torch.tensor(location)).norm()) if seen else math.inf,

@@ -69,7 +69,7 @@ def test_vector_env_equals_single_envs_and_resets_finished_worlds():
     for i, env in enumerate(singles):
         assert np.array_equal(observations[i], env.reset(seed=10 + i)[0])
     rng, ended = np.random.default_rng(0), 0
-    for t in range(40):
+    for _ in range(40):
         actions = rng.uniform(-1, 1, size=(3, 3)).astype(np.float32)
         observations, rewards, terminated, truncated, info = vector.step(actions)
         for i, env in enumerate(singles):

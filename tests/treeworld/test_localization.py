@@ -5,8 +5,7 @@ import torch
 
 from cogmap.errors import CogmapError
 from cogmap.treeworld import TreeWorldConfig
-from cogmap.treeworld.kernels import (apply_2d_translation, belief_mean, belief_mode, gaussian_belief,
-                                      make_2d_translation_kernel)
+from cogmap.treeworld.kernels import apply_2d_translation, belief_mean, belief_mode, gaussian_belief, make_2d_translation_kernel
 from cogmap.treeworld.localize import run_localization, summarize
 from cogmap.treeworld.memory import LocationBeliefMemory
 from cogmap.treeworld.tem import TEM2d

@@ -6,8 +6,13 @@ import torch
 from cogmap.errors import CogmapError
 from cogmap.treeworld import TreeWorldConfig
 from cogmap.treeworld.localize import summarize, tracked_vehicle_experiment
-from cogmap.treeworld.odometry import (FeedForwardActionModel, KinematicActionModel, TrackedVehicle, calibration_run,
-                                       fit_action_model)
+from cogmap.treeworld.odometry import (
+    FeedForwardActionModel,
+    KinematicActionModel,
+    TrackedVehicle,
+    calibration_run,
+    fit_action_model,
+)
 
 
 def calibration(steps=200):

@@ -106,7 +106,7 @@ def test_a_batch_equals_single_worlds_step_for_step():
     batch = BatchedTreeWorld.random_from_config(c, seeds)
     singles = [BatchedTreeWorld.random_from_config(c, [s]) for s in seeds]
     generator = torch.Generator().manual_seed(0)
-    for t in range(400):
+    for _ in range(400):
         moves = torch.randn(3, 2, generator=generator) * 8
         rest = torch.rand(3, generator=generator) < 0.3
         batch.step(moves, rest)

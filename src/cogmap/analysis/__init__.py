@@ -1,6 +1,6 @@
 """Analyses of neural activity: pure functions, arrays in and numbers or arrays out."""
 
-from cogmap.analysis.pca import PCASummary, pca_summary, participation_ratio
+from cogmap.analysis.pca import PCASummary, participation_ratio, pca_summary
 from cogmap.analysis.probes import linear_probe_r2
 from cogmap.analysis.tuning import TuningCurves, tuning_curves
 

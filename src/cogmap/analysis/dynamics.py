@@ -15,8 +15,8 @@ LSTM the state is ``(h, c)`` concatenated, ``S = 2 * hidden``, since both carry 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

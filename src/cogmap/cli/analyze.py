@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cogmap.cli.common import (add_output_arguments, check_count, create_output_dir, output_dir, set_threads,
-                               source_label, write_text_atomic)
+from cogmap.cli.common import (
+    add_output_arguments,
+    check_count,
+    create_output_dir,
+    output_dir,
+    set_threads,
+    source_label,
+    write_text_atomic,
+)
 
 HELP = "PCA, t-SNE, tuning curves and a linear probe of a trained model's hidden states"
 DESCRIPTION = """\
@@ -16,8 +23,8 @@ participation ratio); 2-D PCA and t-SNE scatters coloured by the true state (eac
 rotation angle and axis on SO(3), its angles on tori, its position in a box); single-trajectory
 paths; tuning curves of the most selective units; and the held-out R^2 of a linear probe of
 the states (rotation matrices on SO(3)). Figures and summary.json go to --out (default
-runs/analyze/<checkpoint name>). About a minute at the defaults on 2 CPU cores (t-SNE is most
-of it; --tsne-points 0 skips it).
+runs/analyze/<checkpoint name>). About 15 s at the defaults on 2 CPU cores (t-SNE is most of
+it; --tsne-points 0 skips it).
 """
 
 
@@ -37,8 +44,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from tqdm.auto import tqdm
 
-    from cogmap.pathint.analyze import analyze_model, check_tsne_points
     from cogmap.devices import resolve_device
+    from cogmap.pathint.analyze import analyze_model, check_tsne_points
     from cogmap.pathint.model import load_path_integrator
     from cogmap.viz import plots
 

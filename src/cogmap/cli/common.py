@@ -63,12 +63,17 @@ def output_dir(out: Path | None, default: Path, force: bool) -> Path:
         raise CogmapError(f"output {path} is a file, not a folder")
     if path.is_dir() and any(path.iterdir()) and not force:
         raise CogmapError(f"output {path} is not empty; pass --force to replace its contents or choose another --out")
+    _check_parents(path)
+    return path
+
+
+def _check_parents(path: Path) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder, or nothing can be created there."""
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise CogmapError(f"cannot write {path}: {parent} is a file, not a folder")
-            break
-    return path
+            return
 
 
 def create_output_dir(path: Path, force: bool) -> Path:
@@ -86,11 +91,7 @@ def check_file_output(path: Path, force: bool, flag: str = "--out") -> Path:
         raise CogmapError(f"{flag} {path} is a folder; give a file name")
     if path.exists() and not force:
         raise CogmapError(f"{flag} {path} exists; pass --force to overwrite it")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise CogmapError(f"cannot write {path}: {parent} is a file, not a folder")
-            break
+    _check_parents(path)
     return path
 
 

@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cogmap.cli.common import (ArgumentParser, add_config_arguments, check_count, create_output_dir, output_dir,
-                               overrides, source_label)
+from cogmap.cli.common import (
+    ArgumentParser,
+    add_config_arguments,
+    check_count,
+    create_output_dir,
+    output_dir,
+    overrides,
+    source_label,
+)
 
 HELP = "recurrent controllers trained by RL (recurrent PPO on the pendulum or any Gymnasium task)"
 DESCRIPTION = """\
   train    recurrent PPO with an RNN, GRU or LSTM core on the batched pendulum (fully or
            partially observable) or any Gymnasium environment with Box spaces (env=ID);
            writes config.yaml, metrics.csv (one row per update, appended as it trains),
-           a checkpoint after every update and resume.pt to --out. About 1-2.5 min per
-           100k pendulum steps on 2 CPU cores.
+           a checkpoint after every update and resume.pt to --out. About 45 s per
+           100k pendulum steps on 2 idle CPU cores (up to 2.5 min on a busy machine).
   evaluate the policy of each run (its last checkpoint, or a checkpoint file) on fresh
            deterministic episodes (the same start states for every run): per-run mean and
            sd, and the mean and spread over runs.
@@ -134,10 +141,10 @@ def run_analyze(args) -> int:
     create_output_dir(out, args.force)
     plot_learning_dynamics(study, out / "learning_dynamics.png")
     first = study.runs[0]
-    plot_policy_landscapes(first.landscapes, out / "policy_landscapes.png", title=first.run_dir)
+    plot_policy_landscapes(first.landscapes, out / "policy_landscapes.png", title=first.name)
     for row in (first.checkpoints[0], first.checkpoints[-1]):
         plot_hidden_pca(row.hidden_states, row.angles, out / f"hidden_pca_update{row.update:04d}.png",
-                        title=f"{first.run_dir}, update {row.update}")
+                        title=f"{first.name}, update {row.update}")
     write_text_atomic(out / "study.json", json.dumps(study.to_json(), indent=1))
     c = study.correlation
     print("stable fixed point's distance to its final location vs reward-to-go: "

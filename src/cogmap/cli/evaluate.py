@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cogmap.cli.common import (add_output_arguments, create_output_dir, output_dir, set_threads, source_label,
-                               write_text_atomic)
+from cogmap.cli.common import add_output_arguments, create_output_dir, output_dir, set_threads, source_label, write_text_atomic
 
 HELP = "evaluate a trained path integrator against chance, stay-still and the decoding floor"
 DESCRIPTION = """\
 Evaluate a checkpoint on fresh validation trajectories of its own data settings, at the
 training length and at --long steps (generalisation in time). Writes metrics.json and
 per-step figures to --out (default runs/evaluate/<checkpoint name>) and prints a summary.
-About 1.5-2 minutes at the defaults on 2 CPU cores (decoding poses is most of it).
+About 75 s at the defaults on 2 CPU cores (decoding poses is most of it).
 """
 
 
@@ -31,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cogmap.pathint.evaluate import check_evaluation_arguments, evaluate
     from cogmap.devices import resolve_device
+    from cogmap.pathint.evaluate import check_evaluation_arguments, evaluate
     from cogmap.pathint.model import load_path_integrator
     from cogmap.viz.plots import plot_evaluation, save_figure
 

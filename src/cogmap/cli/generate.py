@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from cogmap.cli.common import (add_config_arguments, check_count, check_file_output, overrides, set_threads,
-                               write_text_atomic)
+from cogmap.cli.common import add_config_arguments, check_count, check_file_output, overrides, set_threads, write_text_atomic
 from cogmap.files import read_yaml_mapping
 from cogmap.pathint.data import DEFAULT_PATH, MANIFOLDS, SPACES, GenerationConfig, write_trajectory_file
-from cogmap.typed import merge, parse, parse_overrides, to_dict as asdict
+from cogmap.typed import merge, parse, parse_overrides
+from cogmap.typed import to_dict as asdict
 
 _DEFAULTS = GenerationConfig()
 

@@ -14,8 +14,8 @@ line, e.g.
 Checkpoints go to <trainer.log_dir>/<trainer.name or model.cell>/checkpoints/{best,last}.ckpt,
 metrics to metrics.csv beside them, and the resolved config to config.yaml. Multi-GPU and
 multi-node runs need only trainer.devices, trainer.num_nodes and trainer.strategy=ddp.
-At the seed's settings (200 epochs of 100k trajectories, 256 units) a run takes days on a
-CPU; an epoch of a 256-unit GRU takes about 5 minutes on 2 cores (RESULTS.md).
+At the seed's settings (200 epochs of 100k trajectories, 256 units) a run takes about 16 h
+on 2 CPU cores (3-5 minutes an epoch); trainer.max_epochs=20 about 1.5 h (RESULTS.md).
 """
 
 

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import yaml
 
-from cogmap.cli.common import (ArgumentParser, add_config_arguments, check_count, create_output_dir, output_dir,
-                               overrides, write_text_atomic)
+from cogmap.cli.common import (
+    ArgumentParser,
+    add_config_arguments,
+    check_count,
+    create_output_dir,
+    output_dir,
+    overrides,
+    write_text_atomic,
+)
 from cogmap.errors import CogmapError
 
 HELP = "the Tree World foraging world: run agents, plot and animate runs, compare survival"
@@ -22,9 +29,9 @@ mapping of TreeWorldConfig fields) and KEY=VALUE overrides anywhere on the line 
   run       one agent in one world: metrics.json, run.png, record.npz (and run.gif with --animate)
             (seconds; --animate adds about a minute per 1,000 steps)
   survival  agents over many seeded worlds with death allowed: survival.json and survival.png
-            (the defaults, 50 worlds of random and drive agents: about 4 minutes on 2 cores)
+            (the defaults, 50 worlds of random and drive agents: about 4.5 minutes on 2 cores)
   localize  the seed's TEM2d localization experiments: errors over time, figures, animations
-            (--experiment all: about 2 minutes on 2 cores, 4 with --animate)
+            (--experiment all: about 16 s on 2 cores, 4 minutes with --animate)
 An existing, non-empty --out is not overwritten without --force.
 """
 

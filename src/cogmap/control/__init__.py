@@ -8,8 +8,15 @@ Importing this package registers ``cogmap/PendulumNoVelocity-v1`` with Gymnasium
 without the angular velocity, the partially observable task of the ``pendulum_po_*`` policies.
 """
 
-from cogmap.control.envs import (PENDULUM_NO_VELOCITY, BatchedPendulum, GymnasiumVectorEnv, Transition, VectorEnv,
-                                 make_env, register)
+from cogmap.control.envs import (
+                                 PENDULUM_NO_VELOCITY,
+                                 BatchedPendulum,
+                                 GymnasiumVectorEnv,
+                                 Transition,
+                                 VectorEnv,
+                                 make_env,
+                                 register,
+)
 from cogmap.control.policies import AgentOutput, RecurrentActorCritic
 from cogmap.control.policy import Policy, Recording, checkpoints, load_policy
 from cogmap.control.ppo import PPOConfig, evaluate, evaluate_policy, load_agent, load_control_config, train

@@ -217,9 +217,11 @@ class GymnasiumVectorEnv:
         if len(rows):
             last = np.stack([np.asarray(info["final_obs"][i], dtype=np.float32).reshape(-1) for i in rows])
             final[torch.as_tensor(rows, device=self.device)] = torch.as_tensor(last, device=self.device)
-        as_bool = lambda a: torch.as_tensor(np.asarray(a, dtype=bool), device=self.device)  # noqa: E731
         return Transition(observation, torch.as_tensor(np.asarray(reward, np.float32), device=self.device),
-                          as_bool(terminated), as_bool(truncated), final)
+                          self._flags(terminated), self._flags(truncated), final)
+
+    def _flags(self, array) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(array, dtype=bool), device=self.device)
 
     def close(self) -> None:
         self.env.close()

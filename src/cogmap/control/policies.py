@@ -14,7 +14,8 @@ standard deviation.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -116,7 +117,7 @@ class RecurrentActorCritic(nn.Module):
 
     def initial_state(self, n: int, device=None) -> torch.Tensor:
         device = device if device is not None else self.log_std.device
-        return torch.zeros(n, self.state_dim, device=device)
+        return torch.zeros(n, self.state_dim, device=device, dtype=self.log_std.dtype)
 
     def core_input(self, observations: torch.Tensor) -> torch.Tensor:
         """What the recurrent core sees: observations after the agent's own normalisation.

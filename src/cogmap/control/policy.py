@@ -58,9 +58,11 @@ class Policy:
     def action_dim(self) -> int:
         return self.agent.action_dim
 
-    def to(self, device) -> "Policy":
-        self.agent.to(resolve_device(device))
-        self.state = None if self.state is None else self.state.to(self.device)
+    def to(self, device=None, dtype: torch.dtype | None = None) -> "Policy":
+        """Move the agent (and its state) to ``device`` and/or ``dtype``; observations follow it in :meth:`act`."""
+        self.agent.to(device=None if device is None else resolve_device(device), dtype=dtype)
+        if self.state is not None:
+            self.state = self.state.to(device=self.device, dtype=self.agent.log_std.dtype)
         return self
 
     def reset(self, num_envs: int = 1) -> "Policy":
@@ -91,7 +93,7 @@ class Policy:
         if obs.dim() != 2 or obs.shape[-1] != self.observation_dim:
             raise CogmapError(f"observation must have shape ({self.observation_dim},) or (N, {self.observation_dim}), "
                               f"got {tuple(observation.shape) if hasattr(observation, 'shape') else observation!r}")
-        obs = obs.to(device=self.device, dtype=torch.float32)
+        obs = obs.to(device=self.device, dtype=self.agent.log_std.dtype)
         if self.state is None:
             self.reset(obs.shape[0])
         if self.state.shape[0] != obs.shape[0]:
@@ -109,7 +111,7 @@ class Policy:
         if single:
             action = action[0]
         if as_tensor:
-            return action.to(observation.device)
+            return action.to(device=observation.device, dtype=torch.float32)
         return action.cpu().numpy().astype(np.float32)
 
     def recording(self) -> Recording:

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -88,7 +88,8 @@ class RunStudy:
 
     @property
     def name(self) -> str:
-        return Path(self.run_dir).name
+        """The run folder's last two parts (``pendulum_fo_rnn/seed0``), a short label for figures."""
+        return "/".join(Path(self.run_dir).parts[-2:])
 
     def to_json(self) -> dict:
         return {"run_dir": self.run_dir, "observation": self.observation,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from cogmap.errors import check_choice
 from cogmap.geometry.euclidean import Box

@@ -28,9 +28,9 @@ import dataclasses
 import hashlib
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -39,7 +39,15 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from cogmap.cells import JointPlaceCells
 from cogmap.cells.layout import LAYOUTS
 from cogmap.cells.place import KERNELS
-from cogmap.errors import CogmapError, DataFileError, check_choice, check_finite, check_positive, check_positive_int, check_trailing_shape
+from cogmap.errors import (
+    CogmapError,
+    DataFileError,
+    check_choice,
+    check_finite,
+    check_positive,
+    check_positive_int,
+    check_trailing_shape,
+)
 from cogmap.files import atomic_path, load_torch_file, remove_stale_partials
 from cogmap.geometry import SO3, make_space
 from cogmap.geometry.so3 import exp as so3_exp

@@ -8,8 +8,8 @@ batches the interrupted one would have seen.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import lightning as L
 import torch

@@ -13,8 +13,6 @@ in the memory the LSTM actually integrates with.
 
 from __future__ import annotations
 
-from typing import Union
-
 import lightning as L
 import torch
 from torch import nn
@@ -29,7 +27,7 @@ INITS = ("orthogonal", "identity", "default")
 ENCODINGS = ("code", "log")
 IDENTITY_INPUT_GAIN = 0.1  # input weights of init="identity", relative to PyTorch's default
 
-Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
 def encoder_features(initial_code: torch.Tensor, encode: str, cells: int) -> torch.Tensor:

@@ -25,7 +25,7 @@ from cogmap.treeworld.agents import CircleTracer, SpiralTracer
 from cogmap.treeworld.config import TreeWorldConfig
 from cogmap.treeworld.kernels import belief_mode
 from cogmap.treeworld.simulation import TreeWorld
-from cogmap.treeworld.tem import TEM2d, LocalizingAgent
+from cogmap.treeworld.tem import LocalizingAgent, TEM2d
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,14 @@ def tracked_vehicle_experiment(config: TreeWorldConfig, steps: int = 1000, seed:
     TEM2d (no memory) localizes the vehicle with each of them and with the untrained kinematic
     model (unit gains, track width 1).
     """
-    from cogmap.treeworld.odometry import (ActionModelMover, FeedForwardActionModel, KinematicActionModel,
-                                           TrackedVehicle, calibration_run, fit_action_model)
+    from cogmap.treeworld.odometry import (
+        ActionModelMover,
+        FeedForwardActionModel,
+        KinematicActionModel,
+        TrackedVehicle,
+        calibration_run,
+        fit_action_model,
+    )
 
     check_positive_int("steps", steps)
     vehicle = TrackedVehicle(seed=seed + 1000)

@@ -115,10 +115,10 @@ class LocationBeliefMemory(nn.Module):
 
         Candidates are stored entries whose key overlaps the ``reference_location`` belief, widened
         by a Gaussian of ``search_sigma`` cells and scaled to a peak of 1, by more than
-        ``threshold`` (0.01: within about three search widths; all entries without a reference). The ``num_samples`` candidates whose sensation is most similar (cosine) are
-        weighted by ``softmax(sharpness * cosine)`` and their keys summed into one map
-        (``aggregate``) or returned one by one ``(B, n, S, S)``. Worlds with no candidate get
-        all-zero maps.
+        ``threshold`` (0.01: within about three search widths; all entries without a reference).
+        The ``num_samples`` candidates whose sensation is most similar (cosine) are weighted by
+        ``softmax(sharpness * cosine)`` and their keys summed into one map (``aggregate``) or
+        returned one by one ``(B, n, S, S)``. Worlds with no candidate get all-zero maps.
         """
         check_positive_int("num_samples", num_samples)
         check_positive("sharpness", sharpness)

@@ -13,8 +13,8 @@ the world made alone with seed ``s[b]``: batching never changes what a seed mean
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
