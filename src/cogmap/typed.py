@@ -77,12 +77,13 @@ def _convert(key: str, value: Any, kind: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
+        if type(value) in args:  # int | float: 1.0 stays a float (Lightning reads 1.0 and 1 differently)
+            return value
         for option in (a for a in args if a is not type(None)):
             try:
                 return _convert(key, value, option)
-            except CogmapError as error:
-                errors.append(error)
+            except CogmapError:
+                pass
         raise CogmapError(f"{key} must be {_type_name(kind)}, got {value!r}")
     if dataclasses.is_dataclass(kind):
         if value is None:

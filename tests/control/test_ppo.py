@@ -234,6 +234,27 @@ def test_ppo_trains_on_a_gymnasium_environment_through_the_same_protocol(tmp_pat
     assert policy.agent.action_high.tolist() == [2.0]
     with pytest.raises(CogmapError, match="not a registered Gymnasium environment"):
         train(PPOConfig(env="NoSuchEnv-v0"), tmp_path / "none", progress=False)
+    assert not (tmp_path / "none").exists()
+
+
+def test_ppo_takes_a_gymnasium_vector_env_made_by_the_user(tmp_path):
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    def make(mode):
+        return gym.make_vec("Pendulum-v1", num_envs=2, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode})
+
+    config = PPOConfig(env="Pendulum-v1", cell="rnn", hidden=8, head=8, num_envs=2, minibatches=1, num_steps=200,
+                       total_steps=400, eval_episodes=2)
+    env, eval_env = make(AutoresetMode.SAME_STEP), make(AutoresetMode.SAME_STEP)
+    train(config, tmp_path / "mine", progress=False, env=env, eval_env=eval_env)
+    rows = list(csv.DictReader(open(tmp_path / "mine" / "metrics.csv")))
+    assert rows[0]["episodes"] == "2" and math.isfinite(float(rows[-1]["eval_return_mean"]))
+    env.step(env.action_space.sample())  # the caller's environments are left open for the caller
+    with pytest.raises(CogmapError, match="SAME_STEP"):
+        train(config, tmp_path / "next", progress=False, env=make(AutoresetMode.NEXT_STEP))
+    with pytest.raises(CogmapError, match="env has 2 copies but num_envs is 4"):
+        train(PPOConfig(env="Pendulum-v1", num_envs=4), tmp_path / "four", progress=False, env=make(AutoresetMode.SAME_STEP))
 
 
 def test_control_config_errors_name_the_key():

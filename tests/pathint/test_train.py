@@ -217,3 +217,13 @@ def test_a_short_training_run_learns_to_integrate_beyond_staying_still(tmp_path)
     batch = generate(model.generation, 8, "val")
     codes = model.predict(batch.velocities.double(), batch.initial_code.double())
     assert codes.shape == batch.targets.shape and torch.allclose(codes.sum(-1), torch.full((8, 10), 2.0), atol=1e-5)
+
+
+def test_union_fields_keep_the_type_they_were_given():
+    # Lightning reads limit_train_batches=1.0 as "all batches" and 1 as "one batch".
+    assert load_config(None, ["trainer.limit_train_batches=1.0"]).trainer.limit_train_batches == 1.0
+    assert isinstance(load_config(None, ["trainer.limit_train_batches=1.0"]).trainer.limit_train_batches, float)
+    assert isinstance(load_config(None, ["trainer.limit_train_batches=1"]).trainer.limit_train_batches, int)
+    assert load_config(None, ["trainer.limit_val_batches=null"]).trainer.limit_val_batches is None
+    with pytest.raises(CogmapError, match="trainer.limit_train_batches must be int or float or null"):
+        load_config(None, ["trainer.limit_train_batches=all"])

@@ -35,10 +35,10 @@ def _source(args):
     from cogmap.pathint.data import TrajectoryFile, iter_generate
 
     if args.data is not None:
-        given = [f.name for f in dataclasses.fields(DataFileSpec) if getattr(args, f.name, None) is not None]
-        given += (["config"] if args.config else []) + (["KEY=VALUE"] if args.overrides or args.set else [])
+        given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(DataFileSpec) if getattr(args, f.name, None) is not None]
+        given += (["--config"] if args.config else []) + [*args.overrides, *args.set]
         if given:
-            raise CogmapError(f"--data reads a file's own parameters; drop --{given[0].replace('_', '-')}")
+            raise CogmapError(f"--data reads a file's own parameters; drop {given[0]}")
         if args.data.is_dir():
             raise CogmapError(f"--data {args.data} is a folder; give a file written by cogmap generate")
         data = TrajectoryFile(args.data)

@@ -161,32 +161,43 @@ class BatchedPendulum:
 
 
 class GymnasiumVectorEnv:
-    """Any Gymnasium environment with a Box action space as a :class:`VectorEnv` of tensors.
+    """Any Gymnasium environment with Box spaces as a :class:`VectorEnv` of tensors.
 
-    ``num_envs`` copies run in a ``SyncVectorEnv`` that resets finished episodes in the same
-    step (Gymnasium's ``SAME_STEP`` autoreset), seeded ``seed, seed + 1, ...``. Observations
-    are flattened to float32 tensors on ``device``; actions go back as the space's dtype.
+    ``env`` is an environment id (``num_envs`` copies are made in a ``SyncVectorEnv`` that
+    resets finished episodes in the same step, Gymnasium's ``SAME_STEP`` autoreset) or a
+    Gymnasium vector environment already made with that autoreset mode. Resets are seeded
+    ``seed, seed + 1, ...``. Observations are flattened to float32 tensors on ``device``;
+    actions go back in the action space's shape and dtype.
     """
 
-    def __init__(self, env_id: str, num_envs: int = 8, seed: int = 0, device=None, **make_kwargs):
+    def __init__(self, env, num_envs: int = 8, seed: int = 0, device=None, **make_kwargs):
         import gymnasium as gym
         from gymnasium.vector import AutoresetMode
 
-        check_positive_int("num_envs", num_envs)
-        try:
-            spec = gym.spec(env_id)
-        except gym.error.Error as error:
-            raise CogmapError(f"env {env_id!r} is not a registered Gymnasium environment ({error})") from None
-        try:
-            self.env = gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode="sync",
-                                    vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **make_kwargs)
-        except (gym.error.Error, ImportError, ModuleNotFoundError) as error:
-            raise CogmapError(f"env {env_id!r} cannot be made: {error}") from None
+        if isinstance(env, gym.vector.VectorEnv):
+            mode = env.metadata.get("autoreset_mode")
+            if mode != AutoresetMode.SAME_STEP:
+                raise CogmapError(f"a Gymnasium vector env for cogmap must reset in the same step (autoreset_mode "
+                                  f"SAME_STEP, e.g. gym.make_vec(..., vector_kwargs={{'autoreset_mode': "
+                                  f"AutoresetMode.SAME_STEP}})), got {mode}")
+            self.env, self.env_id = env, str(getattr(env.spec, "id", type(env).__name__))
+        else:
+            check_positive_int("num_envs", num_envs)
+            try:
+                spec = gym.spec(env)
+            except gym.error.Error as error:
+                raise CogmapError(f"env {env!r} is not a registered Gymnasium environment ({error})") from None
+            try:
+                self.env = gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode="sync",
+                                        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **make_kwargs)
+            except (gym.error.Error, ImportError, ModuleNotFoundError) as error:
+                raise CogmapError(f"env {env!r} cannot be made: {error}") from None
+            self.env_id = spec.id
         action_space, observation_space = self.env.single_action_space, self.env.single_observation_space
         if not isinstance(action_space, gym.spaces.Box) or not isinstance(observation_space, gym.spaces.Box):
-            raise CogmapError(f"env {env_id!r} needs Box observation and action spaces, got "
+            raise CogmapError(f"env {self.env_id!r} needs Box observation and action spaces, got "
                               f"{type(observation_space).__name__} and {type(action_space).__name__}")
-        self.env_id, self.num_envs, self.seed = spec.id, num_envs, seed
+        self.num_envs, self.seed = self.env.num_envs, seed
         self.device = torch.device(device or "cpu")
         self.observation_dim = int(np.prod(observation_space.shape))
         self.action_shape, self.action_dtype = action_space.shape, action_space.dtype
@@ -194,7 +205,7 @@ class GymnasiumVectorEnv:
         self.action_low = torch.as_tensor(action_space.low.reshape(-1), dtype=torch.float32, device=self.device)
         self.action_high = torch.as_tensor(action_space.high.reshape(-1), dtype=torch.float32, device=self.device)
         if not (torch.isfinite(self.action_low).all() and torch.isfinite(self.action_high).all()):
-            raise CogmapError(f"env {env_id!r} has an unbounded action space; a tanh policy needs finite bounds")
+            raise CogmapError(f"env {self.env_id!r} has an unbounded action space; a tanh policy needs finite bounds")
         self.observation_scale = None
         self._resets = 0
 

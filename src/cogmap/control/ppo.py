@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from cogmap.control.envs import OBSERVATION_MODES, BatchedPendulum, VectorEnv, make_env
+from cogmap.control.envs import OBSERVATION_MODES, BatchedPendulum, GymnasiumVectorEnv, VectorEnv, make_env
 from cogmap.control.policies import CELLS, RecurrentActorCritic
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError, check_positive, check_positive_int
@@ -316,22 +316,43 @@ def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env:
                     "state_dict": {k: v.cpu() for k, v in agent.state_dict().items()}, **numbers}, tmp)
 
 
+def as_vector_env(env, device=None) -> VectorEnv:
+    """A :class:`VectorEnv` from a torch one (returned as is) or a Gymnasium vector environment (wrapped)."""
+    import gymnasium as gym
+
+    if isinstance(env, gym.vector.VectorEnv):
+        return GymnasiumVectorEnv(env, device=device)
+    missing = [name for name in ("num_envs", "observation_dim", "action_dim", "action_low", "action_high", "reset",
+                                 "step") if not hasattr(env, name)]
+    if missing:
+        raise CogmapError(f"env must be a Gymnasium vector env or follow cogmap.control.VectorEnv; "
+                          f"{type(env).__name__} has no {', '.join(missing)}")
+    return env
+
+
 def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: bool = False,
-          resume: bool = False) -> Path:
+          resume: bool = False, env=None, eval_env=None) -> Path:
     """Train (or, with ``resume``, continue) a run in ``run_dir``; see the module's docstring for what it writes.
 
-    An existing run is never overwritten unless ``force`` (which removes its checkpoints and
-    metrics first).
+    The environments are ``config.env``'s, or ``env``: any :class:`VectorEnv` or Gymnasium vector
+    environment (``SAME_STEP`` autoreset) of ``config.num_envs`` copies. The final evaluation
+    runs ``config.eval_episodes`` episodes of ``config.env``, or one episode of each copy of
+    ``eval_env``. An existing run is never overwritten unless ``force`` (which removes its
+    checkpoints and metrics first).
     """
     from tqdm.auto import tqdm
 
     run_dir = Path(run_dir)
     device = resolve_device(config.device, "device")
     _prepare_run_dir(run_dir, config, force, resume)
+    # An environment that cannot be made stops the run before any file is written.
+    made = env is None  # environments made here are closed here; a caller's are left to the caller
+    env = make_env_for(config, device=device) if made else as_vector_env(env, device)
+    if env.num_envs != config.num_envs:
+        raise CogmapError(f"env has {env.num_envs} copies but num_envs is {config.num_envs}")
+    described = env_description(env)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
-    env = make_env_for(config, device=device)
-    described = env_description(env)
     with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's random state
         torch.manual_seed(config.seed)
         agent = make_agent(config, described).to(device)
@@ -423,14 +444,16 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                         "episode_returns": episode_returns.cpu()}, tmp)
         bar.set_postfix(ret=f"{train_return:.1f}", std=row["std"], kl=f"{row['approx_kl']:.4f}")
     bar.close()
-    eval_env = make_env_for(config, num_envs=config.eval_episodes, seed=10_000 + config.seed, device=device)
+    made_eval = eval_env is None
+    eval_env = make_env_for(config, num_envs=config.eval_episodes, seed=10_000 + config.seed, device=device) \
+        if made_eval else as_vector_env(eval_env, device)
     returns = evaluate(agent, eval_env)
     rows = _read_metrics(metrics)
     rows[-1]["eval_return_mean"] = round(float(returns.mean()), 3)
     rows[-1]["eval_return_sd"] = round(float(returns.std()), 3) if len(returns) > 1 else 0.0
     _rewrite_metrics(metrics, rows)
-    for closable in (env, eval_env):
-        if hasattr(closable, "close"):
+    for closable, ours in ((env, made), (eval_env, made_eval)):
+        if ours and hasattr(closable, "close"):
             closable.close()
     return run_dir
 
