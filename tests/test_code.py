@@ -56,3 +56,22 @@ def test_code_is_lint_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"], cwd=root,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_library_leaves_matplotlib_and_warnings_as_it_found_them():
+    # A notebook's backend and warning filters must survive importing and using cogmap's figures.
+    script = """
+import sys, warnings, matplotlib
+matplotlib.use("svg")
+import numpy as np, scipy.stats, sklearn.linear_model, torch, tqdm.auto  # these add filters of their own
+filters = list(warnings.filters)
+from cogmap.viz import control, plots, treeworld
+from cogmap.analysis import pca_summary
+plots.plot_pca_spectrum(pca_summary(np.random.default_rng(0).normal(size=(50, 4))))
+treeworld.plot_survival({"a": np.linspace(1, 0, 10)})
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+assert warnings.filters == filters
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
