@@ -1,7 +1,20 @@
 """Analyses of neural activity: pure functions, arrays in and numbers or arrays out."""
 
+from cogmap.analysis.cycles import (
+                                    CycleAverage,
+                                    SpeedAxis,
+                                    average_cycles,
+                                    cycle_starts,
+                                    resample_cycles,
+                                    smooth_cycle,
+                                    speed_axis,
+                                    split_cycles,
+)
 from cogmap.analysis.pca import PCASummary, participation_ratio, pca_summary
 from cogmap.analysis.probes import linear_probe_r2
+from cogmap.analysis.tangling import TangleAnalysis, tangle_analysis, tangling
 from cogmap.analysis.tuning import TuningCurves, tuning_curves
 
-__all__ = ["PCASummary", "pca_summary", "participation_ratio", "linear_probe_r2", "TuningCurves", "tuning_curves"]
+__all__ = ["CycleAverage", "PCASummary", "SpeedAxis", "TangleAnalysis", "TuningCurves", "average_cycles", "cycle_starts",
+           "linear_probe_r2", "participation_ratio", "pca_summary", "resample_cycles", "smooth_cycle", "speed_axis",
+           "split_cycles", "tangle_analysis", "tangling", "tuning_curves"]
