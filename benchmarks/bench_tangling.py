@@ -53,8 +53,8 @@ def main() -> None:
     for points in (int(p) for p in args.points.split(",")):
         for dims in (int(d) for d in args.dims.split(",")):
             x = np.cumsum(rng.normal(size=(points, dims)), axis=0)
-            ours_s, ours = timed(lambda: tangling(x, dt=0.02), args.repeats)
-            theirs_s, theirs = timed(lambda: reference(x, 0.02), args.repeats)
+            ours_s, ours = timed(lambda x=x: tangling(x, dt=0.02), args.repeats)
+            theirs_s, theirs = timed(lambda x=x: reference(x, 0.02), args.repeats)
             diff = float(np.max(np.abs(ours - theirs) / np.abs(theirs)))
             print(f"{points:>7} {dims:>5} {ours_s:>9.3f} {theirs_s:>9.3f} {theirs_s / ours_s:>6.1f} {diff:>13.1e}",
                   flush=True)

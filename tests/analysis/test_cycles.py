@@ -15,6 +15,9 @@ def test_cycles_start_where_a_foot_lifts_off():
     contact = np.array([1, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0], dtype=bool)
     assert cycle_starts(~contact).tolist() == [2, 7, 9]
     assert cycle_starts(np.ones(5, dtype=bool)).tolist() == []
+    flicker = np.array([0, 1, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1], dtype=bool)  # lift-offs at 1, 3, 8, 10
+    assert cycle_starts(flicker).tolist() == [1, 3, 8, 10]
+    assert cycle_starts(flicker, min_gap=4).tolist() == [1, 8]
 
 
 def test_the_most_common_cycle_length_is_averaged_step_by_step():

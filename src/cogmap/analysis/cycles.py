@@ -31,16 +31,24 @@ def _matrix(x, what: str) -> np.ndarray:
     return a
 
 
-def cycle_starts(events) -> np.ndarray:
+def cycle_starts(events, min_gap: int = 1) -> np.ndarray:
     """Indices where a cycle begins: the rising edges of a boolean ``(T,)`` event series.
 
     For gait, pass ``~contact`` of one foot: a cycle starts when the foot lifts off (its contact
     goes from True to False). The first sample never counts (what came before it is unknown).
+    Edges fewer than ``min_gap`` samples after the last accepted start are ignored (a foot that
+    skims the ground flickers in and out of contact within a step).
     """
     e = np.asarray(events, dtype=bool)
     if e.ndim != 1:
         raise CogmapError(f"events must be a 1-D series of booleans, got shape {e.shape}")
-    return np.flatnonzero(e[1:] & ~e[:-1]) + 1
+    if not isinstance(min_gap, (int, np.integer)) or min_gap < 1:
+        raise CogmapError(f"min_gap must be a positive integer, got {min_gap!r}")
+    starts = []
+    for edge in np.flatnonzero(e[1:] & ~e[:-1]) + 1:
+        if not starts or edge - starts[-1] >= min_gap:
+            starts.append(int(edge))
+    return np.array(starts, dtype=int)
 
 
 def split_cycles(x, starts: Sequence[int]) -> list[np.ndarray]:

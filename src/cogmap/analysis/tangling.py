@@ -179,7 +179,7 @@ class TangleAnalysis:
 
 def tangle_analysis(conditions: Sequence, dt: float, n_pcs: int | None = 8, soften_norm: float | None = None,
                     alpha: float = ALPHA, time_step: int = 1, within_conditions_only: bool = False,
-                    device=None) -> TangleAnalysis:
+                    eps: float | None = None, device=None) -> TangleAnalysis:
     """Tangling as Russo et al.'s ``tangleAnalysis.m`` computes it, from ``(T_c, D)`` activity per condition.
 
     Each unit is divided by its range over all times and conditions plus ``soften_norm`` (the
@@ -207,7 +207,7 @@ def tangle_analysis(conditions: Sequence, dt: float, n_pcs: int | None = 8, soft
     k = activity.shape[1] if n_pcs is None else min(int(n_pcs), activity.shape[1])
     states = activity @ _top_components(activity, k)
     x_dot = derivatives(list(states.split(lengths)), _check_scalar("dt", dt))
-    eps = _check_scalar("alpha", alpha) * float(states.var(dim=0).sum())
+    eps = _check_scalar("alpha", alpha) * float(states.var(dim=0).sum()) if eps is None else _check_scalar("eps", eps)
     condition = torch.cat([torch.full((n,), c, dtype=torch.long) for c, n in enumerate(lengths)]).to(states.device)
     keep = torch.arange(len(states), device=states.device)[::time_step]
     states, x_dot, condition = states[keep], x_dot[keep], condition[keep]

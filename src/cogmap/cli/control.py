@@ -25,6 +25,10 @@ DESCRIPTION = """\
   evaluate the policy of each run (its last checkpoint, or a checkpoint file) on fresh
            deterministic episodes (the same start states for every run): per-run mean and
            sd, and the mean and spread over runs.
+  tangling the walking study of a trained walker (seed 003): record its layers walking at
+           several commanded velocities, average gait cycles, tangling of every layer per
+           condition and pooled (actuation vs recurrent, paired test), the speed axis, a push;
+           tangling.json and figures to --out.
   analyze  the learning-dynamics study over the checkpoints of one or more pendulum runs:
            returns, policy landscapes, PCA of hidden states coloured by angle, fixed points
            under the upright input and their stability, the stable fixed point's distance to
@@ -66,6 +70,30 @@ def add_parser(subparsers) -> None:
                                             "required for several runs)")
     a.add_argument("--force", action="store_true", help="replace an earlier analysis in --out")
     a.set_defaults(run=run_analyze)
+    w = sub.add_parser("tangling", help="tangling, gait cycles and speed axes of a trained walker",
+                       description="Run a trained walker (cogmap/CheetahVelocity-v0 or cogmap/AntVelocity-v0) at each "
+                                   "--commands velocity in --envs parallel copies, cut and average its gait cycles and "
+                                   "measure the tangling of every layer (input, recurrent, actuation), the speed axis "
+                                   "and its response to a push. Writes tangling.json and figures. About a minute per "
+                                   "condition at the defaults on 2 CPU cores.")
+    w.add_argument("source", type=Path, metavar="RUN_OR_CKPT", help="a walker's run folder (its last checkpoint) or checkpoint")
+    w.add_argument("--update", type=int, help="analyse this update's checkpoint of a run folder")
+    w.add_argument("--commands", default="-2,-1.5,-1,1,1.5,2,2.5,3",
+                   help="comma-separated forward velocities in m/s; for the ant, semicolon-separated triples "
+                        "u,v,r (default -2,-1.5,-1,1,1.5,2,2.5,3)")
+    w.add_argument("--envs", type=int, default=16, help="parallel copies per condition (default 16)")
+    w.add_argument("--steps", type=int, default=600, help="steps recorded per copy after the warm-up (default 600)")
+    w.add_argument("--warmup", type=int, default=200, help="steps before recording (default 200)")
+    w.add_argument("--foot", type=int, default=0, help="the foot whose lift-off starts a cycle (default 0)")
+    w.add_argument("--n-pcs", dest="n_pcs", type=int, default=8, help="principal components for tangling (default 8)")
+    w.add_argument("--push", type=float, default=1.0, help="velocity change of the push in m/s (0: none; default 1)")
+    w.add_argument("--seed", type=int, default=0, help="seed of the copies' start states (default 0)")
+    w.add_argument("--no-untrained", dest="untrained", action="store_false",
+                   help="skip the control: a network of the same shape with random weights, driven by the walker's "
+                        "observations")
+    w.add_argument("--out", type=Path, help="output folder (default runs/control_tangling/<run>)")
+    w.add_argument("--force", action="store_true", help="replace an earlier study in --out")
+    w.set_defaults(run=run_tangling)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -151,4 +179,57 @@ def run_analyze(args) -> int:
           + (f"r = {c.r:.3f}, p = {c.p:.2e} (n = {c.n} checkpoints of {c.runs} of {len(study.runs)} runs)"
              if c.r is not None else "too few points"))
     print(f"wrote study.json, learning_dynamics.png, policy_landscapes.png and hidden-state PCA figures in {out}")
+    return 0
+
+
+def _commands(text: str) -> list:
+    from cogmap.errors import CogmapError
+
+    try:
+        if ";" in text:
+            return [[float(v) for v in triple.split(",")] for triple in text.split(";") if triple.strip()]
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise CogmapError(f"--commands expects numbers separated by commas (and semicolons), got {text!r}") from None
+
+
+def run_tangling(args) -> int:
+    import json
+
+    from cogmap.control.policy import load_policy
+    from cogmap.control.walking import walking_study
+    from cogmap.files import write_text_atomic
+    from cogmap.viz.control import plot_push, plot_speed_axis, plot_tracking, plot_walking_tangling
+
+    for flag, value, minimum in (("--envs", args.envs, 1), ("--steps", args.steps, 20), ("--warmup", args.warmup, 0),
+                                 ("--n-pcs", args.n_pcs, 1)):
+        check_count(flag, value, minimum)
+    commands = _commands(args.commands)
+    policy = load_policy(args.source, update=args.update)
+    out = output_dir(args.out, Path("runs/control_tangling") / source_label(args.source), args.force)
+
+    def report(condition):
+        print(f"  command {condition.command.tolist()}: measured {condition.velocity.round(3).tolist()}, "
+              f"{condition.cycles_used} of {condition.cycles_total} cycles of {condition.length} steps", flush=True)
+
+    print(f"{policy}: {len(commands)} condition(s), {args.envs} copies x {args.steps} steps each")
+    study = walking_study(policy, commands, args.envs, args.steps, args.warmup, args.foot, args.n_pcs, args.seed,
+                          args.push, untrained=args.untrained, progress=report)
+    create_output_dir(out, args.force)
+    plot_walking_tangling(study, out / "tangling.png")
+    plot_tracking(study, out / "tracking.png")
+    if study.speed is not None:
+        plot_speed_axis(study, out / "speed_axis.png")
+    if study.push is not None:
+        plot_push(study, out / "push.png")
+    write_text_atomic(out / "tangling.json", json.dumps(study.to_json()))
+    for layer, result in study.tangling.items():
+        print(f"{layer:>15} ({result.units:3d} units): median Q per condition "
+              + ", ".join(f"{q:.3g}" for q in result.median_pooled))
+    p = f", Wilcoxon p = {study.wilcoxon_p:.3g}" if study.wilcoxon_p is not None else ""
+    print("actuation / recurrent median Q: " + ", ".join(f"{r:.2f}" for r in study.ratio) + p)
+    if study.untrained_ratio is not None:
+        print("the same, untrained network on the walker's observations: "
+              + ", ".join(f"{r:.2f}" for r in study.untrained_ratio))
+    print(f"wrote tangling.json and figures in {out}")
     return 0

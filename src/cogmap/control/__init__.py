@@ -4,8 +4,10 @@
 >>> policy = load_policy("pretrained/control/pendulum_po_gru.pt")   # a checkpoint or a run folder
 >>> policy.reset(); action = policy.act(observation)                # raw Gymnasium observations in
 
-Importing this package registers ``cogmap/PendulumNoVelocity-v1`` with Gymnasium: Pendulum-v1
-without the angular velocity, the partially observable task of the ``pendulum_po_*`` policies.
+Importing this package registers with Gymnasium ``cogmap/PendulumNoVelocity-v1`` (Pendulum-v1
+without the angular velocity, the partially observable task of the ``pendulum_po_*`` policies)
+and the commanded-velocity walkers ``cogmap/CheetahVelocity-v0`` and ``cogmap/AntVelocity-v0``
+(:mod:`cogmap.control.locomotion`; making them needs ``pip install "gymnasium[mujoco]"``).
 """
 
 from cogmap.control.envs import (
@@ -17,12 +19,16 @@ from cogmap.control.envs import (
                                  make_env,
                                  register,
 )
+from cogmap.control.locomotion import ANT_ID, CHEETAH_ID
+from cogmap.control.locomotion import register as register_walkers
 from cogmap.control.policies import AgentOutput, RecurrentActorCritic
 from cogmap.control.policy import Policy, Recording, checkpoints, load_policy
 from cogmap.control.ppo import PPOConfig, evaluate, evaluate_policy, load_agent, load_control_config, train
 
 register()
+register_walkers()
 
-__all__ = ["PENDULUM_NO_VELOCITY", "AgentOutput", "BatchedPendulum", "GymnasiumVectorEnv", "PPOConfig", "Policy", "Recording",
-           "RecurrentActorCritic", "Transition", "VectorEnv", "checkpoints", "evaluate", "evaluate_policy",
+__all__ = ["ANT_ID", "CHEETAH_ID", "PENDULUM_NO_VELOCITY", "AgentOutput", "BatchedPendulum", "GymnasiumVectorEnv",
+           "PPOConfig", "Policy", "Recording", "RecurrentActorCritic", "Transition", "VectorEnv", "checkpoints", "evaluate",
+           "evaluate_policy",
            "load_agent", "load_control_config", "load_policy", "make_env", "train"]

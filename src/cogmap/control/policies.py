@@ -6,10 +6,11 @@ applied first in :meth:`RecurrentActorCritic.forward`, and its actions are bound
 environment's action bounds (the policy mean is ``centre + half_range * tanh(...)``).
 
 The core's state is one tensor ``(N, S)`` (for the LSTM, ``h`` and ``c`` side by side,
-``S = 2 * hidden``), returned by every call so that hidden states can be recorded and analysed
-(:func:`cogmap.analysis.dynamics.recurrent_step` gives the same update, on scaled inputs, for
-fixed points and Jacobians). The policy is Gaussian, with a learned, state-independent log
-standard deviation.
+``S = 2 * hidden``; ``cell="mlp"``, a feed-forward control, has none: ``S = 0``), returned by
+every call so that hidden states can be recorded and analysed
+(:func:`cogmap.analysis.dynamics.recurrent_step` gives the same update, on the core's inputs,
+for fixed points and Jacobians). An optional MLP encoder sits between the observation and the
+core. The policy is Gaussian, with a learned, state-independent log standard deviation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 
 from cogmap.errors import CogmapError, check_choice, check_positive_int
 
-CELLS = ("rnn", "gru", "lstm")
+CELLS = ("rnn", "gru", "lstm", "mlp")  # "mlp": a feed-forward control, one tanh layer and no state
 
 
 class AgentOutput(NamedTuple):
@@ -82,7 +83,8 @@ class RecurrentActorCritic(nn.Module):
     def __init__(self, observation_dim: int, action_dim: int = 1, cell: str = "rnn", hidden: int = 64,
                  head: int = 64, max_action: float = 2.0, log_std: float = 0.0,
                  action_low: Sequence[float] | None = None, action_high: Sequence[float] | None = None,
-                 observation_scale: Sequence[float] | None = None, observation_clip: float | None = None):
+                 observation_scale: Sequence[float] | None = None, observation_clip: float | None = None,
+                 encoder: Sequence[int] = ()):
         super().__init__()
         check_choice("cell", cell, CELLS)
         for name, value in (("observation_dim", observation_dim), ("action_dim", action_dim), ("hidden", hidden),
@@ -96,7 +98,17 @@ class RecurrentActorCritic(nn.Module):
         self.normalizer = ObservationNormalizer(observation_dim, observation_scale, observation_clip)
         self.register_buffer("action_centre", (high + low) / 2)
         self.register_buffer("action_half_range", (high - low) / 2)
-        self.core = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](observation_dim, hidden, batch_first=True)
+        # An optional MLP between the observation and the core (the seed's walkers: MLP, then LSTM).
+        layers, width = [], observation_dim
+        for size in encoder:
+            check_positive_int("encoder width", size)
+            layers += [nn.Linear(width, size), nn.Tanh()]
+            width = size
+        self.encoder = nn.Sequential(*layers)
+        if cell == "mlp":
+            self.core = nn.Sequential(nn.Linear(width, hidden), nn.Tanh())
+        else:
+            self.core = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](width, hidden, batch_first=True)
         self.policy = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, action_dim))
         self.value = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, 1))
         self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std)))
@@ -105,7 +117,11 @@ class RecurrentActorCritic(nn.Module):
 
     @property
     def state_dim(self) -> int:
-        return 2 * self.hidden if self.cell == "lstm" else self.hidden
+        return {"lstm": 2 * self.hidden, "mlp": 0}.get(self.cell, self.hidden)
+
+    @property
+    def recurrent(self) -> bool:
+        return self.cell != "mlp"
 
     @property
     def action_low(self) -> torch.Tensor:
@@ -120,14 +136,16 @@ class RecurrentActorCritic(nn.Module):
         return torch.zeros(n, self.state_dim, device=device, dtype=self.log_std.dtype)
 
     def core_input(self, observations: torch.Tensor) -> torch.Tensor:
-        """What the recurrent core sees: observations after the agent's own normalisation.
+        """What the recurrent core sees: observations after the agent's own normalisation (and encoder).
 
         Fixed points and Jacobians of :func:`~cogmap.analysis.dynamics.recurrent_step` take
         inputs in these units.
         """
-        return self.normalizer(observations)
+        return self.encoder(self.normalizer(observations))
 
     def _core(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.cell == "mlp":
+            return self.core(inputs), state
         if self.cell == "lstm":
             h, c = state[:, :self.hidden], state[:, self.hidden:]
             out, (h1, c1) = self.core(inputs, (h[None].contiguous(), c[None].contiguous()))

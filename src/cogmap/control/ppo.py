@@ -52,11 +52,13 @@ class PPOConfig:
     cell: str = choice("rnn", CELLS)
     hidden: int = 64
     head: int = 64
+    encoder: tuple[int, ...] = ()  # widths of an MLP (tanh) between the observation and the recurrent core
     total_steps: int = 100_000
     num_envs: int = 8  # each update collects num_envs x num_steps steps
     num_steps: int = 200  # steps per environment per update (the pendulum's episode length)
+    bptt: int | None = None  # truncated BPTT: rollouts cut into sequences of this many steps (None: whole rollouts)
     epochs: int = 10
-    minibatches: int = 4  # environments' rollouts are split among this many minibatches
+    minibatches: int = 4  # the rollouts' sequences are split among this many minibatches
     lr: float = 3e-3  # decays linearly to 0
     gamma: float = 0.95
     gae_lambda: float = 0.95
@@ -82,10 +84,25 @@ class PPOConfig:
         for name in ("gamma", "gae_lambda"):
             if not 0 < getattr(self, name) <= 1:
                 raise CogmapError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
-        if self.minibatches > self.num_envs:
-            raise CogmapError(f"minibatches ({self.minibatches}) cannot exceed num_envs ({self.num_envs})")
+        if self.bptt is not None:
+            check_positive_int("bptt", self.bptt)
+            if self.num_steps % self.bptt:
+                raise CogmapError(f"num_steps ({self.num_steps}) must be a multiple of bptt ({self.bptt})")
+        if self.minibatches > self.sequences:
+            raise CogmapError(f"minibatches ({self.minibatches}) cannot exceed the {self.sequences} sequences of a "
+                              f"rollout (num_envs x num_steps / bptt)")
         if not self.env or not isinstance(self.env, str):
             raise CogmapError(f"env must name an environment, got {self.env!r}")
+
+    @property
+    def sequence_length(self) -> int:
+        """Steps per BPTT sequence."""
+        return self.num_steps if self.bptt is None else self.bptt
+
+    @property
+    def sequences(self) -> int:
+        """BPTT sequences per rollout (every environment's rollout, cut into ``sequence_length`` steps)."""
+        return self.num_envs * (self.num_steps // self.sequence_length)
 
     @property
     def updates(self) -> int:
@@ -125,7 +142,8 @@ def make_agent(config: PPOConfig, env: VectorEnv | dict | None = None) -> Recurr
                                 config.head, log_std=config.log_std, action_low=described["action_low"],
                                 action_high=described["action_high"],
                                 observation_scale=described["observation_scale"],
-                                observation_clip=10.0 if config.normalize_observations else None)
+                                observation_clip=10.0 if config.normalize_observations else None,
+                                encoder=config.encoder)
 
 
 @dataclass
@@ -215,18 +233,56 @@ def advantages(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.T
 
 def sequence_forward(agent: RecurrentActorCritic, observations: torch.Tensor, state: torch.Tensor,
                      starts: torch.Tensor):
-    """The agent over whole sequences ``(n, T, O)`` from ``state``, zeroing the state where an episode starts."""
-    if not bool(starts[:, 1:].any()):
-        return agent(observations, state)
+    """The agent over whole sequences ``(n, T, O)`` from ``state``, zeroing the state where an episode starts.
+
+    Sequences without an episode start after their first step run through the core in one fused
+    call; only those with one are stepped through, with the state reset there.
+    """
+    inside = starts[:, 1:].any(dim=1)
+    if not bool(inside.any()):
+        out = agent(observations, state)
+        return out.mean, out.value
+    mean = observations.new_empty(*observations.shape[:2], agent.action_dim)
+    value = observations.new_empty(observations.shape[:2])
+    plain = ~inside
+    if bool(plain.any()):
+        out = agent(observations[plain], state[plain])
+        mean[plain], value[plain] = out.mean, out.value
+    rows, h = inside.nonzero()[:, 0], state[inside]
     means, values = [], []
     for t in range(observations.shape[1]):
         if t:
-            state = torch.where(starts[:, t, None], torch.zeros_like(state), state)
-        step = agent(observations[:, t], state)
+            h = torch.where(starts[rows, t, None], torch.zeros_like(h), h)
+        step = agent(observations[rows, t], h)
         means.append(step.mean)
         values.append(step.value)
-        state = step.state
-    return torch.stack(means, 1), torch.stack(values, 1)
+        h = step.state
+    mean[rows], value[rows] = torch.stack(means, 1), torch.stack(values, 1)
+    return mean, value
+
+
+@dataclass
+class Sequences:
+    """A rollout cut into BPTT sequences ``(N * K, L, ...)``, each with the recurrent state it started from."""
+
+    observations: torch.Tensor
+    actions: torch.Tensor
+    log_probs: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+    states: torch.Tensor  # (N * K, S)
+    starts: torch.Tensor
+
+
+def sequences(data: Rollout, advantages_: torch.Tensor, returns: torch.Tensor, length: int) -> Sequences:
+    """Cut every environment's rollout into ``T / length`` consecutive sequences (environment-major)."""
+    n, t = data.rewards.shape
+
+    def cut(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(n * (t // length), length, *x.shape[2:])
+
+    return Sequences(cut(data.observations), cut(data.actions), cut(data.log_probs), cut(advantages_), cut(returns),
+                     data.states[:, ::length].reshape(n * (t // length), -1), cut(data.starts))
 
 
 def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
@@ -396,18 +452,18 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                                   data.terminated, data.done, config.gamma, config.gae_lambda)
         sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
         count = 0
-        order = torch.randperm(config.num_envs, generator=generator).to(device)
+        seq = sequences(data, adv, returns, config.sequence_length)
+        order = torch.randperm(config.sequences, generator=generator).to(device)
         for _ in range(config.epochs):
             for chunk in order.chunk(config.minibatches):
-                mean, value = sequence_forward(agent, data.observations[chunk], data.states[chunk, 0],
-                                               data.starts[chunk])[:2]
+                mean, value = sequence_forward(agent, seq.observations[chunk], seq.states[chunk], seq.starts[chunk])[:2]
                 dist = agent.distribution(mean)
-                log_ratio = dist.log_prob(data.actions[chunk]).sum(-1) - data.log_probs[chunk]
+                log_ratio = dist.log_prob(seq.actions[chunk]).sum(-1) - seq.log_probs[chunk]
                 ratio = log_ratio.exp()
-                a = adv[chunk]
+                a = seq.advantages[chunk]
                 a = (a - a.mean()) / (a.std() + 1e-8)
                 policy_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - config.clip, 1 + config.clip)).mean()
-                value_loss = 0.5 * (value - returns[chunk]).pow(2).mean()
+                value_loss = 0.5 * (value - seq.returns[chunk]).pow(2).mean()
                 entropy = dist.entropy().mean()
                 loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
                 optimiser.zero_grad()
@@ -420,7 +476,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                                         ("clip_fraction", ((ratio - 1).abs() > config.clip).float().mean())):
                         sums[key] += float(value_)
                 count += 1
-            order = order[torch.randperm(config.num_envs, generator=generator).to(device)]
+            order = order[torch.randperm(config.sequences, generator=generator).to(device)]
         if config.normalize_observations:
             agent.normalizer.update(data.observations)  # the next rollout and its training see the same statistics
         seconds = time.perf_counter() - start
@@ -429,7 +485,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
         row = {"update": update, "steps": steps, "train_return": round(train_return, 3), "episodes": len(finished),
                **{k: round(v / count, 6) for k, v in sums.items()},
                "explained_variance": round(explained_variance(data.values, returns), 4),
-               "std": round(float(agent.log_std.detach().exp()[0]), 4), "lr": lr,
+               "std": round(float(agent.log_std.detach().exp()[0]), 4), "lr": float(f"{lr:.6g}"),
                "steps_per_s": round(data.rewards.numel() / seconds, 1), "elapsed_s": round(elapsed, 2),
                "eval_return_mean": "", "eval_return_sd": ""}
         with open(metrics, "a", newline="") as handle:  # appended now: an interrupted run keeps its history

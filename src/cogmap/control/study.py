@@ -186,6 +186,8 @@ def study(run_dir: str | Path, every: int = 10, progress: Callable[[CheckpointAn
         policy = load_policy(path)
         if policy.config.env != "pendulum":
             raise CogmapError(f"{path}: the learning-dynamics study is for pendulum runs, not {policy.config.env}")
+        if not policy.agent.recurrent:
+            raise CogmapError(f"{path}: a feed-forward (mlp) agent has no recurrent core: no fixed points to find")
         rows.append(analyse_checkpoint(policy, **options))
         policies.append(policy)
         if progress is not None:

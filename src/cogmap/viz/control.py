@@ -7,7 +7,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from cogmap.viz.plots import save_figure, subplots
+from cogmap.viz.plots import new_figure, save_figure, subplots
 
 
 def plot_policy_landscapes(landscapes, path: str | os.PathLike | None = None, title: str = "") -> Figure:
@@ -84,4 +84,90 @@ def plot_learning_dynamics(study, path: str | os.PathLike | None = None) -> Figu
     axes[3].set_yscale("log")
     for ax in axes:
         ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def plot_walking_tangling(study, path: str | os.PathLike | None = None) -> Figure:
+    """Q of every layer, per condition (all conditions compared together), and the actuation/recurrent ratio."""
+    layers = list(study.tangling)
+    labels = [", ".join(f"{v:g}" for v in c.command) for c in study.conditions]
+    fig, axes = subplots(1, 2, figsize=(13, 4), layout="constrained", gridspec_kw={"width_ratios": [3, 1]})
+    width = 0.8 / len(layers)
+    for k, layer in enumerate(layers):
+        q = study.tangling[layer].q_pooled
+        positions = np.arange(len(q)) + (k - (len(layers) - 1) / 2) * width
+        parts = axes[0].boxplot(q, positions=positions, widths=width * 0.9, patch_artist=True, showfliers=False)
+        for box in parts["boxes"]:
+            box.set_facecolor(f"C{k}")
+            box.set_alpha(0.6)
+        axes[0].plot([], [], color=f"C{k}", lw=6, alpha=0.6, label=f"{layer} ({study.tangling[layer].units} units)")
+    axes[0].set_xticks(np.arange(len(labels)), labels)
+    axes[0].set_xlabel("command")
+    axes[0].set_ylabel("tangling Q")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    x = np.arange(len(labels))
+    if study.untrained_ratio is None:
+        axes[1].bar(x, study.ratio, color="0.5")
+    else:
+        axes[1].bar(x - 0.2, study.ratio, width=0.4, color="0.3", label="trained")
+        axes[1].bar(x + 0.2, study.untrained_ratio, width=0.4, color="0.7", label="untrained, same inputs")
+        axes[1].legend(fontsize=7)
+    axes[1].axhline(1, color="k", lw=0.8)
+    axes[1].set_xticks(np.arange(len(labels)), labels, rotation=45)
+    p = f", Wilcoxon p = {study.wilcoxon_p:.2g}" if study.wilcoxon_p is not None else ""
+    axes[1].set_title(f"median Q, actuation / recurrent{p}", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_speed_axis(study, path: str | os.PathLike | None = None, layer: str = "recurrent") -> Figure:
+    """Every condition's averaged recurrent cycle on (PC 1, PC 2, speed axis), coloured by its pooled Q."""
+    fig = new_figure(figsize=(6.5, 5.5))
+    ax = fig.add_subplot(projection="3d")
+    q_all = np.concatenate([np.asarray(q) for q in study.tangling[layer].q_pooled])
+    low, high = float(q_all.min()), float(q_all.max())
+    smoothed = study.smoothed_projections or study.projections
+    for condition, points, q in zip(study.conditions, smoothed, study.tangling[layer].q_pooled):
+        points = np.asarray(points)
+        factor = len(points) / max(len(q), 1)
+        q = np.interp(np.arange(len(points)) / factor, np.arange(len(q)), q, period=len(q)) if len(q) >= 3 else np.asarray(q)
+        ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=q, cmap="viridis", vmin=low, vmax=high, s=4)
+        ax.text(*points[0], f"{condition.command[0]:g}", fontsize=7)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_zlabel("speed axis")
+    s = study.speed
+    ax.set_title(f"{layer} cycles, coloured by Q ({low:.3g} to {high:.3g}); the speed axis holds "
+                 f"{s.explained_across_conditions:.0%} of the across-condition variance", fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_push(study, path: str | os.PathLike | None = None) -> Figure:
+    """The recurrent state's distance from its averaged cycle around a push, in units of the cycle's radius."""
+    push = study.push
+    distance = np.asarray(push["distance_to_cycle"]) / push["cycle_radius"]
+    fig, ax = subplots(figsize=(6, 3.2))
+    time = (np.arange(len(distance)) - push["step"]) * study.dt
+    ax.plot(time, distance)
+    ax.axvline(0, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("time from the push (s)")
+    ax.set_ylabel("distance to the cycle / its radius")
+    back = push["steps_to_return"]
+    ax.set_title(f"push of {push['change']:+g} m/s at command {push['command']}: back after "
+                 f"{'-' if back is None else f'{back * study.dt:.2f} s'}", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_tracking(study, path: str | os.PathLike | None = None) -> Figure:
+    """Measured against commanded velocity, one point per condition."""
+    command = np.array([c.command[0] for c in study.conditions])
+    measured = np.array([c.velocity[0] for c in study.conditions])
+    fig, ax = subplots(figsize=(4.2, 4))
+    ax.plot(command, measured, "o")
+    span = [min(command.min(), measured.min()), max(command.max(), measured.max())]
+    ax.plot(span, span, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("commanded velocity (m/s)")
+    ax.set_ylabel("measured velocity (m/s)")
+    worst = max(c.speed_error for c in study.conditions)
+    ax.set_title(f"largest error {worst:.0%} of the command", fontsize=9)
     return save_figure(fig, path)

@@ -16,10 +16,16 @@ from matplotlib.figure import Figure
 from cogmap.files import atomic_path
 
 
-def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **options):
-    """``(figure, axes)`` as ``pyplot.subplots`` gives them, on a figure pyplot does not manage."""
+def new_figure(figsize=None, layout=None) -> Figure:
+    """An empty figure that pyplot does not manage (add axes with ``fig.add_subplot``)."""
     fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)  # renders to files and animations without any interactive backend
+    return fig
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **options):
+    """``(figure, axes)`` as ``pyplot.subplots`` gives them, on a figure pyplot does not manage."""
+    fig = new_figure(figsize, layout)
     return fig, fig.subplots(nrows, ncols, **options)
 
 

@@ -1,0 +1,304 @@
+"""Trajectory tangling of a trained walker's layers (seed 003: Rush, Jayaram, Humbert; Russo et al. 2018).
+
+For each commanded condition, ``envs`` copies of the walker run deterministically with that
+command fixed; after ``warmup`` steps the study records, every step, the input layer (the
+encoder's output, or the normalised observation when there is no encoder), the recurrent core's
+output ``h`` (and, for an LSTM, its cell state ``c``) and the actuation (the action). Gait
+cycles are cut where foot ``foot`` lifts off, pooled over the copies, and the cycles of the
+most common length are averaged (the seed's method). Then, for every layer:
+
+- tangling of the averaged cycles, each condition alone and all conditions together, by
+  :func:`cogmap.analysis.tangle_analysis` (each unit z-scored over the whole data set, as the
+  seed does, then the top ``n_pcs`` principal components and ``eps = 0.1 x`` their summed
+  variances, Russo et al.'s convention); and, to show what the choice does, the seed's own
+  code's convention, no PCA and ``eps = 0.1 x`` the variance pooled over all entries, which is
+  about ``D`` times smaller and inflates Q more in wide layers than in the narrow actuation;
+- the median Q per condition, and the actuation-over-recurrent ratio of the medians with a
+  paired (Wilcoxon signed-rank) test over conditions;
+- the recurrent layer's speed axis (:func:`cogmap.analysis.speed_axis`) and the 3-D coordinates
+  (PC 1, PC 2, speed axis) of every condition's cycle;
+- tracking: the measured velocity against the command, per condition;
+- a push: in one copy, the torso's velocity is changed by ``push`` for one step in the middle of
+  the recording, and the distance of the recurrent state from its averaged cycle is followed;
+- a control: a network of the same shape with random weights (and the walker's observation
+  normalisation), driven by the walker's own observations, analysed like the walker's layers
+  (``"untrained ..."``): what the inputs alone put into each layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cogmap.analysis.cycles import average_cycles, cycle_starts, smooth_cycle, speed_axis, split_cycles
+from cogmap.analysis.tangling import tangle_analysis
+from cogmap.control.policy import Policy
+from cogmap.errors import CogmapError
+
+RECURRENT, ACTUATION = "recurrent", "actuation"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One condition's steps, every array ``(envs, steps, ...)``."""
+
+    command: np.ndarray
+    layers: dict  # layer name -> (envs, steps, units)
+    contacts: np.ndarray  # (envs, steps, feet)
+    velocity: np.ndarray  # (envs, steps, command dims)
+    dt: float  # seconds per step
+
+
+@torch.no_grad()
+def replay(agent, observations: np.ndarray) -> dict:
+    """The layers of ``agent`` driven by ``observations`` ``(T, N, O)`` from a zero state (no environment in the loop)."""
+    obs = torch.as_tensor(observations, dtype=torch.float32)
+    state = agent.initial_state(obs.shape[1])
+    hidden, cell, action = [], [], []
+    for t in range(obs.shape[0]):
+        out = agent(obs[t], state)
+        state = out.state
+        hidden.append(out.hidden)
+        cell.append(state[:, agent.hidden:])
+        action.append(out.mean)
+    layers = {"input": agent.core_input(obs).numpy(), RECURRENT: torch.stack(hidden).numpy()}
+    if agent.cell == "lstm":
+        layers["recurrent cell"] = torch.stack(cell).numpy()
+    layers[ACTUATION] = torch.stack(action).numpy()
+    return layers
+
+
+@torch.no_grad()
+def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: int = 200, seed: int = 0,
+           push: tuple[int, int, float] | None = None, controls: dict | None = None) -> Recording:
+    """Run ``envs`` copies of the walker with ``command`` and record every layer, feet contacts and velocity.
+
+    ``push`` = (copy, step, change): add ``change`` m/s to that copy's torso forward velocity at
+    that step (counted after the warm-up), once. ``controls`` (name -> agent) are driven by the
+    walker's own observations, without acting (e.g. an untrained network): their layers are
+    recorded as ``"<name> <layer>"``.
+    """
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    env_id = policy.config.env
+    if not env_id.startswith("cogmap/") or "Velocity" not in env_id:
+        raise CogmapError(f"the walking study needs a walker (cogmap/CheetahVelocity-v0, cogmap/AntVelocity-v0), "
+                          f"not {env_id}")
+    vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
+                          vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, command=command)
+    try:
+        dt = float(vector.envs[0].unwrapped.dt)
+        observation, _ = vector.reset(seed=[seed + i for i in range(envs)])
+        policy.reset(envs)
+        contacts, velocity = [], []
+        for t in range(warmup + steps):
+            if push is not None and t == warmup + push[1]:
+                inner = vector.envs[push[0]].unwrapped
+                qvel = inner.data.qvel.copy()
+                qvel[0] += push[2]
+                inner.set_state(inner.data.qpos.copy(), qvel)
+            observation, _, terminated, _, info = vector.step(policy.act(observation, record=True))
+            if np.any(terminated):
+                raise CogmapError(f"a walker fell (its episode terminated) under command {command}; it cannot be "
+                                  "analysed as walking")
+            contacts.append(np.asarray(info["contacts"], dtype=bool))
+            velocity.append(np.asarray(info["velocity"], dtype=np.float64))
+    finally:
+        vector.close()
+    steps_kept = slice(warmup, None)
+    recording = policy.recording()  # (T, N, ...) every step since the reset
+
+    def envs_first(a: np.ndarray) -> np.ndarray:
+        return np.swapaxes(a[steps_kept], 0, 1)
+
+    agent = policy.agent
+    inputs = agent.core_input(torch.as_tensor(recording.observations, dtype=torch.float32)).numpy()
+    layers = {"input": envs_first(inputs), RECURRENT: envs_first(recording.hidden)}
+    if agent.cell == "lstm":  # the cell state after each step: the next step's state, and the final one
+        after = np.concatenate([recording.states[1:], policy.state.cpu().numpy()[None]])
+        layers["recurrent cell"] = envs_first(after[..., agent.hidden:])
+    layers[ACTUATION] = envs_first(recording.actions)
+    for name, control in (controls or {}).items():
+        for layer, values in replay(control, recording.observations).items():
+            layers[f"{name} {layer}"] = envs_first(values)
+    return Recording(np.atleast_1d(np.asarray(command, dtype=np.float64)), layers,
+                     envs_first(np.stack(contacts)), envs_first(np.stack(velocity)), dt)
+
+
+@dataclass(frozen=True)
+class ConditionCycles:
+    command: np.ndarray
+    cycles: dict  # layer -> (length, units) the averaged cycle
+    length: int
+    cycles_used: int
+    cycles_total: int
+    velocity: np.ndarray  # mean measured velocity over the recording
+    speed_error: float  # |mean measured velocity - command| / |command| along the first command axis
+
+
+def cycle_average(recording: Recording, foot: int = 0, min_cycle: float = 0.1) -> ConditionCycles:
+    """Cut every copy's recording at foot ``foot``'s lift-offs, pool the cycles and average the most common length.
+
+    Lift-offs less than ``min_cycle`` seconds after the last cycle's start are taken for a foot
+    skimming the ground, not a new cycle.
+    """
+    if not 0 <= foot < recording.contacts.shape[2]:
+        raise CogmapError(f"foot must be in 0..{recording.contacts.shape[2] - 1}, got {foot}")
+    gap = max(1, int(round(min_cycle / recording.dt)))
+    pooled: dict[str, list] = {name: [] for name in recording.layers}
+    for copy in range(recording.contacts.shape[0]):
+        starts = cycle_starts(~recording.contacts[copy, :, foot], gap)
+        if len(starts) < 2:
+            continue
+        for name, series in recording.layers.items():
+            pooled[name] += split_cycles(series[copy], starts)
+    if not pooled[ACTUATION]:
+        raise CogmapError(f"command {recording.command.tolist()}: foot {foot} never lifted off twice in a copy; no gait "
+                          "cycle to analyse (a longer recording, another --foot?)")
+    first = average_cycles(pooled[ACTUATION])
+    averaged = {name: average_cycles(cycles, first.length).mean for name, cycles in pooled.items()}
+    velocity = recording.velocity.mean(axis=(0, 1))
+    command = recording.command
+    error = float(abs(velocity[0] - command[0]) / max(abs(command[0]), 1e-9))
+    return ConditionCycles(command, averaged, first.length, first.cycles_used, first.cycles_total, velocity, error)
+
+
+def _zscore(parts: list[np.ndarray]) -> list[np.ndarray]:
+    everything = np.concatenate(parts)
+    mean, sd = everything.mean(0), everything.std(0)
+    sd = np.where(sd > 1e-12, sd, 1.0)  # a unit that never moves stays at 0
+    return [(p - mean) / sd for p in parts]
+
+
+@dataclass(frozen=True)
+class LayerTangling:
+    q_pooled: list  # per condition, Q of its cycle's time points when all conditions are compared together
+    q_within: list  # per condition, Q within its own cycle
+    median_pooled: list  # per condition
+    median_within: list
+    q_seed_eps: list  # per condition, pooled, with the seed's code's convention (no PCA, eps from the pooled variance)
+    eps: float
+    eps_seed: float
+    units: int
+
+
+def layer_tangling(cycles: list[np.ndarray], dt: float, n_pcs: int = 8) -> LayerTangling:
+    """Tangling of one layer's averaged cycles (one per condition), z-scored over all of them."""
+    parts = _zscore(cycles)
+    pooled = tangle_analysis(parts, dt, n_pcs=n_pcs)
+    within = [tangle_analysis([p], dt, n_pcs=n_pcs).q for p in parts]
+    eps_seed = 0.1 * float(np.concatenate(parts).var())
+    seed_style = tangle_analysis(parts, dt, n_pcs=None, eps=eps_seed)
+    return LayerTangling([q.tolist() for q in pooled.per_condition()], [q.tolist() for q in within],
+                         [float(np.median(q)) for q in pooled.per_condition()], [float(np.median(q)) for q in within],
+                         [q.tolist() for q in seed_style.per_condition()], pooled.eps, eps_seed, parts[0].shape[1])
+
+
+@dataclass(frozen=True)
+class WalkingStudy:
+    source: str
+    env: str
+    dt: float
+    conditions: tuple  # ConditionCycles per command
+    tangling: dict  # layer -> LayerTangling
+    ratio: list  # per condition: median Q of the actuation / median Q of the recurrent layer (pooled)
+    wilcoxon_p: float | None  # paired test over conditions of actuation vs recurrent medians (two-sided)
+    speed: object  # SpeedAxis of the recurrent layer, or None with one condition
+    projections: list  # per condition, the recurrent cycle on (PC 1, PC 2, speed axis)
+    push: dict | None
+    untrained_ratio: list | None = None  # the same ratio for the untrained network driven by the walker's observations
+    smoothed_projections: list | None = None  # the projections through a periodic spline, 5 points per step (figures)
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source, "env": self.env, "dt": self.dt,
+            "conditions": [{"command": c.command.tolist(), "measured_velocity": c.velocity.tolist(),
+                            "speed_error": c.speed_error, "cycle_length": c.length, "cycles_used": c.cycles_used,
+                            "cycles_total": c.cycles_total} for c in self.conditions],
+            "tangling": {name: {k: v for k, v in dataclasses.asdict(t).items()} for name, t in self.tangling.items()},
+            "ratio_actuation_over_recurrent": self.ratio, "wilcoxon_p": self.wilcoxon_p,
+            "untrained_ratio_actuation_over_recurrent": self.untrained_ratio,
+            "speed_axis": None if self.speed is None else {
+                "explained_across_conditions": self.speed.explained_across_conditions,
+                "explained_total": self.speed.explained_total, "correlation": self.speed.correlation,
+                "coefficients_on_pcs_3_on": self.speed.coefficients.tolist()},
+            "push": self.push,
+        }
+
+
+def untrained_copy(policy: Policy, seed: int = 1) -> torch.nn.Module:
+    """A network of the walker's shape with fresh random weights and the walker's observation normalisation."""
+    from cogmap.control.ppo import make_agent
+
+    agent = policy.agent
+    described = {"observation_dim": agent.observation_dim, "action_dim": agent.action_dim,
+                 "action_low": agent.action_low.tolist(), "action_high": agent.action_high.tolist(),
+                 "observation_scale": None}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = make_agent(policy.config, described)
+    fresh.normalizer.load_state_dict(agent.normalizer.state_dict())
+    fresh.normalizer.clip = agent.normalizer.clip
+    return fresh.eval()
+
+
+def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int = 600, warmup: int = 200,
+                  foot: int = 0, n_pcs: int = 8, seed: int = 0, push: float = 1.0, min_cycle: float = 0.1,
+                  untrained: bool = True, progress=None) -> WalkingStudy:
+    """The whole study of one trained walker; see the module's docstring.
+
+    With ``untrained``, a network of the same shape with random weights (and the walker's
+    observation normalisation) is driven by the walker's own observations as a control: its layers
+    are analysed alongside as ``"untrained ..."``.
+    """
+    from scipy import stats
+
+    if not commands:
+        raise CogmapError("give at least one command")
+    controls = {"untrained": untrained_copy(policy, seed + 1)} if untrained else None
+    conditions = []
+    for command in commands:
+        recording = record(policy, command, envs, steps, warmup, seed, controls=controls)
+        conditions.append(cycle_average(recording, foot, min_cycle))
+        if progress is not None:
+            progress(conditions[-1])
+    inner_dt = recording.dt
+    layers = list(conditions[0].cycles)
+    tangling = {name: layer_tangling([c.cycles[name] for c in conditions], inner_dt, n_pcs) for name in layers}
+    ratio = [a / r for a, r in zip(tangling[ACTUATION].median_pooled, tangling[RECURRENT].median_pooled)]
+    p_value = None
+    if len(conditions) >= 5:
+        p_value = float(stats.wilcoxon(tangling[ACTUATION].median_pooled, tangling[RECURRENT].median_pooled).pvalue)
+    control_ratio = None
+    if untrained:
+        control_ratio = [a / r for a, r in zip(tangling[f"untrained {ACTUATION}"].median_pooled,
+                                               tangling[f"untrained {RECURRENT}"].median_pooled)]
+    axis, projections = None, []
+    if len(conditions) >= 2:
+        recurrent = [c.cycles[RECURRENT] for c in conditions]
+        axis = speed_axis(recurrent, [float(c.command[0]) for c in conditions])
+        projections = [axis.project(cycle).tolist() for cycle in recurrent]
+    smoothed = [smooth_cycle(np.asarray(p), factor=5).tolist() if len(p) >= 3 else p for p in projections]
+    push_result = None
+    if push:
+        middle = conditions[len(conditions) // 2]
+        pushed = record(policy, middle.command, 1, steps, warmup, seed, push=(0, steps // 3, push))
+        series = pushed.layers[RECURRENT][0]
+        nominal = middle.cycles[RECURRENT]
+        distance = np.sqrt(((series[:, None, :] - nominal[None]) ** 2).sum(-1)).min(1)
+        radius = float(np.sqrt(((nominal - nominal.mean(0)) ** 2).sum(1)).mean())
+        before = float(np.median(distance[: steps // 3]))
+        after = distance[steps // 3:]
+        back = np.flatnonzero(after <= 2 * max(before, 1e-9))
+        returned = next((int(i) for i in back if np.all(after[i:i + middle.length] <= 2 * max(before, 1e-9))), None)
+        push_result = {"command": middle.command.tolist(), "change": push, "step": steps // 3,
+                       "distance_to_cycle": distance.tolist(), "cycle_radius": radius, "distance_before_median": before,
+                       "peak_distance": float(after.max()), "steps_to_return": returned,
+                       "cycles_to_return": None if returned is None else returned / middle.length}
+    return WalkingStudy(policy.source or "", policy.config.env, inner_dt, tuple(conditions), tangling, ratio, p_value,
+                        axis, projections, push_result, control_ratio, smoothed)

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from cogmap.control import CHEETAH_ID
+from cogmap.control.policies import RecurrentActorCritic
+from cogmap.control.policy import Policy
+from cogmap.control.ppo import PPOConfig, make_agent
+from cogmap.control.walking import ACTUATION, RECURRENT, Recording, cycle_average, layer_tangling, record
+from cogmap.errors import CogmapError
+
+
+def synthetic(period: int = 20, cycles: int = 6, copies: int = 3, shift: float = 0.0) -> Recording:
+    """Copies walking in step: the foot is down for the first half of every cycle; a circle in the
+    recurrent layer, a self-crossing figure-eight in the actuation."""
+    t = np.arange(period * cycles)
+    phase = 2 * np.pi * (t % period) / period
+    circle = np.stack([np.cos(phase), np.sin(phase), np.full_like(phase, shift)], 1)
+    eight = np.stack([np.sin(phase), np.sin(2 * phase)], 1)
+    contacts = ((t % period) < period // 2)[:, None]
+    stack = lambda a: np.repeat(a[None], copies, axis=0)  # noqa: E731
+    return Recording(np.array([1.0 + shift]), {RECURRENT: stack(circle), ACTUATION: stack(eight)},
+                     stack(contacts), stack(np.full((len(t), 1), 1.0 + shift)), dt=0.02)
+
+
+def test_cycles_are_cut_at_lift_off_and_averaged_over_the_copies():
+    cycles = cycle_average(synthetic())
+    # Lift-offs at 10, 30, ... give five whole cycles per copy, each one period long.
+    assert cycles.length == 20 and cycles.cycles_used == 15 and cycles.cycles_total == 15
+    phase = 2 * np.pi * ((np.arange(20) + 10) % 20) / 20
+    assert np.allclose(cycles.cycles[RECURRENT][:, 0], np.cos(phase))
+    assert cycles.speed_error == pytest.approx(0.0)
+    with pytest.raises(CogmapError, match="foot must be"):
+        cycle_average(synthetic(), foot=3)
+
+
+def test_a_figure_eight_actuation_is_more_tangled_than_a_circular_recurrent_layer():
+    conditions = [cycle_average(synthetic(shift=s)) for s in (0.0, 0.5, 1.0)]
+    circle = layer_tangling([c.cycles[RECURRENT] for c in conditions], dt=0.02, n_pcs=8)
+    eight = layer_tangling([c.cycles[ACTUATION] for c in conditions], dt=0.02, n_pcs=8)
+    assert all(e > 5 * c for e, c in zip(eight.median_within, circle.median_within))
+    # The seed's eps (0.1 x the variance of all entries, no PCA) is smaller by the number of units (after z-scoring).
+    assert circle.eps_seed == pytest.approx(circle.eps / circle.units, rel=0.1)
+    assert len(circle.q_pooled) == 3 and len(circle.q_pooled[0]) == 20
+
+
+def test_a_walker_that_never_lifts_a_foot_has_no_cycles_to_analyse():
+    config = PPOConfig(env=CHEETAH_ID, cell="lstm", hidden=8, head=8, num_envs=2, minibatches=1, encoder=(8,))
+    policy = Policy(make_agent(config), config)
+    recording = record(policy, 1.0, envs=2, steps=60, warmup=10, controls={"copy": policy.agent})
+    assert recording.layers[RECURRENT].shape == (2, 60, 8) and recording.layers["recurrent cell"].shape == (2, 60, 8)
+    # A control driven by the walker's own observations, here the walker itself, replays its layers exactly.
+    for layer in ("input", RECURRENT, "recurrent cell", ACTUATION):
+        assert np.allclose(recording.layers[f"copy {layer}"], recording.layers[layer], atol=1e-5)
+    assert recording.layers[ACTUATION].shape == (2, 60, 6) and recording.contacts.shape == (2, 60, 2)
+    assert recording.dt == pytest.approx(0.02)  # 50 Hz, as the seed's robots
+    with pytest.raises(CogmapError, match="never lifted off twice"):
+        cycle_average(recording)
+
+
+def test_the_study_refuses_an_agent_that_is_not_a_walker():
+    policy = Policy(RecurrentActorCritic(3), PPOConfig(observation="full"))
+    with pytest.raises(CogmapError, match="needs a walker"):
+        record(policy, 1.0, envs=1, steps=20)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["pretrained/control/pendulum_fo_rnn.pt"], "needs a walker"),
+    (["pretrained/control/pendulum_fo_rnn.pt", "--commands", "fast"], "--commands expects numbers"),
+    (["pretrained/control/pendulum_fo_rnn.pt", "--envs", "0"], "--envs must be >= 1"),
+    (["pretrained/nothing.pt"], "does not exist"),
+])
+def test_the_tangling_command_refuses_bad_input_in_one_line(args, needle, tmp_path, capsys, monkeypatch, repository):
+    from cogmap.cli.main import main
+
+    monkeypatch.chdir(repository)
+    code = main(["control", "tangling", *args, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0], err
+    assert not (tmp_path / "out").exists()
