@@ -70,9 +70,13 @@ def test_the_ant_measures_its_velocity_in_its_own_heading():
     forward, lateral, turn = info["velocity"]
     assert forward > 0.5 and abs(lateral) < 0.2 * forward and abs(turn) < 0.5
     command = info["command"]
-    by_hand = (info["reward_survive"] - abs(forward - command[0]) - abs(lateral - command[1])
-               - 0.5 * abs(turn - command[2]) + info["reward_ctrl"] + info["reward_contact"])
+    by_hand = (info["reward_survive"] + math.exp(-((forward - command[0]) ** 2 + (lateral - command[1]) ** 2) / 0.25)
+               + 0.5 * math.exp(-((turn - command[2]) ** 2) / 0.25) + info["reward_ctrl"] + info["reward_contact"])
     assert reward == pytest.approx(by_hand, abs=1e-9)
+    # Standing still costs nothing, so no episode is worth ending early: an untrained ant's steps still pay.
+    action = np.full(8, 0.5, dtype=np.float32)
+    _, reward, _, _, info = env.step(action)
+    assert info["reward_ctrl"] == pytest.approx(-0.05 * 8 * 0.25) and reward > 0.5
     assert info["contacts"].shape == (4,)
 
 

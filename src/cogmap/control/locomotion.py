@@ -16,14 +16,18 @@ seed's robots ran at 50 Hz; HalfCheetah-v5's default, 20 Hz, samples its 4 Hz bo
 only 5 points a cycle). Episodes are truncated after 1,000 steps (20 s); they never terminate.
 
 ``cogmap/AntVelocity-v0`` (Ant-v5): the command is (forward, lateral, turning) velocity in the
-torso's frame, ``(u*, v*, r*)`` in m/s, m/s and rad/s. Reward per step:
+torso's frame, ``(u*, v*, r*)`` in m/s, m/s and rad/s. Reward per step, the tracking terms of the
+legged-robot setups the seed trained in (exponential kernels, bounded in [0, 1]):
 
-    r = healthy_reward - |u - u*| - |v - v*| - turn_weight * |r - r*| - ctrl_cost - contact_cost
+    r = healthy_reward + exp(-((u - u*)^2 + (v - v*)^2) / sigma) + turn_weight * exp(-(r - r*)^2 / sigma)
+        - ctrl_cost - contact_cost
 
-with Ant-v5's own ``healthy_reward`` (1), control cost (0.5 |a|^2) and contact cost (5e-4 times the
-clipped external contact forces squared), ``turn_weight`` 0.5, and ``(u, v)`` the torso's
-displacement over the step, rotated into its heading, ``r`` the change of heading over the step.
-Observation: Ant-v5's 105 numbers, then ``(u*, v*, r*)``. Ant-v5 terminates an episode when
+with Ant-v5's own ``healthy_reward`` (1) and contact cost (5e-4 times the clipped external
+contact forces squared), a control cost of ``ctrl_cost_weight`` |a|^2 (0.05; Ant-v5's 0.5 made
+every step of an untrained ant cost more than staying alive earned, and the first runs learned
+to fall over at once to end the episode), ``sigma`` 0.25, ``turn_weight`` 0.5, and ``(u, v)`` the
+torso's displacement over the step rotated into its heading, ``r`` the change of heading over
+the step. Observation: Ant-v5's 105 numbers, then ``(u*, v*, r*)``. Ant-v5 terminates an episode when
 the torso leaves heights [0.2, 1.0]; truncation after 1,000 steps.
 
 Every step reports which feet touch the floor, ``info["contacts"]`` (booleans, from MuJoCo's
@@ -171,14 +175,17 @@ class AntVelocity(_Commanded, gym.Wrapper):
     feet = ("left_ankle_geom", "right_ankle_geom", "third_ankle_geom", "fourth_ankle_geom")
 
     def __init__(self, command_low=(-0.5, -0.5, -0.5), command_high=(1.0, 0.5, 0.5), command=None,
-                 turn_weight: float = 0.5, **kwargs):
+                 turn_weight: float = 0.5, tracking_sigma: float = 0.25, ctrl_cost_weight: float = 0.05, **kwargs):
         _require_mujoco()
         from gymnasium.envs.mujoco.ant_v5 import AntEnv
 
         with _quiet_compiler():
-            gym.Wrapper.__init__(self, AntEnv(**kwargs))
+            gym.Wrapper.__init__(self, AntEnv(ctrl_cost_weight=ctrl_cost_weight, **kwargs))
         self._setup(self.env, command_low, command_high, command)
         self.turn_weight = float(turn_weight)
+        if not tracking_sigma > 0:
+            raise CogmapError(f"tracking_sigma must be positive, got {tracking_sigma}")
+        self.tracking_sigma = float(tracking_sigma)
 
     def step(self, action):
         data = self.env.unwrapped.data
@@ -192,7 +199,9 @@ class AntVelocity(_Commanded, gym.Wrapper):
         lateral = -math.sin(heading) * vx + math.cos(heading) * vy
         measured = np.array([forward, lateral, turn])
         errors = np.abs(measured - self.command)
-        reward = (float(info["reward_survive"]) - errors[0] - errors[1] - self.turn_weight * errors[2]
+        walking = math.exp(-(errors[0] ** 2 + errors[1] ** 2) / self.tracking_sigma)
+        turning = math.exp(-errors[2] ** 2 / self.tracking_sigma)
+        reward = (float(info["reward_survive"]) + walking + self.turn_weight * turning
                   + float(info["reward_ctrl"]) + float(info["reward_contact"]))
         info = {**info, "velocity": measured, "command": self.command.copy(), "contacts": self.contacts(),
                 "tracking_error": errors}

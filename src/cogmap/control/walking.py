@@ -3,7 +3,9 @@
 For each commanded condition, ``envs`` copies of the walker run deterministically with that
 command fixed; after ``warmup`` steps the study records, every step, the input layer (the
 encoder's output, or the normalised observation when there is no encoder), the recurrent core's
-output ``h`` (and, for an LSTM, its cell state ``c``) and the actuation (the action). Gait
+output ``h`` (and, for an LSTM, its cell state ``c``) and the actuation (the action); a
+feed-forward walker (``cell: mlp``, the control of RESULTS.md) has its hidden layer recorded in
+the recurrent one's place. Gait
 cycles are cut where foot ``foot`` lifts off, pooled over the copies, and the cycles of the
 most common length are averaged (the seed's method). Then, for every layer:
 

@@ -1,0 +1,184 @@
+"""Measures of a learned world model's latent space: ranking of predictions, equivariance, distance invariance.
+
+The measures of C-SWM (Kipf et al. 2020, ICLR) and of symmetric embedding networks (Park, Biza,
+Zhao, van de Meent, Walters 2022, ICML; seed 004), written for any latent and any group action
+given as a function, so that they apply as well to a path integrator's hidden states.
+
+**Ranking.** Row ``i`` of ``predicted`` is a model's prediction of the latent of observation
+``i``; ``candidates`` are the latents of all observations. With ``over="candidates"`` (the
+default) every prediction ranks all candidates by distance, and the rank of its own is what
+counts; ``over="predictions"`` is the published code's orientation: every candidate (a true next
+latent) ranks all predictions. Hits@k is the fraction ranked within the first ``k``, MRR the
+mean reciprocal rank. Exact ties matter: an encoder that maps everything to one point ties every
+pair. The published code breaks ties in the prediction's favour (a collapsed encoder scores
+Hits@1 = MRR = 1); here a tie counts against it by default (``ties="pessimistic"``: it scores 0),
+``ties="expected"`` averages over a uniformly random tie order (it scores exactly chance,
+Hits@1 = 1/N), and ``ties="optimistic"`` reproduces the published convention.
+
+**Equivariance error** of an encoder ``S`` under a group element ``g`` acting on inputs and,
+in a known way, on latents: ``EE = mean_i ||g.S(x_i) - S(g.x_i)|| / mean_i ||S(x_i)||``.
+
+**Distance-invariance error** of pairs of latents ``(a_i, b_i)`` and their counterparts
+``(a'_i, b'_i)`` computed from transformed inputs: ``DIE = mean_i | ||a_i - b_i|| - ||a'_i - b'_i|| |
+/ scale``, ``scale`` by default ``mean_i ||a_i||``. The published evaluation pairs each
+n-step prediction with the true latent of another, random sample (:func:`random_pairs`) and
+divides by the mean norm of the current latents.
+
+Norms are Euclidean over all of a latent's numbers (a latent may be a vector, a matrix or any
+array; its first dimension indexes samples). Inputs may be NumPy arrays or tensors on any device;
+results are Python floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cogmap.errors import CogmapError
+
+TIES = ("pessimistic", "expected", "optimistic")
+OVER = ("candidates", "predictions")
+_CHUNK = 1 << 22  # distances computed per block, so that N x N never needs N^2 x D numbers at once
+
+
+@dataclass(frozen=True)
+class Ranking:
+    hits: dict  # k -> fraction of rows whose own item ranks within the first k
+    mrr: float  # mean reciprocal rank
+    ties: str
+    over: str
+    size: int  # items ranked per row
+
+    def to_json(self) -> dict:
+        return {**{f"hits@{k}": v for k, v in self.hits.items()}, "mrr": self.mrr, "ties": self.ties,
+                "over": self.over, "size": self.size}
+
+
+def _flat(value, what: str) -> torch.Tensor:
+    if torch.is_tensor(value):
+        t = value.detach()
+    else:
+        try:
+            t = torch.as_tensor(np.asarray(value, dtype=np.float64))
+        except (TypeError, ValueError) as error:
+            raise CogmapError(f"{what} must be an array of numbers: {error}") from None
+    if t.dim() < 1 or t.shape[0] == 0:
+        raise CogmapError(f"{what} must have a first dimension of samples, got shape {tuple(t.shape)}")
+    if not t.is_floating_point():
+        t = t.double()
+    t = t.reshape(t.shape[0], -1)
+    if not torch.isfinite(t).all():
+        raise CogmapError(f"{what} holds NaN or infinite values")
+    return t
+
+
+def _same_shape(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
+    if a.shape != b.shape:
+        raise CogmapError(f"{names} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def _squared_distances_to_own(rows: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each row i: (#items j != i strictly closer to row i than item i, #items j != i exactly as close).
+
+    Differences, not the expansion |a|^2 - 2ab + |b|^2, so that identical latents are at distance
+    exactly 0 and ties are exact.
+    """
+    n, d = rows.shape
+    own = ((rows - items) ** 2).sum(1)
+    closer = torch.zeros(n, dtype=torch.long, device=rows.device)
+    equal = torch.zeros(n, dtype=torch.long, device=rows.device)
+    block = max(1, _CHUNK // max(1, n * d))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        dist = ((rows[start:stop, None, :] - items[None, :, :]) ** 2).sum(-1)  # (b, n)
+        reference = own[start:stop, None]
+        index = torch.arange(start, stop, device=rows.device)
+        is_self = torch.zeros_like(dist, dtype=torch.bool)
+        is_self[torch.arange(stop - start, device=rows.device), index] = True
+        closer[start:stop] = ((dist < reference) & ~is_self).sum(1)
+        equal[start:stop] = ((dist == reference) & ~is_self).sum(1)
+    return closer, equal
+
+
+def ranking_metrics(predicted, candidates, k: int | Sequence[int] = (1,), ties: str = "pessimistic",
+                    over: str = "candidates") -> Ranking:
+    """Hits@k (for each k) and mean reciprocal rank of ``predicted[i]`` against ``candidates[i]``; see the module."""
+    p, c = _flat(predicted, "predicted"), _flat(candidates, "candidates")
+    _same_shape(p, c, "predicted and candidates")
+    if ties not in TIES:
+        raise CogmapError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
+    if over not in OVER:
+        raise CogmapError(f"over must be one of {', '.join(OVER)}, got {over!r}")
+    ks = [k] if isinstance(k, (int, np.integer)) else list(k)
+    n = p.shape[0]
+    for value in ks:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= n:
+            raise CogmapError(f"k must be whole numbers from 1 to the {n} items ranked, got {value!r}")
+    c = c.to(device=p.device, dtype=torch.promote_types(p.dtype, c.dtype))
+    p = p.to(c.dtype)
+    rows, items = (p, c) if over == "candidates" else (c, p)
+    closer, equal = _squared_distances_to_own(rows, items)
+    closer, equal = closer.double(), equal.double()
+    if ties == "optimistic":
+        best, spread = closer + 1, torch.zeros_like(closer)
+    elif ties == "pessimistic":
+        best, spread = closer + equal + 1, torch.zeros_like(closer)
+    else:
+        best, spread = closer + 1, equal
+    # The rank is uniform on best .. best + spread (one value unless ties are "expected").
+    hits = {int(value): float((((value - best + 1).clamp(0, None)).minimum(spread + 1) / (spread + 1)).mean())
+            for value in ks}
+    # mean of 1/r for r in best .. best + spread: (H(best + spread) - H(best - 1)) / (spread + 1)
+    harmonic = torch.special.digamma(best + spread + 1) - torch.special.digamma(best)
+    mrr = float(torch.where(spread == 0, 1 / best, harmonic / (spread + 1)).mean())
+    return Ranking(hits, mrr, ties, over, n)
+
+
+def equivariance_error(latents, transformed_latents, act: Callable) -> float:
+    """``mean ||act(S(x)) - S(g.x)|| / mean ||S(x)||``: ``latents`` = S(x), ``transformed_latents`` = S(g.x).
+
+    ``act`` maps a batch of latents (shaped like ``latents``) to the known action of ``g`` on
+    them, e.g. ``lambda z: R @ z`` for rotation-valued latents.
+    """
+    z = latents if torch.is_tensor(latents) else torch.as_tensor(np.asarray(latents, dtype=np.float64))
+    moved = act(z)
+    if not torch.is_tensor(moved):
+        moved = torch.as_tensor(np.asarray(moved, dtype=np.float64))
+    a, b, base = _flat(moved, "act(latents)"), _flat(transformed_latents, "transformed_latents"), _flat(z, "latents")
+    _same_shape(a, b, "act(latents) and transformed_latents")
+    b = b.to(device=a.device, dtype=a.dtype)
+    norm = float(base.norm(dim=1).mean())
+    if norm == 0:
+        raise CogmapError("every latent is zero; the equivariance error is relative to their norm")
+    return float((a - b).norm(dim=1).mean()) / norm
+
+
+def distance_invariance_error(first, second, first_transformed, second_transformed, scale: float | None = None) -> float:
+    """``mean_i | ||a_i - b_i|| - ||a'_i - b'_i|| | / scale`` over pairs (``first``, ``second``); see the module."""
+    a, b = _flat(first, "first"), _flat(second, "second")
+    a2, b2 = _flat(first_transformed, "first_transformed"), _flat(second_transformed, "second_transformed")
+    for other, name in ((b, "second"), (a2, "first_transformed"), (b2, "second_transformed")):
+        _same_shape(a, other, f"first and {name}")
+    b, a2, b2 = (t.to(device=a.device, dtype=a.dtype) for t in (b, a2, b2))
+    if scale is None:
+        scale = float(a.norm(dim=1).mean())
+    if not scale > 0:
+        raise CogmapError(f"scale must be positive, got {scale}")
+    return float(((a - b).norm(dim=1) - (a2 - b2).norm(dim=1)).abs().mean()) / scale
+
+
+def random_pairs(n: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
+    """A permutation of ``range(n)`` with no fixed point, to pair each sample with another at random.
+
+    Indexes NumPy arrays and tensors alike: ``distance_invariance_error(z, z[p], w, w[p])``.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise CogmapError(f"pairs need at least 2 samples, got {n!r}")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    partner = np.empty(n, dtype=np.int64)
+    partner[order] = np.roll(order, -int(rng.integers(1, n)))  # a cyclic shift within a random order moves every sample
+    return partner
