@@ -17,6 +17,7 @@ ALLOWED = {
     "pathint": BASE | {"geometry", "motion", "cells", "analysis", "pathint"},
     "treeworld": BASE | {"geometry", "motion", "cells", "analysis", "treeworld"},
     "control": BASE | {"analysis", "control"},
+    "worldmodels": BASE | {"geometry", "analysis", "worldmodels"},
     "viz": BASE | {"viz"},
 }
 
