@@ -7,12 +7,12 @@ import os
 import sys
 
 from cogmap import __version__
-from cogmap.cli import analyze, baseline, cells, control, evaluate, generate, quickstart, train, treeworld
+from cogmap.cli import analyze, baseline, cells, control, equivariance, evaluate, generate, quickstart, train, treeworld
 from cogmap.cli.common import ArgumentParser
 from cogmap.errors import CogmapError
 from cogmap.typed import is_override
 
-SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control)
+SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control, equivariance)
 
 
 def build_parser() -> ArgumentParser:

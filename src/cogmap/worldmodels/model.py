@@ -1,0 +1,101 @@
+"""World models of the rigid object: a symmetric embedding network with an equivariant transition, and its baseline.
+
+Both encode an image with the same unconstrained CNN (the symmetric embedding network, SEN, of
+Park et al. 2022) into ``vectors`` 3-D vectors, the latent ``z`` ``(vectors, 3)``, on which the
+rotation group acts in a known way, ``g.z = z g^T`` (each vector turned by ``g``).
+
+- ``transition="matmul"`` (the paper's "Ours (MatMul)"): the next latent is ``z G_a^T``, the
+  action's own rotation: equivariant by construction, and an action never seen in training is
+  still predicted correctly if the encoder has learned the symmetry.
+- ``transition="none"`` (the paper's "None", C-SWM's transition): an MLP of ``(z, one-hot a)``
+  predicts a change of ``z``; it must learn every action from data.
+
+Trained end to end with C-SWM's contrastive hinge loss (Kipf et al. 2020): with the energy
+``d(u, v) = ||u - v||^2 / (2 sigma^2)``, the loss of a batch is ``mean d(T(z_t, a_t), z_{t+1}) +
+mean max(0, margin - d(z~, z_{t+1}))``, ``z~`` the latent of another sample of the batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from cogmap.errors import CogmapError
+from cogmap.worldmodels.rigid import ACTION_NAMES, action_rotations
+
+TRANSITIONS = ("matmul", "none")
+
+
+class SymmetricEmbedding(nn.Module):
+    """Images ``(B, 1, S, S)`` -> latents ``(B, vectors, 3)``: four stride-2 convolutions, then an MLP."""
+
+    def __init__(self, size: int = 64, vectors: int = 3, channels: int = 32, hidden: int = 256):
+        super().__init__()
+        if size % 16:
+            raise CogmapError(f"image size must be a multiple of 16, got {size}")
+        layers, width = [], 1
+        for out in (channels, channels, 2 * channels, 2 * channels):
+            layers += [nn.Conv2d(width, out, 4, stride=2, padding=1), nn.ReLU()]
+            width = out
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(width * (size // 16) ** 2, hidden), nn.ReLU(), nn.Linear(hidden, 3 * vectors))
+        self.vectors = vectors
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images)).reshape(len(images), self.vectors, 3)
+
+
+class WorldModel(nn.Module):
+    """Encoder and transition; ``encode(images)``, ``step(z, actions)``, ``rollout(z, actions (B, T))``."""
+
+    def __init__(self, transition: str = "matmul", size: int = 64, vectors: int = 3, channels: int = 32,
+                 hidden: int = 256, step: float = math.pi / 6):
+        super().__init__()
+        if transition not in TRANSITIONS:
+            raise CogmapError(f"transition must be one of {', '.join(TRANSITIONS)}, got {transition!r}")
+        self.transition, self.size, self.vectors = transition, size, vectors
+        self.encoder = SymmetricEmbedding(size, vectors, channels, hidden)
+        self.register_buffer("action_rotations", action_rotations(step))
+        if transition == "none":
+            self.dynamics = nn.Sequential(nn.Linear(3 * vectors + len(ACTION_NAMES), hidden), nn.ReLU(),
+                                          nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 3 * vectors))
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() == 3:
+            images = images[:, None]
+        if images.dim() != 4 or images.shape[1:] != (1, self.size, self.size):
+            raise CogmapError(f"images must be (B, 1, {self.size}, {self.size}) or (B, {self.size}, {self.size}), "
+                              f"got {tuple(images.shape)}")
+        return self.encoder(images.to(self.action_rotations.dtype))
+
+    def step(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        if self.transition == "matmul":
+            return z @ self.action_rotations[actions].transpose(-1, -2)
+        one_hot = nn.functional.one_hot(actions, len(ACTION_NAMES)).to(z.dtype)
+        return z + self.dynamics(torch.cat([z.flatten(1), one_hot], 1)).reshape_as(z)
+
+    def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """The latent after each of ``actions`` ``(B, T)`` in turn, from ``z``: ``(B, T, vectors, 3)``."""
+        states = []
+        for t in range(actions.shape[1]):
+            z = self.step(z, actions[:, t])
+            states.append(z)
+        return torch.stack(states, 1)
+
+
+def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observations: torch.Tensor,
+                     actions: torch.Tensor, sigma: float = 0.5, margin: float = 1.0,
+                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """C-SWM's hinge loss on one batch of transitions; the negatives are the batch's latents, shuffled."""
+    z, z_next = model.encode(observations), model.encode(next_observations)
+    predicted = model.step(z, actions)
+
+    def energy(u, v):
+        return ((u - v) ** 2).flatten(1).sum(1) / (2 * sigma ** 2)
+
+    shuffle = torch.randperm(len(z), generator=generator).to(z.device)
+    positive = energy(predicted, z_next).mean()
+    negative = torch.relu(margin - energy(z[shuffle], z_next)).mean()
+    return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}

@@ -1,0 +1,259 @@
+"""Training and evaluating the rigid-object world models (Lightning), and loading them back in one call.
+
+``train(config, run_dir)`` renders the training transitions (seeded), trains with the
+contrastive loss for ``epochs`` and writes ``config.yaml``, ``metrics.csv`` (Lightning's CSV
+logger, one row per epoch) and ``model.pt``: the weights with the config, which
+:func:`load_world_model` turns back into a :class:`~cogmap.worldmodels.model.WorldModel` that
+takes the images :func:`~cogmap.worldmodels.data.rigid_trajectories` produces.
+
+``evaluate(model, ...)`` renders fresh test trajectories (all six actions, whatever the model was
+trained on) and measures next-state prediction (Hits@k and MRR at 1 and ``steps`` steps, both tie
+rules), the equivariance error of the encoder under random rotations of the cube, and the
+distance-invariance error of the predictions (:mod:`cogmap.analysis.equivariance`): each
+prediction is paired with another trajectory's true latent, and the pair's distance is compared
+with that of the same pair turned by one rotation of the cube (the prediction's from the turned
+trajectory, with its relabelled actions; the partner's from the turned image).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.errors import CogmapError
+from cogmap.files import load_torch_file, write_text_atomic
+from cogmap.geometry import so3
+from cogmap.typed import check_choices, choice, load, parse, to_dict
+from cogmap.worldmodels.data import conjugate_actions, cube_rotations, parse_actions, rigid_trajectories
+from cogmap.worldmodels.model import TRANSITIONS, WorldModel, contrastive_loss
+from cogmap.worldmodels.rigid import ACTION_NAMES, render
+
+FORMAT = "cogmap-world-model"
+VERSION = 1
+
+
+@dataclass
+class WorldModelConfig:
+    transition: str = choice("matmul", TRANSITIONS)  # "matmul": equivariant (SEN); "none": an MLP (the baseline)
+    vectors: int = 3  # 3-D vectors in the latent
+    channels: int = 32  # of the first convolutions (the last two have twice as many)
+    hidden: int = 256
+    size: int = 64  # image side in pixels
+    step: float = math.pi / 6  # radians per action
+    train_actions: list[str] | None = None  # None: all six; e.g. [pitch+, yaw+, roll+] for the generalisation test
+    transitions: int = 10_000  # training transitions (each two rendered images)
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    sigma: float = 0.5  # energy scale of the hinge loss (C-SWM)
+    margin: float = 1.0
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        check_choices(self)
+        for name in ("vectors", "channels", "hidden", "size", "transitions", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.size % 16:
+            raise CogmapError(f"size must be a multiple of 16, got {self.size}")
+        if not 0 < self.step < 2 * math.pi:
+            raise CogmapError(f"step must be in (0, 2 pi) radians, got {self.step}")
+        parse_actions(self.train_actions)
+        for name in ("lr", "sigma", "margin"):
+            if not getattr(self, name) > 0:
+                raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+def load_world_model_config(path=None, overrides=()) -> WorldModelConfig:
+    return load(WorldModelConfig, path, overrides)
+
+
+def build_model(config: WorldModelConfig) -> WorldModel:
+    return WorldModel(config.transition, config.size, config.vectors, config.channels, config.hidden, config.step)
+
+
+def _lightning_module(model: WorldModel, config: WorldModelConfig):
+    import lightning as L
+
+    class Module(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+            self.shuffles = torch.Generator().manual_seed(config.seed + 1)
+
+        def training_step(self, batch, _):
+            observation, action, next_observation = batch
+            loss, parts = contrastive_loss(self.model, observation, next_observation, action, config.sigma,
+                                           config.margin, self.shuffles)
+            size = len(action)
+            self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
+            self.log("train/positive", parts["positive"], on_step=False, on_epoch=True, batch_size=size)
+            self.log("train/negative", parts["negative"], on_step=False, on_epoch=True, batch_size=size)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.model.parameters(), lr=config.lr)
+
+    return Module()
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "lightning")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+        warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
+def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
+    """Train one world model into ``run_dir`` (which must exist and be empty of a previous run)."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger
+
+    run_dir = Path(run_dir)
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+    data = rigid_trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed)
+    dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1])
+    with _quiet_lightning(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(config)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
+                                             generator=torch.Generator().manual_seed(config.seed))
+        trainer = L.Trainer(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=CSVLogger(run_dir, name="",
+                            version=""), enable_checkpointing=False, enable_progress_bar=config.progress,
+                            enable_model_summary=False, log_every_n_steps=1, deterministic=True)
+        trainer.fit(_lightning_module(model, config), loader)
+    save_world_model(model.eval(), config, run_dir / "model.pt")
+    return model
+
+
+def save_world_model(model: WorldModel, config: WorldModelConfig, path: Path) -> None:
+    from cogmap.files import atomic_path
+
+    with atomic_path(path) as partial:
+        torch.save({"format": FORMAT, "version": VERSION, "config": to_dict(config), "state_dict": model.state_dict()},
+                   partial)
+
+
+def load_world_model(path: str | Path) -> WorldModel:
+    """A trained world model from its run folder or its ``model.pt``; it takes images of the rigid object."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    saved = load_torch_file(path, "world model")
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise CogmapError(f"{path} is not a cogmap world model")
+    if saved.get("version") != VERSION:
+        raise CogmapError(f"{path}: world model format version {saved.get('version')}, this cogmap reads {VERSION}")
+    config = parse(WorldModelConfig, saved["config"])
+    model = build_model(config)
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as error:
+        raise CogmapError(f"{path}: weights do not fit the model its config describes ({str(error).splitlines()[0]})") \
+            from None
+    model.config = config
+    return model.eval()
+
+
+@torch.no_grad()
+def _encode(model: WorldModel, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    return torch.cat([model.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
+
+
+@torch.no_grad()
+def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
+             ks: tuple = (1, 5, 10)) -> dict:
+    """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of all six actions."""
+    config = model.config if hasattr(model, "config") else None
+    size = model.size
+    step = config.step if config is not None else math.pi / 6
+    data = rigid_trajectories(trajectories, steps, None, step, size, seed)
+    n = len(data)
+    frames = _encode(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, model.vectors, 3)
+    predictions = model.rollout(frames[:, 0], data.actions)  # (N, T, V, 3)
+    result = {"trajectories": n, "steps": steps, "seed": seed}
+    generator = torch.Generator().manual_seed(seed + 1)
+    # A random non-identity rotation of the cube per trajectory, applied to the whole trajectory.
+    cube = cube_rotations(torch.float64)[1:]
+    g = cube[torch.randint(len(cube), (n,), generator=generator)]
+    rotated = torch.einsum("nij,ntjk->ntik", g, data.rotations.double())
+    images = render(rotated.reshape(-1, 3, 3), size).float()
+    turned = _encode(model, images.reshape(-1, 1, size, size)).reshape(n, steps + 1, model.vectors, 3)
+    actions = conjugate_actions(g).gather(1, data.actions)
+    turned_predictions = model.rollout(turned[:, 0], actions)
+    gf = g.float()
+    result["ee"] = equivariance_error(frames[:, 0], turned[:, 0], lambda z: z @ gf.transpose(-1, -2))
+    pairs = random_pairs(n, seed)
+    scale = float(frames[:, 0].flatten(1).norm(dim=1).mean())
+    for horizon in sorted({1, steps}):
+        predicted, target = predictions[:, horizon - 1], frames[:, horizon]
+        for ties in ("pessimistic", "optimistic"):
+            ranking = ranking_metrics(predicted, target, k=ks, ties=ties, over="predictions")
+            result[f"{horizon}_step_{ties}"] = ranking.to_json()
+        # The partner's true latent, turned by the same rotation of the cube as the prediction it is paired with.
+        partner = render(torch.einsum("nij,njk->nik", g, data.rotations[pairs, horizon].double()), size).float()
+        partner = _encode(model, partner.reshape(-1, 1, size, size))
+        result[f"die_{horizon}_step"] = distance_invariance_error(
+            predicted, target[pairs], turned_predictions[:, horizon - 1], partner, scale=scale)
+    return result
+
+
+@torch.no_grad()
+def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0) -> dict:
+    """How the latent turns when the object turns: one full turn about each world axis from a random pose.
+
+    At each angle the latent ``z_k`` is compared with the first, ``z_0``: the rotation ``Q_k`` that
+    best maps ``z_0`` onto ``z_k`` (Kabsch), its angle, its geodesic distance from the object's
+    true rotation, and the part of ``z_k`` no rotation of ``z_0`` explains (relative residual).
+    An equivariant encoder turns its latent exactly as the object turns: angle = true angle
+    (folded into [0, pi]), distance and residual 0.
+    """
+    start = so3.random(1, torch.Generator().manual_seed(seed), dtype=torch.float64)
+    angles = torch.arange(frames, dtype=torch.float64) * 2 * math.pi / frames
+    result = {}
+    for axis_name, axis in (("pitch (x)", 0), ("yaw (y)", 1), ("roll (z)", 2)):
+        vectors = torch.zeros(frames, 3, dtype=torch.float64)
+        vectors[:, axis] = angles
+        truth = so3.exp(vectors)
+        z = model.encode(render(truth @ start, model.size).float()).double()  # (frames, V, 3)
+        # Kabsch: Q = argmin sum ||z_k - z_0 Q^T||^2 over rotations
+        u, _, vt = torch.linalg.svd(z.transpose(-1, -2) @ z[:1])
+        d = torch.sign(torch.linalg.det(u @ vt))
+        fix = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
+        q = u @ fix @ vt
+        residual = (z - z[:1] @ q.transpose(-1, -2)).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1).clamp(min=1e-12)
+        result[axis_name] = {"true_angle": angles.tolist(),
+                             "latent_angle": so3.log(q).norm(dim=-1).tolist(),
+                             "distance_to_truth": so3.distance(q, truth).tolist(),
+                             "residual": residual.tolist()}
+    return result
+
+
+def summary_line(result: dict, steps: int) -> str:
+    one, many = result["1_step_pessimistic"], result[f"{steps}_step_pessimistic"]
+    return (f"Hits@1 {100 * one['hits@1']:.1f}% (1 step), {100 * many['hits@1']:.1f}% ({steps} steps); "
+            f"MRR {100 * one['mrr']:.1f}%, {100 * many['mrr']:.1f}%; EE {result['ee']:.3f}; "
+            f"DIE {result['die_1_step']:.4f} (1 step), {result[f'die_{steps}_step']:.4f} ({steps} steps)")
+
+
+__all__ = ["ACTION_NAMES", "WorldModelConfig", "build_model", "evaluate", "latent_rotations", "load_world_model",
+           "load_world_model_config", "save_world_model", "summary_line", "train"]

@@ -1,0 +1,146 @@
+"""Trajectories of the rotating object, the world models, their training, loading and evaluation."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from cogmap.cli.main import main
+from cogmap.errors import CogmapError
+from cogmap.geometry import so3
+from cogmap.worldmodels import (
+    ACTION_NAMES,
+    WorldModel,
+    action_rotations,
+    conjugate_actions,
+    cube_rotations,
+    evaluate,
+    latent_rotations,
+    load_world_model,
+    load_world_model_config,
+    render,
+    rigid_trajectories,
+    train,
+)
+
+
+def test_trajectories_follow_their_actions_and_repeat_by_seed():
+    data = rigid_trajectories(5, steps=3, size=16, seed=4)
+    g = action_rotations(math.pi / 6, dtype=torch.float64)
+    for t in range(3):
+        expected = g[data.actions[:, t]] @ data.rotations[:, t].double()
+        assert torch.allclose(data.rotations[:, t + 1].double(), expected, atol=1e-5)
+    assert torch.allclose(data.observations[:, 2, 0], render(data.rotations[:, 2].double(), 16).float(), atol=1e-5)
+    again = rigid_trajectories(5, steps=3, size=16, seed=4)
+    assert torch.equal(again.observations, data.observations) and torch.equal(again.actions, data.actions)
+    assert not torch.equal(rigid_trajectories(5, steps=3, size=16, seed=5).actions, data.actions)
+    only = rigid_trajectories(50, steps=2, actions=["yaw+", "roll-"], size=16, seed=0)
+    assert set(only.actions.unique().tolist()) == {ACTION_NAMES.index("yaw+"), ACTION_NAMES.index("roll-")}
+
+
+def test_the_cube_rotations_relabel_the_actions():
+    cube = cube_rotations(torch.float64)
+    assert cube.shape == (24, 3, 3) and len({tuple(m.flatten().tolist()) for m in cube}) == 24
+    assert torch.allclose(cube @ cube.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(24, 3, 3))
+    g = action_rotations(0.4, dtype=torch.float64)
+    relabelled = conjugate_actions(cube)
+    for i in range(24):
+        assert sorted(relabelled[i].tolist()) == list(range(6))  # a permutation of the actions
+        for a in range(6):
+            assert torch.allclose(cube[i] @ g[a] @ cube[i].T, g[relabelled[i, a]], atol=1e-12)
+    with pytest.raises(CogmapError, match="cube"):
+        conjugate_actions(so3.exp(torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)))
+
+
+def test_the_equivariant_transition_turns_the_latent_by_the_actions_rotation():
+    model = WorldModel("matmul", size=16, vectors=2)
+    z = torch.randn(6, 2, 3)
+    actions = torch.arange(6)
+    g = action_rotations(math.pi / 6)
+    stepped = model.step(z, actions)
+    for a in range(6):
+        assert torch.allclose(stepped[a], (g[a] @ z[a].T).T, atol=1e-6)
+    # pitch+ then pitch- comes back; a rollout is the steps in turn
+    back = model.rollout(z, torch.tensor([[0, 1]] * 6))
+    assert torch.allclose(back[:, -1], z, atol=1e-5) and back.shape == (6, 2, 2, 3)
+    baseline = WorldModel("none", size=16, vectors=2)
+    assert baseline.step(z, actions).shape == z.shape
+    with pytest.raises(CogmapError, match="images must be"):
+        model.encode(torch.zeros(2, 1, 32, 32))
+    with pytest.raises(CogmapError, match="transition"):
+        WorldModel("conv")
+
+
+def test_training_lowers_the_loss_and_the_saved_model_loads_and_encodes_alike(tmp_path):
+    config = load_world_model_config(None, ["transitions=256", "epochs=3", "size=16", "batch_size=64",
+                                            "progress=false", "channels=8", "hidden=32"])
+    model = train(config, tmp_path)
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    losses = [float(r.split(",")[header.index("train/loss")]) for r in rows[1:] if r.split(",")[header.index("train/loss")]]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    loaded = load_world_model(tmp_path)
+    images = rigid_trajectories(4, 1, size=16, seed=9).observations[:, 0]
+    assert torch.equal(loaded.encode(images), model.eval().encode(images))
+    result = evaluate(loaded, trajectories=20, steps=2, ks=(1, 5))
+    assert set(result) >= {"ee", "die_1_step", "die_2_step", "1_step_pessimistic", "2_step_optimistic"}
+    assert 0 <= result["1_step_pessimistic"]["hits@1"] <= result["1_step_optimistic"]["hits@1"] <= 1
+    turns = latent_rotations(loaded, frames=6)
+    assert set(turns) == {"pitch (x)", "yaw (y)", "roll (z)"} and len(turns["yaw (y)"]["latent_angle"]) == 6
+    assert turns["yaw (y)"]["latent_angle"][0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_encoder_that_is_equivariant_by_construction_scores_perfectly():
+    # An oracle: a "network" that reads the object's orientation off a lookup of the rendered images
+    # is exactly equivariant, so EE = DIE = 0 and every prediction ranks first.
+    data_size = 16
+
+    class Oracle(WorldModel):
+        def encode(self, images):
+            # the latent is the orientation itself (3 vectors = its columns' images): found by matching
+            # each image with the rendering of the candidates the test hands it
+            flat = images.reshape(len(images), -1)
+            index = torch.cdist(flat, self.known_images).argmin(1)
+            return self.known_rotations[index].transpose(-1, -2)  # rows: R e_i, turned by g as z g^T
+
+    oracle = Oracle("matmul", size=data_size)
+    data = rigid_trajectories(30, steps=2, size=data_size, seed=3)
+    cube = cube_rotations(torch.float64)
+    every = torch.einsum("cij,njk->cnik", cube, data.rotations.double().reshape(-1, 3, 3)).reshape(-1, 3, 3)
+    oracle.known_rotations = every.float()
+    oracle.known_images = render(every, data_size).float().reshape(len(every), -1)
+    result = evaluate(oracle, trajectories=30, steps=2, seed=3)
+    assert result["ee"] == pytest.approx(0.0, abs=1e-5)
+    assert result["die_1_step"] == pytest.approx(0.0, abs=1e-5) and result["die_2_step"] == pytest.approx(0.0, abs=1e-5)
+    assert result["1_step_pessimistic"]["hits@1"] == 1.0 and result["2_step_pessimistic"]["mrr"] == 1.0
+
+
+def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
+    run = tmp_path / "run"
+    words = ["transitions=128", "epochs=1", "size=16", "batch_size=64", "channels=8", "hidden=32"]
+    assert main(["equivariance", "train", "--out", str(run), "--quiet", *words]) == 0
+    assert "Hits@1" in capsys.readouterr().out
+    assert main(["equivariance", "train", "--out", str(run), "--quiet", *words]) == 2  # no overwrite without --force
+    assert "--force" in capsys.readouterr().err
+    assert main(["equivariance", "evaluate", str(run), "--trajectories", "20", "--steps", "2"]) == 0
+    result = json.loads((run / "evaluation" / "evaluation.json").read_text())
+    assert result["steps"] == 2 and (run / "evaluation" / "latent_rotations.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("words, needle", [
+    (["train", "transition=conv"], "transition must be one of"),
+    (["train", "size=20"], "multiple of 16"),
+    (["train", "train_actions=[spin]"], "unknown action"),
+    (["evaluate", "{missing}"], "does not exist"),
+    (["evaluate", "{garbage}"], "world model"),
+    (["evaluate", "{run}", "--trajectories", "1"], "--trajectories"),
+])
+def test_bad_input_is_one_line_and_status_two(words, needle, tmp_path, capsys):
+    garbage = tmp_path / "model.pt"
+    garbage.write_bytes(b"not a model")
+    words = [w.format(missing=tmp_path / "nothing.pt", garbage=garbage, run=tmp_path) for w in words]
+    assert main(["equivariance", *words, "--out", str(tmp_path / "out")] if words[0] == "train" else
+                ["equivariance", *words]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
