@@ -72,6 +72,16 @@ def test_the_equivariant_transition_turns_the_latent_by_the_actions_rotation():
         WorldModel("conv")
 
 
+def test_a_rotation_latent_is_a_rotation_matrix():
+    model = WorldModel("matmul", size=16, latent="rotation", vectors=5)
+    z = model.encode(torch.rand(7, 1, 16, 16))
+    assert z.shape == (7, 3, 3) and model.vectors == 3
+    assert torch.allclose(z @ z.transpose(-1, -2), torch.eye(3).expand(7, 3, 3), atol=1e-5)
+    assert torch.allclose(torch.linalg.det(z), torch.ones(7), atol=1e-5)
+    with pytest.raises(CogmapError, match="latent must be"):
+        WorldModel("matmul", latent="quaternion")
+
+
 def test_training_lowers_the_loss_and_the_saved_model_loads_and_encodes_alike(tmp_path):
     config = load_world_model_config(None, ["transitions=256", "epochs=3", "size=16", "batch_size=64",
                                             "progress=false", "channels=8", "hidden=32"])

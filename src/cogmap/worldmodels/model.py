@@ -2,7 +2,8 @@
 
 Both encode an image with the same unconstrained CNN (the symmetric embedding network, SEN, of
 Park et al. 2022) into ``vectors`` 3-D vectors, the latent ``z`` ``(vectors, 3)``, on which the
-rotation group acts in a known way, ``g.z = z g^T`` (each vector turned by ``g``).
+rotation group acts in a known way, ``g.z = z g^T`` (each vector turned by ``g``); or, with
+``latent="rotation"``, into a rotation matrix whose rows turn the same way.
 
 - ``transition="matmul"`` (the paper's "Ours (MatMul)"): the next latent is ``z G_a^T``, the
   action's own rotation: equivariant by construction, and an action never seen in training is
@@ -28,11 +29,25 @@ from cogmap.worldmodels.rigid import ACTION_NAMES, action_rotations
 TRANSITIONS = ("matmul", "none")
 
 
-class SymmetricEmbedding(nn.Module):
-    """Images ``(B, 1, S, S)`` -> latents ``(B, vectors, 3)``: four stride-2 convolutions, then an MLP."""
+LATENTS = ("vectors", "rotation")
 
-    def __init__(self, size: int = 64, vectors: int = 3, channels: int = 32, hidden: int = 256):
+
+class SymmetricEmbedding(nn.Module):
+    """Images ``(B, 1, S, S)`` -> latents ``(B, vectors, 3)``: four stride-2 convolutions, then an MLP.
+
+    ``latent="rotation"``: two output vectors are made orthonormal (Gram-Schmidt) and completed by
+    their cross product, so the latent is a rotation matrix (its rows turn with the object); a
+    latent on SO(3) cannot shrink to make every energy small.
+    """
+
+    def __init__(self, size: int = 64, vectors: int = 3, channels: int = 32, hidden: int = 256,
+                 latent: str = "vectors"):
         super().__init__()
+        if latent not in LATENTS:
+            raise CogmapError(f"latent must be one of {', '.join(LATENTS)}, got {latent!r}")
+        if latent == "rotation":
+            vectors = 3
+        self.latent = latent
         if size % 16:
             raise CogmapError(f"image size must be a multiple of 16, got {size}")
         layers, width = [], 1
@@ -40,27 +55,35 @@ class SymmetricEmbedding(nn.Module):
             layers += [nn.Conv2d(width, out, 4, stride=2, padding=1), nn.ReLU()]
             width = out
         self.features = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Sequential(nn.Linear(width * (size // 16) ** 2, hidden), nn.ReLU(), nn.Linear(hidden, 3 * vectors))
+        outputs = 6 if latent == "rotation" else 3 * vectors
+        self.head = nn.Sequential(nn.Linear(width * (size // 16) ** 2, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
         self.vectors = vectors
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images)).reshape(len(images), self.vectors, 3)
+        out = self.head(self.features(images))
+        if self.latent == "vectors":
+            return out.reshape(len(images), self.vectors, 3)
+        first = nn.functional.normalize(out[:, :3], dim=1)
+        second = out[:, 3:] - (first * out[:, 3:]).sum(1, keepdim=True) * first
+        second = nn.functional.normalize(second, dim=1)
+        return torch.stack([first, second, torch.linalg.cross(first, second)], 1)
 
 
 class WorldModel(nn.Module):
     """Encoder and transition; ``encode(images)``, ``step(z, actions)``, ``rollout(z, actions (B, T))``."""
 
     def __init__(self, transition: str = "matmul", size: int = 64, vectors: int = 3, channels: int = 32,
-                 hidden: int = 256, step: float = math.pi / 6):
+                 hidden: int = 256, step: float = math.pi / 6, latent: str = "vectors"):
         super().__init__()
         if transition not in TRANSITIONS:
             raise CogmapError(f"transition must be one of {', '.join(TRANSITIONS)}, got {transition!r}")
-        self.transition, self.size, self.vectors = transition, size, vectors
-        self.encoder = SymmetricEmbedding(size, vectors, channels, hidden)
+        self.encoder = SymmetricEmbedding(size, vectors, channels, hidden, latent)
+        self.transition, self.size, self.vectors = transition, size, self.encoder.vectors
         self.register_buffer("action_rotations", action_rotations(step))
         if transition == "none":
-            self.dynamics = nn.Sequential(nn.Linear(3 * vectors + len(ACTION_NAMES), hidden), nn.ReLU(),
-                                          nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 3 * vectors))
+            width = 3 * self.vectors
+            self.dynamics = nn.Sequential(nn.Linear(width + len(ACTION_NAMES), hidden), nn.ReLU(),
+                                          nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, width))
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() == 3:
@@ -74,7 +97,7 @@ class WorldModel(nn.Module):
         if self.transition == "matmul":
             return z @ self.action_rotations[actions].transpose(-1, -2)
         one_hot = nn.functional.one_hot(actions, len(ACTION_NAMES)).to(z.dtype)
-        return z + self.dynamics(torch.cat([z.flatten(1), one_hot], 1)).reshape_as(z)
+        return z + self.dynamics(torch.cat([z.flatten(1), one_hot], 1)).reshape_as(z)  # may leave SO(3)
 
     def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """The latent after each of ``actions`` ``(B, T)`` in turn, from ``z``: ``(B, T, vectors, 3)``."""

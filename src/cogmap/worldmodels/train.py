@@ -33,7 +33,7 @@ from cogmap.files import load_torch_file, write_text_atomic
 from cogmap.geometry import so3
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import conjugate_actions, cube_rotations, parse_actions, rigid_trajectories
-from cogmap.worldmodels.model import TRANSITIONS, WorldModel, contrastive_loss
+from cogmap.worldmodels.model import LATENTS, TRANSITIONS, WorldModel, contrastive_loss
 from cogmap.worldmodels.rigid import ACTION_NAMES, render
 
 FORMAT = "cogmap-world-model"
@@ -43,7 +43,8 @@ VERSION = 1
 @dataclass
 class WorldModelConfig:
     transition: str = choice("matmul", TRANSITIONS)  # "matmul": equivariant (SEN); "none": an MLP (the baseline)
-    vectors: int = 3  # 3-D vectors in the latent
+    latent: str = choice("vectors", LATENTS)  # "rotation": the latent is a rotation matrix (3 orthonormal rows)
+    vectors: int = 3  # 3-D vectors in the latent (3 for a rotation)
     channels: int = 32  # of the first convolutions (the last two have twice as many)
     hidden: int = 256
     size: int = 64  # image side in pixels
@@ -78,7 +79,8 @@ def load_world_model_config(path=None, overrides=()) -> WorldModelConfig:
 
 
 def build_model(config: WorldModelConfig) -> WorldModel:
-    return WorldModel(config.transition, config.size, config.vectors, config.channels, config.hidden, config.step)
+    return WorldModel(config.transition, config.size, config.vectors, config.channels, config.hidden, config.step,
+                      config.latent)
 
 
 def _lightning_module(model: WorldModel, config: WorldModelConfig):
