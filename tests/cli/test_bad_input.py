@@ -20,6 +20,7 @@ CONFIG_COMMANDS = [
     ["treeworld", "survival", "--out", "{tmp}/out"],
     ["treeworld", "localize", "--out", "{tmp}/out"],
     ["control", "train", "--out", "{tmp}/out"],
+    ["equivariance", "train", "--out", "{tmp}/out"],
 ]
 
 BROKEN_CONFIGS = {
@@ -89,6 +90,17 @@ def test_a_damaged_checkpoint_is_one_line_and_exit_2(command, kind, damaged, tmp
     assert code == 2 and len(err) == 1, err
     assert str(ckpt) in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "foreign"])
+@pytest.mark.parametrize("command", [["equivariance", "evaluate"], ["control", "tangling"], ["control", "evaluate"]],
+                         ids=" ".join)
+def test_a_damaged_model_file_is_one_line_and_exit_2(command, kind, damaged, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, err = run([*command, damaged[kind]], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert str(damaged[kind]) in err[0] and "Traceback" not in err[0]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("kind", ["garbage", "truncated"])
