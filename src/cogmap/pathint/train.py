@@ -7,13 +7,11 @@ A run lives in ``<trainer.log_dir>/<trainer.name>/``: ``config.yaml`` (the resol
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import importlib.util
 import logging
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from cogmap.files import atomic_path, load_torch_file, write_text_atomic
 from cogmap.pathint.data import GenerationConfig
 from cogmap.pathint.datamodule import SOURCES
 from cogmap.pathint.model import CELLS, ENCODINGS, INITS
+from cogmap.trainer import quiet_lightning
 from cogmap.typed import choice, load, parse, to_dict
 
 LOGGERS = ("csv", "tensorboard", "wandb")
@@ -263,25 +262,6 @@ def check_accelerator(config: TrainConfig) -> None:
         raise CogmapError("trainer.accelerator=mps: MPS is not available on this machine; use cpu (or auto)")
 
 
-@contextlib.contextmanager
-def _quiet_lightning():
-    """Lightning's start-up lines (devices available, tips) and warnings that do not apply, silenced for one run."""
-    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "lightning")]
-    levels = [logger.level for logger in loggers]
-    with warnings.catch_warnings():
-        # Our iterable datasets shard themselves per worker, which is what these warnings ask for.
-        warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")
-        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
-        warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
-        for logger in loggers:
-            logger.setLevel(logging.WARNING)
-        try:
-            yield
-        finally:
-            for logger, level in zip(loggers, levels):
-                logger.setLevel(level)
-
-
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train (or resume) a run and return its directory."""
     import lightning as L
@@ -299,7 +279,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     if resume:
         load_torch_file(last, "checkpoint to resume from")  # a damaged file is said to be one, before any work
     check_accelerator(config)
-    with _quiet_lightning():
+    with quiet_lightning():
         L.seed_everything(config.trainer.seed, workers=True, verbose=False)
         data = TrajectoryDataModule(config.generation, config.data.source, config.data.path, config.data.n_train,
                                     config.data.n_val, config.data.batch_size, config.data.num_workers,

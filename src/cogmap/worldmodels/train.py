@@ -17,10 +17,7 @@ trajectory, with its relabelled actions; the partner's from the turned image).
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +28,7 @@ from cogmap.analysis.equivariance import distance_invariance_error, equivariance
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file, write_text_atomic
 from cogmap.geometry import so3
+from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import conjugate_actions, cube_rotations, parse_actions, rigid_trajectories
 from cogmap.worldmodels.model import LATENTS, TRANSITIONS, WorldModel, contrastive_loss
@@ -108,23 +106,6 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
     return Module()
 
 
-@contextlib.contextmanager
-def _quiet_lightning():
-    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "lightning")]
-    levels = [logger.level for logger in loggers]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
-        warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
-        for logger in loggers:
-            logger.setLevel(logging.WARNING)
-        try:
-            yield
-        finally:
-            for logger, level in zip(loggers, levels):
-                logger.setLevel(level)
-
-
 def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
     """Train one world model into ``run_dir`` (which must exist and be empty of a previous run)."""
     import lightning as L
@@ -134,7 +115,7 @@ def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
     data = rigid_trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed)
     dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1])
-    with _quiet_lightning(), torch.random.fork_rng(devices=[]):
+    with quiet_lightning(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config)
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
