@@ -70,8 +70,8 @@ def test_the_ant_measures_its_velocity_in_its_own_heading():
     forward, lateral, turn = info["velocity"]
     assert forward > 0.5 and abs(lateral) < 0.2 * forward and abs(turn) < 0.5
     command = info["command"]
-    by_hand = (info["reward_survive"] + math.exp(-((forward - command[0]) ** 2 + (lateral - command[1]) ** 2) / 0.25)
-               + 0.5 * math.exp(-((turn - command[2]) ** 2) / 0.25) + info["reward_ctrl"] + info["reward_contact"])
+    by_hand = (info["reward_survive"] + math.exp(-((forward - command[0]) ** 2 + (lateral - command[1]) ** 2) / 0.1)
+               + 0.5 * math.exp(-((turn - command[2]) ** 2) / 0.1) + info["reward_ctrl"] + info["reward_contact"])
     assert reward == pytest.approx(by_hand, abs=1e-9)
     # Standing still costs nothing, so no episode is worth ending early: an untrained ant's steps still pay.
     action = np.full(8, 0.5, dtype=np.float32)

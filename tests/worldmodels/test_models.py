@@ -96,6 +96,8 @@ def test_training_lowers_the_loss_and_the_saved_model_loads_and_encodes_alike(tm
     result = evaluate(loaded, trajectories=20, steps=2, ks=(1, 5))
     assert set(result) >= {"ee", "die_1_step", "die_2_step", "1_step_pessimistic", "2_step_optimistic"}
     assert 0 <= result["1_step_pessimistic"]["hits@1"] <= result["1_step_optimistic"]["hits@1"] <= 1
+    few = evaluate(loaded, trajectories=3, steps=1)  # ranks beyond the 3 candidates are left out, not an error
+    assert set(few["1_step_pessimistic"]) >= {"hits@1"} and "hits@5" not in few["1_step_pessimistic"]
     turns = latent_rotations(loaded, frames=6)
     assert set(turns) == {"pitch (x)", "yaw (y)", "roll (z)"} and len(turns["yaw (y)"]["latent_angle"]) == 6
     assert turns["yaw (y)"]["latent_angle"][0] == pytest.approx(0.0, abs=1e-6)

@@ -171,6 +171,7 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
     step = config.step if config is not None else math.pi / 6
     data = rigid_trajectories(trajectories, steps, None, step, size, seed)
     n = len(data)
+    ks = tuple(k for k in ks if k <= n) or (1,)  # a rank cannot exceed the candidates there are
     frames = _encode(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, model.vectors, 3)
     predictions = model.rollout(frames[:, 0], data.actions)  # (N, T, V, 3)
     result = {"trajectories": n, "steps": steps, "seed": seed}
@@ -178,13 +179,11 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
     # A random non-identity rotation of the cube per trajectory, applied to the whole trajectory.
     cube = cube_rotations(torch.float64)[1:]
     g = cube[torch.randint(len(cube), (n,), generator=generator)]
-    rotated = torch.einsum("nij,ntjk->ntik", g, data.rotations.double())
-    images = render(rotated.reshape(-1, 3, 3), size).float()
-    turned = _encode(model, images.reshape(-1, 1, size, size)).reshape(n, steps + 1, model.vectors, 3)
+    turned_start = _encode(model, render(g @ data.rotations[:, 0].double(), size).float()[:, None])
     actions = conjugate_actions(g).gather(1, data.actions)
-    turned_predictions = model.rollout(turned[:, 0], actions)
+    turned_predictions = model.rollout(turned_start, actions)
     gf = g.float()
-    result["ee"] = equivariance_error(frames[:, 0], turned[:, 0], lambda z: z @ gf.transpose(-1, -2))
+    result["ee"] = equivariance_error(frames[:, 0], turned_start, lambda z: z @ gf.transpose(-1, -2))
     pairs = random_pairs(n, seed)
     scale = float(frames[:, 0].flatten(1).norm(dim=1).mean())
     for horizon in sorted({1, steps}):
