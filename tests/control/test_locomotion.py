@@ -117,3 +117,18 @@ def test_a_short_walker_run_trains_loads_and_acts_on_the_raw_environment(tmp_pat
         action = policy.act(observation)
         assert action.shape == (6,) and action.dtype == np.float32 and np.abs(action).max() <= 1
         observation, *_ = env.step(action)
+
+
+def test_env_kwargs_reach_the_environment_in_training_and_in_the_study():
+    from cogmap.control import make_env
+    from cogmap.control.ppo import load_control_config, make_env_for
+
+    config = load_control_config(None, [f"env={ANT_ID}", "env_kwargs={frame_skip: 5, tracking_sigma: 0.25}"])
+    env = make_env_for(config, num_envs=2)
+    inner = env.env.envs[0]
+    assert inner.unwrapped.dt == pytest.approx(0.05) and inner.get_wrapper_attr("tracking_sigma") == 0.25
+    assert make_env(ANT_ID, 1).env.envs[0].unwrapped.dt == pytest.approx(0.02)  # the default, 50 Hz
+    with pytest.raises(CogmapError, match="cannot be made"):
+        make_env(ANT_ID, 1, env_kwargs={"no_such_option": 1})
+    with pytest.raises(CogmapError, match="pendulum takes none"):
+        make_env("pendulum", 1, env_kwargs={"g": 9.81})

@@ -190,7 +190,7 @@ class GymnasiumVectorEnv:
             try:
                 self.env = gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode="sync",
                                         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **make_kwargs)
-            except (gym.error.Error, ImportError, ModuleNotFoundError) as error:
+            except (gym.error.Error, ImportError, ModuleNotFoundError, TypeError) as error:
                 raise CogmapError(f"env {env!r} cannot be made: {error}") from None
             self.env_id = spec.id
         action_space, observation_space = self.env.single_action_space, self.env.single_observation_space
@@ -238,11 +238,18 @@ class GymnasiumVectorEnv:
         self.env.close()
 
 
-def make_env(name: str, num_envs: int, seed: int = 0, observation: str = "full", device=None) -> VectorEnv:
-    """``pendulum`` (the batched torch pendulum, ``observation`` full or partial) or a Gymnasium id."""
+def make_env(name: str, num_envs: int, seed: int = 0, observation: str = "full", device=None,
+             env_kwargs: dict | None = None) -> VectorEnv:
+    """``pendulum`` (the batched torch pendulum, ``observation`` full or partial) or a Gymnasium id.
+
+    ``env_kwargs`` go to the Gymnasium environment's constructor (e.g. ``{"frame_skip": 5}``).
+    """
     if name == "pendulum":
+        if env_kwargs:
+            raise CogmapError(f"env_kwargs are for Gymnasium environments; the batched pendulum takes none, "
+                              f"got {sorted(env_kwargs)}")
         return BatchedPendulum(num_envs, observation, seed=seed, device=device)
-    return GymnasiumVectorEnv(name, num_envs, seed=seed, device=device)
+    return GymnasiumVectorEnv(name, num_envs, seed=seed, device=device, **(env_kwargs or {}))
 
 
 PENDULUM_NO_VELOCITY = "cogmap/PendulumNoVelocity-v1"

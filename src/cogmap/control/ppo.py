@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -48,6 +48,7 @@ class PPOConfig:
     # The defaults are the first runs' settings (RESULTS.md), kept because tests size their runs
     # by them; configs/control/*.yaml hold the tuned settings behind the results.
     env: str = "pendulum"  # the batched torch pendulum, or any Gymnasium id with Box spaces
+    env_kwargs: dict = field(default_factory=dict)  # for the Gymnasium env's constructor, e.g. {frame_skip: 5}
     observation: str = choice("partial", OBSERVATION_MODES)  # pendulum: "full" (cos, sin, velocity) or "partial"
     cell: str = choice("rnn", CELLS)
     hidden: int = 64
@@ -122,7 +123,7 @@ def load_control_config(path=None, overrides=()) -> PPOConfig:
 def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None) -> VectorEnv:
     """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's)."""
     return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, config.observation,
-                    device=device)
+                    device=device, env_kwargs=config.env_kwargs)
 
 
 def env_description(env: VectorEnv) -> dict:

@@ -91,8 +91,9 @@ def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: in
     if not env_id.startswith("cogmap/") or "Velocity" not in env_id:
         raise CogmapError(f"the walking study needs a walker (cogmap/CheetahVelocity-v0, cogmap/AntVelocity-v0), "
                           f"not {env_id}")
+    options = {**getattr(policy.config, "env_kwargs", {}), "command": command}  # the task the walker was trained on
     vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
-                          vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, command=command)
+                          vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **options)
     try:
         dt = float(vector.envs[0].unwrapped.dt)
         observation, _ = vector.reset(seed=[seed + i for i in range(envs)])
