@@ -69,3 +69,15 @@ def test_a_shipped_walker_acts_on_gymnasiums_raw_observations():
         observation, _, _, _, info = env.step(action)
         speeds.append(info["x_velocity"])
     assert abs(np.mean(speeds[200:]) - 2.0) < 0.1
+
+
+def test_the_speed_axis_follows_the_command_the_conditions_differ_in():
+    from cogmap.control.walking import walking_study
+
+    policy = load_policy(PRETRAINED / "ant_speed_lstm_seed1.pt")
+    commands = [[0.4, -0.2, 0.0], [0.4, 0.0, 0.0], [0.4, 0.2, 0.0]]  # only the lateral speed varies
+    study = walking_study(policy, commands, envs=4, steps=300, warmup=200, push=0, untrained=False)
+    # Position on the axis grows with the lateral command (with the forward one, constant, it had no sign at all).
+    assert study.speed.correlation is not None and study.speed.correlation > 0.5
+    assert len(study.smoothed_q) == 3 and all(len(q) == len(p) for q, p in zip(study.smoothed_q,
+                                                                                 study.smoothed_projections))

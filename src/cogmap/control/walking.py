@@ -91,7 +91,7 @@ def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: in
     if not env_id.startswith("cogmap/") or "Velocity" not in env_id:
         raise CogmapError(f"the walking study needs a walker (cogmap/CheetahVelocity-v0, cogmap/AntVelocity-v0), "
                           f"not {env_id}")
-    options = {**getattr(policy.config, "env_kwargs", {}), "command": command}  # the task the walker was trained on
+    options = {**policy.config.env_kwargs, "command": command}  # the task the walker was trained on
     vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
                           vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **options)
     try:
@@ -216,6 +216,7 @@ class WalkingStudy:
     push: dict | None
     untrained_ratio: list | None = None  # the same ratio for the untrained network driven by the walker's observations
     smoothed_projections: list | None = None  # the projections through a periodic spline, 5 points per step (figures)
+    smoothed_q: list | None = None  # the recurrent layer's pooled Q per condition through the same spline
 
     def to_json(self) -> dict:
         return {
@@ -284,9 +285,15 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
     axis, projections = None, []
     if len(conditions) >= 2:
         recurrent = [c.cycles[RECURRENT] for c in conditions]
-        axis = speed_axis(recurrent, [float(c.command[0]) for c in conditions])
+        # The commanded quantity the conditions differ in most (forward, lateral or turning speed).
+        commands = np.stack([c.command for c in conditions])
+        varied = int(np.ptp(commands, axis=0).argmax())
+        axis = speed_axis(recurrent, commands[:, varied].tolist())
         projections = [axis.project(cycle).tolist() for cycle in recurrent]
     smoothed = [smooth_cycle(np.asarray(p), factor=5).tolist() if len(p) >= 3 else p for p in projections]
+    # Q of the recurrent cycles through the same periodic spline, for colouring those figures.
+    smoothed_q = [smooth_cycle(np.asarray(q)[:, None], factor=5)[:, 0].tolist() if len(q) >= 3 else q
+                  for q in tangling[RECURRENT].q_pooled] if smoothed else []
     push_result = None
     if push:
         middle = conditions[len(conditions) // 2]
@@ -304,4 +311,4 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
                        "peak_distance": float(after.max()), "steps_to_return": returned,
                        "cycles_to_return": None if returned is None else returned / middle.length}
     return WalkingStudy(policy.source or "", policy.config.env, inner_dt, tuple(conditions), tangling, ratio, p_value,
-                        axis, projections, push_result, control_ratio, smoothed)
+                        axis, projections, push_result, control_ratio, smoothed, smoothed_q)

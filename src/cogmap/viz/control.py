@@ -126,13 +126,14 @@ def plot_speed_axis(study, path: str | os.PathLike | None = None, layer: str = "
     ax = fig.add_subplot(projection="3d")
     q_all = np.concatenate([np.asarray(q) for q in study.tangling[layer].q_pooled])
     low, high = float(q_all.min()), float(q_all.max())
-    smoothed = study.smoothed_projections or study.projections
-    for condition, points, q in zip(study.conditions, smoothed, study.tangling[layer].q_pooled):
-        points = np.asarray(points)
-        factor = len(points) / max(len(q), 1)
-        q = np.interp(np.arange(len(points)) / factor, np.arange(len(q)), q, period=len(q)) if len(q) >= 3 else np.asarray(q)
+    # The study's spline-smoothed cycles and Q where it has them (the recurrent layer), the raw ones otherwise.
+    smooth = layer == "recurrent" and study.smoothed_projections and study.smoothed_q
+    cycles = study.smoothed_projections if smooth else study.projections
+    colours = study.smoothed_q if smooth else study.tangling[layer].q_pooled
+    for condition, points, q in zip(study.conditions, cycles, colours):
+        points, q = np.asarray(points), np.asarray(q)
         ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=q, cmap="viridis", vmin=low, vmax=high, s=4)
-        ax.text(*points[0], f"{condition.command[0]:+g}", fontsize=7)
+        ax.text(*points[0], ",".join(f"{c:+g}" for c in condition.command), fontsize=7)
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_zlabel("speed axis")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -85,7 +86,11 @@ class WorldModel(nn.Module):
             self.dynamics = nn.Sequential(nn.Linear(width + len(ACTION_NAMES), hidden), nn.ReLU(),
                                           nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, width))
 
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
+    def encode(self, images) -> torch.Tensor:
+        """Latents ``(B, vectors, 3)`` of images as the renderer makes them (a tensor or NumPy array in [0, 1])."""
+        if not torch.is_tensor(images):
+            images = torch.as_tensor(np.asarray(images, dtype=np.float32))
+        images = images.to(self.action_rotations.device)
         if images.dim() == 3:
             images = images[:, None]
         if images.dim() != 4 or images.shape[1:] != (1, self.size, self.size):

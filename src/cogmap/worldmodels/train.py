@@ -32,7 +32,7 @@ from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import conjugate_actions, cube_rotations, parse_actions, rigid_trajectories
 from cogmap.worldmodels.model import LATENTS, TRANSITIONS, WorldModel, contrastive_loss
-from cogmap.worldmodels.rigid import ACTION_NAMES, render
+from cogmap.worldmodels.rigid import render
 
 FORMAT = "cogmap-world-model"
 VERSION = 1
@@ -237,5 +237,5 @@ def summary_line(result: dict, steps: int) -> str:
             f"DIE {result['die_1_step']:.4f} (1 step), {result[f'die_{steps}_step']:.4f} ({steps} steps)")
 
 
-__all__ = ["ACTION_NAMES", "WorldModelConfig", "build_model", "evaluate", "latent_rotations", "load_world_model",
+__all__ = ["WorldModelConfig", "build_model", "evaluate", "latent_rotations", "load_world_model",
            "load_world_model_config", "save_world_model", "summary_line", "train"]
