@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from cogmap.analysis.equivariance import random_pairs
 from cogmap.cli.main import main
 from cogmap.errors import CogmapError
 from cogmap.geometry import so3
@@ -16,12 +17,14 @@ from cogmap.worldmodels import (
     conjugate_actions,
     cube_rotations,
     evaluate,
+    get_domain,
     latent_rotations,
     load_world_model,
     load_world_model_config,
     render,
     rigid_trajectories,
     train,
+    trajectories,
 )
 
 
@@ -29,9 +32,9 @@ def test_trajectories_follow_their_actions_and_repeat_by_seed():
     data = rigid_trajectories(5, steps=3, size=16, seed=4)
     g = action_rotations(math.pi / 6, dtype=torch.float64)
     for t in range(3):
-        expected = g[data.actions[:, t]] @ data.rotations[:, t].double()
-        assert torch.allclose(data.rotations[:, t + 1].double(), expected, atol=1e-5)
-    assert torch.allclose(data.observations[:, 2, 0], render(data.rotations[:, 2].double(), 16).float(), atol=1e-5)
+        expected = g[data.actions[:, t]] @ data.poses[:, t, 0]
+        assert torch.allclose(data.poses[:, t + 1, 0], expected, atol=1e-12)
+    assert torch.allclose(data.observations[:, 2, 0], render(data.poses[:, 2, 0], 16).float(), atol=1e-5)
     again = rigid_trajectories(5, steps=3, size=16, seed=4)
     assert torch.equal(again.observations, data.observations) and torch.equal(again.actions, data.actions)
     assert not torch.equal(rigid_trajectories(5, steps=3, size=16, seed=5).actions, data.actions)
@@ -55,15 +58,15 @@ def test_the_cube_rotations_relabel_the_actions():
 
 def test_the_equivariant_transition_turns_the_latent_by_the_actions_rotation():
     model = WorldModel("matmul", size=16, vectors=2)
-    z = torch.randn(6, 2, 3)
+    z = torch.randn(6, 1, 2, 3)
     actions = torch.arange(6)
     g = action_rotations(math.pi / 6)
     stepped = model.step(z, actions)
     for a in range(6):
-        assert torch.allclose(stepped[a], (g[a] @ z[a].T).T, atol=1e-6)
+        assert torch.allclose(stepped[a, 0], (g[a] @ z[a, 0].T).T, atol=1e-6)
     # pitch+ then pitch- comes back; a rollout is the steps in turn
     back = model.rollout(z, torch.tensor([[0, 1]] * 6))
-    assert torch.allclose(back[:, -1], z, atol=1e-5) and back.shape == (6, 2, 2, 3)
+    assert torch.allclose(back[:, -1], z, atol=1e-5) and back.shape == (6, 2, 1, 2, 3)
     baseline = WorldModel("none", size=16, vectors=2)
     assert baseline.step(z, actions).shape == z.shape
     with pytest.raises(CogmapError, match="images must be"):
@@ -74,8 +77,8 @@ def test_the_equivariant_transition_turns_the_latent_by_the_actions_rotation():
 
 def test_a_rotation_latent_is_a_rotation_matrix():
     model = WorldModel("matmul", size=16, latent="rotation", vectors=5)
-    z = model.encode(torch.rand(7, 1, 16, 16))
-    assert z.shape == (7, 3, 3) and model.vectors == 3
+    z = model.encode(torch.rand(7, 1, 16, 16))[:, 0]
+    assert model.encode(torch.rand(7, 1, 16, 16)).shape == (7, 1, 3, 3) and model.vectors == 3
     assert torch.allclose(z @ z.transpose(-1, -2), torch.eye(3).expand(7, 3, 3), atol=1e-5)
     assert torch.allclose(torch.linalg.det(z), torch.ones(7), atol=1e-5)
     with pytest.raises(CogmapError, match="latent must be"):
@@ -99,33 +102,53 @@ def test_training_lowers_the_loss_and_the_saved_model_loads_and_encodes_alike(tm
     few = evaluate(loaded, trajectories=3, steps=1)  # ranks beyond the 3 candidates are left out, not an error
     assert set(few["1_step_pessimistic"]) >= {"hits@1"} and "hits@5" not in few["1_step_pessimistic"]
     turns = latent_rotations(loaded, frames=6)
-    assert set(turns) == {"pitch (x)", "yaw (y)", "roll (z)"} and len(turns["yaw (y)"]["latent_angle"]) == 6
-    assert turns["yaw (y)"]["latent_angle"][0] == pytest.approx(0.0, abs=1e-6)
+    assert set(turns) == {"pitch", "yaw", "roll"} and len(turns["yaw"]["latent_angle"]) == 6
+    assert turns["yaw"]["latent_angle"][0] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_an_encoder_that_is_equivariant_by_construction_scores_perfectly():
-    # An oracle: a "network" that reads the object's orientation off a lookup of the rendered images
-    # is exactly equivariant, so EE = DIE = 0 and every prediction ranks first.
-    data_size = 16
+@pytest.mark.parametrize("domain", ["teapot", "planar_arm"])  # the 3-D arm hides poses: see test_domains
+def test_an_encoder_that_is_equivariant_by_construction_scores_perfectly(domain):
+    # An oracle: a "network" that reads the pose off a lookup of rendered images is exactly
+    # equivariant, so EE = DIE = 0 and every prediction ranks first. Its lookup holds every image
+    # the evaluation will show it: the test trajectories and their turned copies, drawn here with
+    # the evaluation's own seeds.
+    size, n, steps, seed = 16, 30, 2, 3
 
     class Oracle(WorldModel):
         def encode(self, images):
-            # the latent is the orientation itself (3 vectors = its columns' images): found by matching
-            # each image with the rendering of the candidates the test hands it
             flat = images.reshape(len(images), -1)
             index = torch.cdist(flat, self.known_images).argmin(1)
-            return self.known_rotations[index].transpose(-1, -2)  # rows: R e_i, turned by g as z g^T
+            return self.known_poses[index].transpose(-1, -2)  # per joint, rows R_j e_i: turned by g_j as z g_j^T
 
-    oracle = Oracle("matmul", size=data_size)
-    data = rigid_trajectories(30, steps=2, size=data_size, seed=3)
-    cube = cube_rotations(torch.float64)
-    every = torch.einsum("cij,njk->cnik", cube, data.rotations.double().reshape(-1, 3, 3)).reshape(-1, 3, 3)
-    oracle.known_rotations = every.float()
-    oracle.known_images = render(every, data_size).float().reshape(len(every), -1)
-    result = evaluate(oracle, trajectories=30, steps=2, seed=3)
+    space = get_domain(domain)
+    oracle = Oracle("matmul", size=size, domain=domain, vectors=space.dim)
+    data = trajectories(n, steps, None, math.pi / 6, size, seed, domain)
+    g, _ = space.symmetries(n, torch.Generator().manual_seed(seed + 1))
+    pairs = torch.as_tensor(random_pairs(n, seed))
+    known = [data.poses.reshape(-1, *data.poses.shape[2:]), g @ data.poses[:, 0]]
+    known += [g @ data.poses[pairs, horizon] for horizon in (1, steps)]
+    # and the full turns of latent_rotations (12 frames from its seed's random pose)
+    start = space.random_poses(1, torch.Generator().manual_seed(0))
+    angles = torch.arange(12, dtype=torch.float64) * 2 * math.pi / 12
+    plus = [a for a, name in enumerate(space.action_names) if name.endswith("+")]
+    known += [space.turns(torch.full((12,), a), angles) @ start for a in plus]
+    oracle.known_poses = torch.cat(known).float()
+    oracle.known_images = space.render(torch.cat(known), size).float().reshape(len(oracle.known_poses), -1)
+    result = evaluate(oracle, trajectories=n, steps=steps, seed=seed)
     assert result["ee"] == pytest.approx(0.0, abs=1e-5)
     assert result["die_1_step"] == pytest.approx(0.0, abs=1e-5) and result["die_2_step"] == pytest.approx(0.0, abs=1e-5)
     assert result["1_step_pessimistic"]["hits@1"] == 1.0 and result["2_step_pessimistic"]["mrr"] == 1.0
+    for turn in latent_rotations(oracle, frames=12).values():
+        folded = [min(a, 2 * math.pi - a) for a in turn["true_angle"]]
+        assert turn["latent_angle"] == pytest.approx(folded, abs=1e-3)
+        assert max(turn["turn_error"]) < 1e-5 and max(turn["distance_to_truth"]) < 1e-3
+    # Mixing the latent's vectors keeps it equivariant (z -> M z commutes with z -> z g^T); mixing
+    # their coordinates (z -> z M) does not.
+    mix = torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.2, 0.0, 1.0]])[:space.dim, :space.dim]
+    oracle.known_poses = oracle.known_poses @ mix
+    assert evaluate(oracle, trajectories=n, steps=steps, seed=seed)["ee"] == pytest.approx(0.0, abs=1e-5)
+    oracle.known_poses = mix.T @ oracle.known_poses
+    assert evaluate(oracle, trajectories=n, steps=steps, seed=seed)["ee"] > 0.05
 
 
 def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
@@ -156,3 +179,25 @@ def test_bad_input_is_one_line_and_status_two(words, needle, tmp_path, capsys):
                 ["equivariance", *words]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
+
+
+def test_the_equivariant_part_recovers_a_known_map_and_its_rank():
+    # z_j = M_j R_j^T exactly: the residual is 0 and the singular values are M's own (numpy's SVD).
+    import numpy as np
+
+    from cogmap.worldmodels.train import equivariant_part
+
+    poses = get_domain("arm").random_poses(300, torch.Generator().manual_seed(0))
+    shoulder = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.02]], dtype=torch.float64)
+    elbow = torch.tensor([[0.3, 0.6, 0.0], [0.6, 1.2, 0.0]], dtype=torch.float64)  # rank 1
+    elbow = torch.cat([elbow, torch.zeros(1, 3, dtype=torch.float64)])
+    z = torch.stack([shoulder @ poses[:, 0].transpose(-1, -2), elbow @ poses[:, 1].transpose(-1, -2)], 1)
+    part = equivariant_part(z, poses)
+    expected = np.linalg.svd(shoulder.numpy(), compute_uv=False)
+    assert part["joint0"]["residual"] == pytest.approx(0.0, abs=1e-12)
+    norm = float(torch.linalg.norm(shoulder))  # = ||z|| for every sample
+    assert part["joint0"]["singular_values"] == pytest.approx((expected / norm).tolist(), abs=1e-12)
+    assert part["joint0"]["rank"] == 2 and part["joint1"]["rank"] == 1
+    # A latent that ignores the pose has no equivariant part: all of it is residual, rank 0.
+    constant = equivariant_part(torch.ones(300, 2, 3, 3, dtype=torch.float64), poses)["joint0"]
+    assert constant["residual"] == pytest.approx(1.0, abs=0.15) and constant["rank"] == 0

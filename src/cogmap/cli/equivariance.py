@@ -1,4 +1,4 @@
-"""``cogmap equivariance``: world models of a rotating object with symmetric embeddings (seed 004)."""
+"""``cogmap equivariance``: world models of rotating bodies with symmetric embeddings (seed 004)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,24 @@ import argparse
 from pathlib import Path
 
 from cogmap.cli.common import ArgumentParser, add_config_arguments, check_count, create_output_dir, output_dir, overrides
+from cogmap.errors import CogmapError
 
-HELP = "world models of a rotating object: symmetric embeddings and an equivariant transition (seed 004)"
+HELP = "world models of rotating bodies: symmetric embeddings and an equivariant transition (seed 004)"
 DESCRIPTION = """\
-  train    render (observation, action, next observation) of the teapot-like rigid object
-           turned by fixed rotations about the world's axes, and train an encoder with an
-           equivariant transition (transition=matmul, the SEN of Park et al. 2022) or an MLP
-           transition (transition=none, the baseline) by C-SWM's contrastive loss; writes
-           config.yaml, metrics.csv and model.pt to --out.
-  evaluate next-state prediction on fresh trajectories of all six actions: Hits@k and MRR
-           at 1 and --steps steps (ties counted against the model, and by the published
-           rule), the encoder's equivariance error (EE) and the distance-invariance error
-           (DIE); evaluation.json and a figure of the latents to --out.
+  train    render (observation, action, next observation) of a domain's body (domain=teapot:
+           a rigid object on SO(3); arm: the two-joint arm on SO(3) x SO(3); planar_arm: on
+           SO(2) x SO(2)) turned one joint at a time by fixed rotations, and train an encoder
+           with an equivariant transition (transition=matmul, the SEN of Park et al. 2022) or
+           an MLP transition (transition=none, the baseline) by C-SWM's contrastive loss;
+           writes config.yaml, metrics.csv and model.pt to --out.
+  evaluate next-state prediction on fresh trajectories of all the domain's actions: Hits@k
+           and MRR at 1 and --steps steps (ties counted against the model, and by the
+           published rule), the encoder's equivariance error (EE) and the distance-invariance
+           error (DIE); evaluation.json and a figure of the latents to --out.
+  table    mean and standard deviation over seeds of evaluated runs, one row per config
+           (runs/equivariance/<config>/seed<k>), as a Markdown table.
+  ambiguity how often a domain's pose renders more like a far pose than like itself turned a
+           little (the identifiability of its images).
 Load a trained model in Python with cogmap.worldmodels.load_world_model(RUN_DIR or model.pt).
 """
 
@@ -26,7 +32,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("equivariance", help=HELP, description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(title="actions", metavar="ACTION", parser_class=ArgumentParser)
-    t = sub.add_parser("train", help="train a world model of the rotating object",
+    t = sub.add_parser("train", help="train a world model of a rotating body",
                        description="Train a world model. Settings from --config (a YAML mapping of WorldModelConfig "
                                    "fields, e.g. configs/equivariance/teapot_sen.yaml) and KEY=VALUE overrides.")
     add_config_arguments(t, "transition=none epochs=5", "YAML file of world-model settings")
@@ -44,6 +50,22 @@ def add_parser(subparsers) -> None:
     e.add_argument("--out", type=Path, help="output folder (default: the run folder's evaluation/)")
     e.add_argument("--force", action="store_true", help="replace an earlier evaluation in --out")
     e.set_defaults(run=run_evaluate)
+    b = sub.add_parser("table", help="mean and sd over seeds of evaluated runs, one row per config",
+                       description="Tabulate evaluated runs: each RUN is a run folder or a folder of seed folders.")
+    b.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders, or config folders holding them")
+    b.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    b.set_defaults(run=run_table)
+    a = sub.add_parser("ambiguity", help="how identifiable a domain's poses are from its images",
+                       description="For random poses: is some pose more than --far degrees away rendered closer to it "
+                                   "than the pose itself turned by --near degrees?")
+    a.add_argument("domain", help="teapot, arm or planar_arm")
+    a.add_argument("--size", type=int, default=32, help="image side (default 32)")
+    a.add_argument("--queries", type=int, default=500, help="poses tested (default 500)")
+    a.add_argument("--references", type=int, default=20_000, help="random poses searched (default 20000)")
+    a.add_argument("--near", type=float, default=10.0, help="small turn, degrees (default 10)")
+    a.add_argument("--far", type=float, default=45.0, help="far-away poses, degrees (default 45)")
+    a.add_argument("--seed", type=int, default=0)
+    a.set_defaults(run=run_ambiguity)
 
 
 def run_train(args) -> int:
@@ -53,7 +75,7 @@ def run_train(args) -> int:
     config = load_world_model_config(args.config, words)
     if args.quiet:
         config.progress = False
-    name = args.config.stem if args.config is not None else f"teapot_{config.transition}"
+    name = args.config.stem if args.config is not None else f"{config.domain}_{config.transition}"
     out = output_dir(args.out, Path("runs/equivariance") / name / f"seed{config.seed}", args.force)
     create_output_dir(out, args.force)
     model = train(config, out)
@@ -78,7 +100,39 @@ def run_evaluate(args) -> int:
     result = evaluate(model, args.trajectories, args.steps, args.seed)
     create_output_dir(out, args.force)
     write_text_atomic(out / "evaluation.json", json.dumps(result, indent=1))
-    plot_latent_rotations(latent_rotations(model, seed=args.seed), out / "latent_rotations.png")
+    ranks = ", ".join(str(j["rank"]) for j in result["equivariant_part"].values())
+    plot_latent_rotations(latent_rotations(model, seed=args.seed), out / "latent_rotations.png",
+                          title=f"how the latent turns when a joint turns (its equivariant part has rank {ranks}; "
+                                f"a rank-1 latent leaves the Kabsch angle undetermined)")
     print(summary_line(result, args.steps))
     print(f"wrote evaluation.json and latent_rotations.png in {out}")
+    return 0
+
+
+def run_table(args) -> int:
+    from cogmap.files import write_text_atomic
+    from cogmap.worldmodels.report import markdown_table, summarize
+
+    table = markdown_table(summarize(args.runs))
+    print(table, end="")
+    if args.out is not None:
+        write_text_atomic(args.out, table)
+    return 0
+
+
+def run_ambiguity(args) -> int:
+    import json
+    import math
+
+    from cogmap.worldmodels.domains import get_domain, pose_ambiguity
+
+    domain = get_domain(args.domain)
+    check_count("--size", args.size, 2)
+    check_count("--queries", args.queries)
+    check_count("--references", args.references)
+    if not 0 < args.near < args.far:
+        raise CogmapError(f"need 0 < --near < --far, got {args.near} and {args.far}")
+    result = pose_ambiguity(domain, args.size, args.queries, args.references, math.radians(args.near),
+                            math.radians(args.far), args.seed)
+    print(json.dumps(result))
     return 0

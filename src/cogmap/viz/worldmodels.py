@@ -12,7 +12,7 @@ from cogmap.viz.plots import save_figure, subplots
 
 
 def plot_latent_rotations(turns: dict, path: str | os.PathLike | None = None, title: str = "") -> Figure:
-    """For one full turn about each axis: the latent's rotation angle against the object's, and what it misses.
+    """For one full turn about each axis of each joint: the latent's rotation angle against the joint's, and what it misses.
 
     ``turns`` is :func:`cogmap.worldmodels.train.latent_rotations`'s result.
     """
@@ -22,16 +22,17 @@ def plot_latent_rotations(turns: dict, path: str | os.PathLike | None = None, ti
         true = np.degrees(np.asarray(values["true_angle"]))
         folded = np.degrees(np.minimum(np.asarray(values["true_angle"]), 2 * math.pi - np.asarray(values["true_angle"])))
         left.plot(true, np.degrees(values["latent_angle"]), marker=".", label=name)
-        right.plot(true, np.degrees(values["distance_to_truth"]), marker=".", label=f"{name}: distance to the truth")
-        right.plot(true, 100 * np.asarray(values["residual"]), linestyle=":", label=f"{name}: residual (%)")
+        line, = right.plot(true, 100 * np.asarray(values["turn_error"]), marker=".", label=f"{name}: |z - z0 G^T| / |z0|")
+        right.plot(true, 100 * np.asarray(values["residual"]), linestyle=":", color=line.get_color(),
+                   label=f"{name}: Kabsch residual")
         truth = (true, folded)
     if truth is not None:
         left.plot(*truth, color="black", linewidth=0.8, linestyle="--", label="equivariant")
-    left.set_xlabel("object turned by (deg)")
+    left.set_xlabel("joint turned by (deg)")
     left.set_ylabel("latent turned by (deg)")
     left.legend(fontsize=8)
-    right.set_xlabel("object turned by (deg)")
-    right.set_ylabel("deg  /  %")
+    right.set_xlabel("joint turned by (deg)")
+    right.set_ylabel("% of the latent's norm")
     right.legend(fontsize=7)
-    fig.suptitle(title or "how the latent turns when the object turns", fontsize=10)
+    fig.suptitle(title or "how the latent turns when a joint turns", fontsize=10)
     return save_figure(fig, path)

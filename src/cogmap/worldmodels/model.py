@@ -1,13 +1,16 @@
-"""World models of the rigid object: a symmetric embedding network with an equivariant transition, and its baseline.
+"""World models of a domain's body: a symmetric embedding network with an equivariant transition, and its baseline.
 
 Both encode an image with the same unconstrained CNN (the symmetric embedding network, SEN, of
-Park et al. 2022) into ``vectors`` 3-D vectors, the latent ``z`` ``(vectors, 3)``, on which the
-rotation group acts in a known way, ``g.z = z g^T`` (each vector turned by ``g``); or, with
-``latent="rotation"``, into a rotation matrix whose rows turn the same way.
+Park et al. 2022) into, for each of the domain's ``J`` joints, ``vectors`` vectors of the
+joint's dimension ``d``: the latent ``z`` ``(J, vectors, d)``, on which the product of the
+joints' rotation groups acts in a known way, ``g.z_j = z_j g_j^T`` (joint j's vectors turned by
+``g_j``); or, with ``latent="rotation"``, into one rotation matrix per joint whose rows turn the
+same way.
 
-- ``transition="matmul"`` (the paper's "Ours (MatMul)"): the next latent is ``z G_a^T``, the
-  action's own rotation: equivariant by construction, and an action never seen in training is
-  still predicted correctly if the encoder has learned the symmetry.
+- ``transition="matmul"`` (the paper's "Ours (MatMul)"): the next latent is ``z_j G_{a,j}^T``,
+  the action's own rotation of each joint (the identity on the joints it leaves): equivariant by
+  construction, and an action never seen in training is still predicted correctly if the
+  encoder has learned the symmetry.
 - ``transition="none"`` (the paper's "None", C-SWM's transition): an MLP of ``(z, one-hot a)``
   predicts a change of ``z``; it must learn every action from data.
 
@@ -25,7 +28,7 @@ import torch
 from torch import nn
 
 from cogmap.errors import CogmapError
-from cogmap.worldmodels.rigid import ACTION_NAMES, action_rotations
+from cogmap.worldmodels.domains import Domain, get_domain
 
 TRANSITIONS = ("matmul", "none")
 
@@ -34,21 +37,22 @@ LATENTS = ("vectors", "rotation")
 
 
 class SymmetricEmbedding(nn.Module):
-    """Images ``(B, 1, S, S)`` -> latents ``(B, vectors, 3)``: four stride-2 convolutions, then an MLP.
+    """Images ``(B, 1, S, S)`` -> latents ``(B, J, vectors, d)``: four stride-2 convolutions, then an MLP.
 
-    ``latent="rotation"``: two output vectors are made orthonormal (Gram-Schmidt) and completed by
-    their cross product, so the latent is a rotation matrix (its rows turn with the object); a
-    latent on SO(3) cannot shrink to make every energy small.
+    ``latent="rotation"``: per joint, ``d - 1`` output vectors are made orthonormal (Gram-Schmidt)
+    and completed to a rotation matrix (by the cross product in 3-D, the perpendicular in 2-D),
+    so the latent lies on the group (its rows turn with the joint); it cannot shrink to make
+    every energy small.
     """
 
     def __init__(self, size: int = 64, vectors: int = 3, channels: int = 32, hidden: int = 256,
-                 latent: str = "vectors"):
+                 latent: str = "vectors", joints: int = 1, dim: int = 3):
         super().__init__()
         if latent not in LATENTS:
             raise CogmapError(f"latent must be one of {', '.join(LATENTS)}, got {latent!r}")
         if latent == "rotation":
-            vectors = 3
-        self.latent = latent
+            vectors = dim
+        self.latent, self.joints, self.dim = latent, joints, dim
         if size % 16:
             raise CogmapError(f"image size must be a multiple of 16, got {size}")
         layers, width = [], 1
@@ -56,56 +60,66 @@ class SymmetricEmbedding(nn.Module):
             layers += [nn.Conv2d(width, out, 4, stride=2, padding=1), nn.ReLU()]
             width = out
         self.features = nn.Sequential(*layers, nn.Flatten())
-        outputs = 6 if latent == "rotation" else 3 * vectors
-        self.head = nn.Sequential(nn.Linear(width * (size // 16) ** 2, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+        per_joint = dim * (dim - 1) if latent == "rotation" else dim * vectors
+        self.head = nn.Sequential(nn.Linear(width * (size // 16) ** 2, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, joints * per_joint))
         self.vectors = vectors
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         out = self.head(self.features(images))
         if self.latent == "vectors":
-            return out.reshape(len(images), self.vectors, 3)
-        first = nn.functional.normalize(out[:, :3], dim=1)
-        second = out[:, 3:] - (first * out[:, 3:]).sum(1, keepdim=True) * first
-        second = nn.functional.normalize(second, dim=1)
-        return torch.stack([first, second, torch.linalg.cross(first, second)], 1)
+            return out.reshape(len(images), self.joints, self.vectors, self.dim)
+        out = out.reshape(len(images), self.joints, self.dim - 1, self.dim)
+        first = nn.functional.normalize(out[:, :, 0], dim=-1)
+        if self.dim == 2:
+            return torch.stack([first, torch.stack([-first[..., 1], first[..., 0]], -1)], -2)
+        second = out[:, :, 1] - (first * out[:, :, 1]).sum(-1, keepdim=True) * first
+        second = nn.functional.normalize(second, dim=-1)
+        return torch.stack([first, second, torch.linalg.cross(first, second)], -2)
 
 
 class WorldModel(nn.Module):
     """Encoder and transition; ``encode(images)``, ``step(z, actions)``, ``rollout(z, actions (B, T))``."""
 
     def __init__(self, transition: str = "matmul", size: int = 64, vectors: int = 3, channels: int = 32,
-                 hidden: int = 256, step: float = math.pi / 6, latent: str = "vectors"):
+                 hidden: int = 256, step: float = math.pi / 6, latent: str = "vectors",
+                 domain: str | Domain = "teapot"):
         super().__init__()
         if transition not in TRANSITIONS:
             raise CogmapError(f"transition must be one of {', '.join(TRANSITIONS)}, got {transition!r}")
-        self.encoder = SymmetricEmbedding(size, vectors, channels, hidden, latent)
+        self.domain = get_domain(domain)
+        self.encoder = SymmetricEmbedding(size, vectors, channels, hidden, latent, self.domain.joints, self.domain.dim)
         self.transition, self.size, self.vectors = transition, size, self.encoder.vectors
-        self.register_buffer("action_rotations", action_rotations(step))
+        self.register_buffer("action_matrices", self.domain.action_matrices(step))  # (A, J, d, d)
         if transition == "none":
-            width = 3 * self.vectors
-            self.dynamics = nn.Sequential(nn.Linear(width + len(ACTION_NAMES), hidden), nn.ReLU(),
+            width = self.domain.joints * self.vectors * self.domain.dim
+            self.dynamics = nn.Sequential(nn.Linear(width + self.domain.actions, hidden), nn.ReLU(),
                                           nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, width))
 
+    @property
+    def latent_shape(self) -> tuple:
+        return (self.domain.joints, self.vectors, self.domain.dim)
+
     def encode(self, images) -> torch.Tensor:
-        """Latents ``(B, vectors, 3)`` of images as the renderer makes them (a tensor or NumPy array in [0, 1])."""
+        """Latents ``(B, J, vectors, d)`` of images as the renderer makes them (a tensor or NumPy array in [0, 1])."""
         if not torch.is_tensor(images):
             images = torch.as_tensor(np.asarray(images, dtype=np.float32))
-        images = images.to(self.action_rotations.device)
+        images = images.to(self.action_matrices.device)
         if images.dim() == 3:
             images = images[:, None]
         if images.dim() != 4 or images.shape[1:] != (1, self.size, self.size):
             raise CogmapError(f"images must be (B, 1, {self.size}, {self.size}) or (B, {self.size}, {self.size}), "
                               f"got {tuple(images.shape)}")
-        return self.encoder(images.to(self.action_rotations.dtype))
+        return self.encoder(images.to(self.action_matrices.dtype))
 
     def step(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         if self.transition == "matmul":
-            return z @ self.action_rotations[actions].transpose(-1, -2)
-        one_hot = nn.functional.one_hot(actions, len(ACTION_NAMES)).to(z.dtype)
-        return z + self.dynamics(torch.cat([z.flatten(1), one_hot], 1)).reshape_as(z)  # may leave SO(3)
+            return torch.einsum("bjvd,bjed->bjve", z, self.action_matrices[actions])
+        one_hot = nn.functional.one_hot(actions, self.domain.actions).to(z.dtype)
+        return z + self.dynamics(torch.cat([z.flatten(1), one_hot], 1)).reshape_as(z)  # may leave the group
 
     def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """The latent after each of ``actions`` ``(B, T)`` in turn, from ``z``: ``(B, T, vectors, 3)``."""
+        """The latent after each of ``actions`` ``(B, T)`` in turn, from ``z``: ``(B, T, J, vectors, d)``."""
         states = []
         for t in range(actions.shape[1]):
             z = self.step(z, actions[:, t])

@@ -26,6 +26,8 @@ from cogmap.errors import CogmapError
 from cogmap.geometry import so3
 
 ACTION_NAMES = ("pitch+", "pitch-", "yaw+", "yaw-", "roll+", "roll-")
+LIGHT = (-0.4, 0.5, 1.0)  # towards the light, from the object: upper left, in front
+AMBIENT = 0.15
 _AXES = {"pitch": 0, "yaw": 1, "roll": 2}
 
 
@@ -37,13 +39,16 @@ class Ellipsoid:
     albedo: float
 
 
-# A teapot-like object, about 1.6 units long, centred near the origin.
+# A teapot-like object about 1.9 units long, centred near the origin and filling most of the
+# image. The parts that break the body's symmetry are drawn large and in contrasting albedo:
+# an ellipsoid body alone is symmetric under three half-turns, and an encoder that cannot tell
+# those poses apart has no equivariant latent but zero (z(R) = z(R S) forces M = M S^T).
 TEAPOT = (
-    Ellipsoid((0.0, 0.0, 0.0), (0.50, 0.42, 0.36), (0.0, 0.0, 0.0), 0.85),  # body
-    Ellipsoid((0.50, 0.0, 0.12), (0.30, 0.07, 0.07), (0.0, -0.6, 0.0), 0.65),  # spout, tilted up
-    Ellipsoid((-0.52, 0.0, 0.05), (0.07, 0.05, 0.24), (0.0, 0.3, 0.0), 0.45),  # handle
-    Ellipsoid((0.10, 0.0, 0.38), (0.10, 0.10, 0.07), (0.0, 0.0, 0.0), 0.55),  # lid knob, off-centre
-    Ellipsoid((0.0, 0.36, -0.12), (0.09, 0.09, 0.09), (0.0, 0.0, 0.0), 1.00),  # marker on the +y side
+    Ellipsoid((0.0, 0.0, 0.0), (0.60, 0.48, 0.41), (0.0, 0.0, 0.0), 0.75),  # body
+    Ellipsoid((0.62, 0.0, 0.14), (0.36, 0.13, 0.13), (0.0, -0.6, 0.0), 0.55),  # spout, tilted up
+    Ellipsoid((-0.66, 0.0, 0.06), (0.12, 0.08, 0.31), (0.0, 0.3, 0.0), 0.35),  # handle, dark
+    Ellipsoid((0.14, 0.0, 0.43), (0.18, 0.18, 0.12), (0.0, 0.0, 0.0), 0.50),  # lid knob, off-centre
+    Ellipsoid((0.0, 0.41, -0.12), (0.17, 0.17, 0.17), (0.0, 0.0, 0.0), 1.00),  # bright marker on the +y side
 )
 
 
@@ -68,7 +73,7 @@ def _shape_matrices(parts: Sequence[Ellipsoid], dtype, device) -> tuple[torch.Te
 
 
 def render(rotations: torch.Tensor, size: int = 64, parts: Sequence[Ellipsoid] = TEAPOT, scale: float = 1.0,
-           light: Sequence[float] = (-0.4, 0.5, 1.0), ambient: float = 0.15, supersample: int = 1) -> torch.Tensor:
+           light: Sequence[float] = LIGHT, ambient: float = AMBIENT, supersample: int = 1) -> torch.Tensor:
     """Grey images ``(B, size, size)`` in [0, 1] of the object turned by ``rotations`` ``(B, 3, 3)``.
 
     ``scale`` shrinks the object's units into the image's [-1, 1] square. Row 0 is the top of
@@ -79,21 +84,31 @@ def render(rotations: torch.Tensor, size: int = 64, parts: Sequence[Ellipsoid] =
                           f"{tuple(rotations.shape) if torch.is_tensor(rotations) else type(rotations).__name__}")
     if not torch.isfinite(rotations).all():
         raise CogmapError("rotations hold NaN or infinite values")
-    if size < 2 or supersample < 1:
-        raise CogmapError(f"size must be at least 2 and supersample at least 1, got {size} and {supersample}")
-    # Blocks of images, so that the (images x ellipsoids x pixels) intermediates stay in cache.
-    block = max(1, (1 << 16) // (len(parts) * size * size * supersample ** 2) * 8)
-    return torch.cat([_render(rotations[i:i + block], size, parts, scale, light, ambient, supersample)
-                      for i in range(0, len(rotations), block)]) if len(rotations) else \
-        rotations.new_zeros(0, size, size)
-
-
-def _render(rotations, size, parts, scale, light, ambient, supersample) -> torch.Tensor:
-    dtype, device = rotations.dtype, rotations.device
-    centres, shapes, albedo = _shape_matrices(parts, dtype, device)
+    centres, shapes, albedo = _shape_matrices(parts, rotations.dtype, rotations.device)
     # The object in the world: centres R c, shape matrices R A R^T (both scaled into the image).
     world_centres = scale * torch.einsum("bij,kj->bki", rotations, centres)  # (B, K, 3)
     world_shapes = torch.einsum("bij,kjl,bml->bkim", rotations, shapes, rotations) / scale ** 2  # (B, K, 3, 3)
+    return render_ellipsoids(world_centres, world_shapes, albedo, size, light, ambient, supersample)
+
+
+def render_ellipsoids(centres: torch.Tensor, shapes: torch.Tensor, albedo: torch.Tensor, size: int = 64,
+                      light: Sequence[float] = LIGHT, ambient: float = AMBIENT, supersample: int = 1) -> torch.Tensor:
+    """Grey images ``(B, size, size)`` of scenes of ``K`` ellipsoids placed in the world.
+
+    Ellipsoid ``k`` of scene ``b`` is ``{x : (x - c)^T Q (x - c) <= 1}`` with ``c = centres[b, k]``
+    ``(B, K, 3)`` and ``Q = shapes[b, k]`` ``(B, K, 3, 3)`` (symmetric positive definite);
+    ``albedo`` is ``(K,)``. Any articulated body made of ellipsoids renders through here.
+    """
+    if size < 2 or supersample < 1:
+        raise CogmapError(f"size must be at least 2 and supersample at least 1, got {size} and {supersample}")
+    # Blocks of images, so that the (images x ellipsoids x pixels) intermediates stay in cache.
+    block = max(1, (1 << 16) // (centres.shape[1] * size * size * supersample ** 2) * 8)
+    return torch.cat([_render(centres[i:i + block], shapes[i:i + block], albedo, size, light, ambient, supersample)
+                      for i in range(0, len(centres), block)]) if len(centres) else centres.new_zeros(0, size, size)
+
+
+def _render(world_centres, world_shapes, albedo, size, light, ambient, supersample) -> torch.Tensor:
+    dtype, device = world_centres.dtype, world_centres.device
     side = size * supersample
     coords = (2 * torch.arange(side, dtype=dtype, device=device) + 1) / side - 1
     y, x = torch.meshgrid(-coords, coords, indexing="ij")  # row 0 at the top

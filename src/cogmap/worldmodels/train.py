@@ -1,18 +1,20 @@
-"""Training and evaluating the rigid-object world models (Lightning), and loading them back in one call.
+"""Training and evaluating the world models (Lightning), and loading them back in one call.
 
-``train(config, run_dir)`` renders the training transitions (seeded), trains with the
+``train(config, run_dir)`` renders the training transitions of the config's domain (the
+teapot-like object, the arm, the planar arm; seeded), trains with the
 contrastive loss for ``epochs`` and writes ``config.yaml``, ``metrics.csv`` (Lightning's CSV
 logger, one row per epoch) and ``model.pt``: the weights with the config, which
 :func:`load_world_model` turns back into a :class:`~cogmap.worldmodels.model.WorldModel` that
-takes the images :func:`~cogmap.worldmodels.data.rigid_trajectories` produces.
+takes the images :func:`~cogmap.worldmodels.data.trajectories` produces.
 
-``evaluate(model, ...)`` renders fresh test trajectories (all six actions, whatever the model was
-trained on) and measures next-state prediction (Hits@k and MRR at 1 and ``steps`` steps, both tie
-rules), the equivariance error of the encoder under random rotations of the cube, and the
-distance-invariance error of the predictions (:mod:`cogmap.analysis.equivariance`): each
-prediction is paired with another trajectory's true latent, and the pair's distance is compared
-with that of the same pair turned by one rotation of the cube (the prediction's from the turned
-trajectory, with its relabelled actions; the partner's from the turned image).
+``evaluate(model, ...)`` renders fresh test trajectories (all the domain's actions, whatever the
+model was trained on) and measures next-state prediction (Hits@k and MRR at 1 and ``steps``
+steps, both tie rules), the equivariance error of the encoder under random symmetries of the
+domain (:meth:`~cogmap.worldmodels.domains.Domain.symmetries`), and the distance-invariance error
+of the predictions (:mod:`cogmap.analysis.equivariance`): each prediction is paired with another
+trajectory's true latent, and the pair's distance is compared with that of the same pair turned
+by one symmetry (the prediction's from the turned trajectory, with its relabelled actions; the
+partner's from the turned image).
 """
 
 from __future__ import annotations
@@ -27,27 +29,27 @@ import yaml
 from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file, write_text_atomic
-from cogmap.geometry import so3
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
-from cogmap.worldmodels.data import conjugate_actions, cube_rotations, parse_actions, rigid_trajectories
+from cogmap.worldmodels.data import parse_actions, trajectories
+from cogmap.worldmodels.domains import DOMAINS
 from cogmap.worldmodels.model import LATENTS, TRANSITIONS, WorldModel, contrastive_loss
-from cogmap.worldmodels.rigid import render
 
 FORMAT = "cogmap-world-model"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
 class WorldModelConfig:
+    domain: str = choice("teapot", tuple(DOMAINS))  # teapot (SO(3)), arm (SO(3) x SO(3)), planar_arm (SO(2) x SO(2))
     transition: str = choice("matmul", TRANSITIONS)  # "matmul": equivariant (SEN); "none": an MLP (the baseline)
     latent: str = choice("vectors", LATENTS)  # "rotation": the latent is a rotation matrix (3 orthonormal rows)
-    vectors: int = 3  # 3-D vectors in the latent (3 for a rotation)
+    vectors: int = 3  # vectors per joint in the latent (d for a rotation)
     channels: int = 32  # of the first convolutions (the last two have twice as many)
     hidden: int = 256
     size: int = 64  # image side in pixels
     step: float = math.pi / 6  # radians per action
-    train_actions: list[str] | None = None  # None: all six; e.g. [pitch+, yaw+, roll+] for the generalisation test
+    train_actions: list[str] | None = None  # None: all; e.g. [pitch+, yaw+, roll+] for the generalisation test
     transitions: int = 10_000  # training transitions (each two rendered images)
     epochs: int = 30
     batch_size: int = 128
@@ -66,7 +68,7 @@ class WorldModelConfig:
             raise CogmapError(f"size must be a multiple of 16, got {self.size}")
         if not 0 < self.step < 2 * math.pi:
             raise CogmapError(f"step must be in (0, 2 pi) radians, got {self.step}")
-        parse_actions(self.train_actions)
+        parse_actions(self.train_actions, self.domain)
         for name in ("lr", "sigma", "margin"):
             if not getattr(self, name) > 0:
                 raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
@@ -78,7 +80,7 @@ def load_world_model_config(path=None, overrides=()) -> WorldModelConfig:
 
 def build_model(config: WorldModelConfig) -> WorldModel:
     return WorldModel(config.transition, config.size, config.vectors, config.channels, config.hidden, config.step,
-                      config.latent)
+                      config.latent, config.domain)
 
 
 def _lightning_module(model: WorldModel, config: WorldModelConfig):
@@ -113,7 +115,8 @@ def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
 
     run_dir = Path(run_dir)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
-    data = rigid_trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed)
+    data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
+                        config.domain)
     dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1])
     with quiet_lightning(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -165,25 +168,27 @@ def _encode(model: WorldModel, images: torch.Tensor, batch: int = 256) -> torch.
 @torch.no_grad()
 def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
              ks: tuple = (1, 5, 10)) -> dict:
-    """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of all six actions."""
+    """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of all the domain's actions."""
     config = model.config if hasattr(model, "config") else None
-    size = model.size
+    size, domain = model.size, model.domain
     step = config.step if config is not None else math.pi / 6
-    data = rigid_trajectories(trajectories, steps, None, step, size, seed)
+    data = _trajectories(trajectories, steps, None, step, size, seed, domain)
     n = len(data)
     ks = tuple(k for k in ks if k <= n) or (1,)  # a rank cannot exceed the candidates there are
-    frames = _encode(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, model.vectors, 3)
-    predictions = model.rollout(frames[:, 0], data.actions)  # (N, T, V, 3)
-    result = {"trajectories": n, "steps": steps, "seed": seed}
-    generator = torch.Generator().manual_seed(seed + 1)
-    # A random non-identity rotation of the cube per trajectory, applied to the whole trajectory.
-    cube = cube_rotations(torch.float64)[1:]
-    g = cube[torch.randint(len(cube), (n,), generator=generator)]
-    turned_start = _encode(model, render(g @ data.rotations[:, 0].double(), size).float()[:, None])
-    actions = conjugate_actions(g).gather(1, data.actions)
-    turned_predictions = model.rollout(turned_start, actions)
+    frames = _encode(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, *model.latent_shape)
+    predictions = model.rollout(frames[:, 0], data.actions)  # (N, T, J, V, d)
+    result = {"domain": domain.name, "trajectories": n, "steps": steps, "seed": seed}
+    # A random symmetry per trajectory, applied to the whole trajectory (its actions relabelled).
+    g, relabel = domain.symmetries(n, torch.Generator().manual_seed(seed + 1))
+    turned_start = _encode(model, domain.render(g @ data.poses[:, 0], size).float()[:, None])
+    turned_predictions = model.rollout(turned_start, relabel.gather(1, data.actions))
     gf = g.float()
-    result["ee"] = equivariance_error(frames[:, 0], turned_start, lambda z: z @ gf.transpose(-1, -2))
+
+    def act(z):
+        return torch.einsum("njvd,njed->njve", z, gf)
+
+    result["ee"] = equivariance_error(frames[:, 0], turned_start, act)
+    result["equivariant_part"] = equivariant_part(frames[:, 0], data.poses[:, 0])
     pairs = random_pairs(n, seed)
     scale = float(frames[:, 0].flatten(1).norm(dim=1).mean())
     for horizon in sorted({1, steps}):
@@ -191,42 +196,85 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
         for ties in ("pessimistic", "optimistic"):
             ranking = ranking_metrics(predicted, target, k=ks, ties=ties, over="predictions")
             result[f"{horizon}_step_{ties}"] = ranking.to_json()
-        # The partner's true latent, turned by the same rotation of the cube as the prediction it is paired with.
-        partner = render(torch.einsum("nij,njk->nik", g, data.rotations[pairs, horizon].double()), size).float()
-        partner = _encode(model, partner.reshape(-1, 1, size, size))
+        # The partner's true latent, turned by the same symmetry as the prediction it is paired with.
+        partner = _encode(model, domain.render(g @ data.poses[pairs, horizon], size).float()[:, None])
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted, target[pairs], turned_predictions[:, horizon - 1], partner, scale=scale)
     return result
 
 
+_trajectories = trajectories  # evaluate's argument shadows the function's name
+
+
+def equivariant_part(latents: torch.Tensor, poses: torch.Tensor) -> dict:
+    """How much of each joint's latent is the one equivariant map, and how many directions of the joint it keeps.
+
+    The group acts on poses freely and transitively, so an equivariant latent is exactly
+    ``z_j = M_j R_j^T`` for one fixed ``(vectors, d)`` matrix ``M_j`` (its value at the identity).
+    ``M_j`` is fitted by least squares (``mean_i z_ij R_ij``, as ``R`` is orthogonal);
+    ``residual`` is ``mean ||z - M R^T|| / mean ||z||``, and ``singular_values`` (divided by
+    ``mean ||z||``, so that they are 0 for a latent with no equivariant part) say how many
+    independent directions the latent turns: a rank-1 ``M`` keeps only where one body axis
+    points (a sphere) and cannot tell apart poses turned about it, which EE alone does not
+    reveal. ``rank`` counts the singular values above 0.1.
+    """
+    latents, poses = latents.double().cpu(), poses.double().cpu()
+    result = {}
+    for j in range(latents.shape[1]):
+        m = (latents[:, j] @ poses[:, j]).mean(0)
+        fitted = m @ poses[:, j].transpose(-1, -2)
+        residual = float((latents[:, j] - fitted).flatten(1).norm(dim=1).mean()
+                         / latents[:, j].flatten(1).norm(dim=1).mean().clamp(min=1e-12))
+        values = torch.linalg.svdvals(m) / latents[:, j].flatten(1).norm(dim=1).mean().clamp(min=1e-12)
+        result[f"joint{j}"] = {"residual": residual, "singular_values": values.tolist(),
+                               "rank": int((values > 0.1).sum())}
+    return result
+
+
+def _rotation_angle(q: torch.Tensor) -> torch.Tensor:
+    d = q.shape[-1]
+    return torch.arccos(((q.diagonal(dim1=-2, dim2=-1).sum(-1) - (d - 2)) / 2).clamp(-1, 1))
+
+
 @torch.no_grad()
 def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0) -> dict:
-    """How the latent turns when the object turns: one full turn about each world axis from a random pose.
+    """How each joint's latent turns when the joint turns: one full turn about each axis from a random pose.
 
-    At each angle the latent ``z_k`` is compared with the first, ``z_0``: the rotation ``Q_k`` that
-    best maps ``z_0`` onto ``z_k`` (Kabsch), its angle, its geodesic distance from the object's
-    true rotation, and the part of ``z_k`` no rotation of ``z_0`` explains (relative residual).
-    An equivariant encoder turns its latent exactly as the object turns: angle = true angle
-    (folded into [0, pi]), distance and residual 0.
+    For every axis a joint turns about (the domain's "+" actions), the joint is turned through a
+    full circle; at each angle the joint's latent ``z_k`` is compared with the first, ``z_0``: the
+    rotation ``Q_k`` that best maps ``z_0`` onto ``z_k`` (Kabsch), its angle, its geodesic
+    distance from the joint's true turn, and the part of ``z_k`` no rotation of ``z_0`` explains
+    (relative residual); and the equivariance error along the turn, ``||z_k - z_0 G_k^T|| /
+    ||z_0||`` with ``G_k`` the joint's true turn. An equivariant encoder turns its latent exactly as
+    the joint turns: angle = true angle (folded into [0, pi]), distance, residual and error 0. A
+    latent whose vectors are all parallel (rank 1, see :func:`equivariant_part`) leaves the
+    Kabsch rotation free about their axis: then only the residual and the error along the turn
+    mean anything.
     """
-    start = so3.random(1, torch.Generator().manual_seed(seed), dtype=torch.float64)
+    domain = model.domain
+    start = domain.random_poses(1, torch.Generator().manual_seed(seed))
     angles = torch.arange(frames, dtype=torch.float64) * 2 * math.pi / frames
     result = {}
-    for axis_name, axis in (("pitch (x)", 0), ("yaw (y)", 1), ("roll (z)", 2)):
-        vectors = torch.zeros(frames, 3, dtype=torch.float64)
-        vectors[:, axis] = angles
-        truth = so3.exp(vectors)
-        z = model.encode(render(truth @ start, model.size).float()).double()  # (frames, V, 3)
+    for a, name in enumerate(domain.action_names):
+        if not name.endswith("+"):
+            continue
+        joint = domain.action_joints[a]
+        truth = domain.turns(torch.full((frames,), a), angles)  # (frames, J, d, d)
+        z = model.encode(domain.render(truth @ start, model.size).float()).double()[:, joint]  # (frames, V, d)
         # Kabsch: Q = argmin sum ||z_k - z_0 Q^T||^2 over rotations
         u, _, vt = torch.linalg.svd(z.transpose(-1, -2) @ z[:1])
-        d = torch.sign(torch.linalg.det(u @ vt))
-        fix = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
-        q = u @ fix @ vt
+        det = torch.sign(torch.linalg.det(u @ vt))
+        fix = torch.ones(frames, domain.dim, dtype=torch.float64)
+        fix[:, -1] = det
+        q = u @ torch.diag_embed(fix) @ vt
         residual = (z - z[:1] @ q.transpose(-1, -2)).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1).clamp(min=1e-12)
-        result[axis_name] = {"true_angle": angles.tolist(),
-                             "latent_angle": so3.log(q).norm(dim=-1).tolist(),
-                             "distance_to_truth": so3.distance(q, truth).tolist(),
-                             "residual": residual.tolist()}
+        expected = z[:1] @ truth[:, joint].transpose(-1, -2)
+        error = (z - expected).flatten(1).norm(dim=1) / z[0].norm().clamp(min=1e-12)
+        result[name[:-1]] = {"true_angle": angles.tolist(),
+                             "latent_angle": _rotation_angle(q).tolist(),
+                             "distance_to_truth": _rotation_angle(q.transpose(-1, -2) @ truth[:, joint]).tolist(),
+                             "residual": residual.tolist(),
+                             "turn_error": error.tolist()}
     return result
 
 
@@ -234,8 +282,11 @@ def summary_line(result: dict, steps: int) -> str:
     one, many = result["1_step_pessimistic"], result[f"{steps}_step_pessimistic"]
     return (f"Hits@1 {100 * one['hits@1']:.1f}% (1 step), {100 * many['hits@1']:.1f}% ({steps} steps); "
             f"MRR {100 * one['mrr']:.1f}%, {100 * many['mrr']:.1f}%; EE {result['ee']:.3f}; "
-            f"DIE {result['die_1_step']:.4f} (1 step), {result[f'die_{steps}_step']:.4f} ({steps} steps)")
+            f"DIE {result['die_1_step']:.4f} (1 step), {result[f'die_{steps}_step']:.4f} ({steps} steps)"
+            + ("; equivariant part: rank " + ", ".join(str(j["rank"]) for j in result["equivariant_part"].values())
+               + ", residual " + ", ".join(f"{j['residual']:.3f}" for j in result["equivariant_part"].values())
+               if "equivariant_part" in result else ""))
 
 
-__all__ = ["WorldModelConfig", "build_model", "evaluate", "latent_rotations", "load_world_model",
+__all__ = ["WorldModelConfig", "build_model", "equivariant_part", "evaluate", "latent_rotations", "load_world_model",
            "load_world_model_config", "save_world_model", "summary_line", "train"]
