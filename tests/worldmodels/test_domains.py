@@ -146,6 +146,8 @@ def test_pose_ambiguity_tells_a_symmetric_body_from_a_marked_one():
     marked = pose_ambiguity(disk((ellipse, marker), "marked"), 32, queries=60, references=3000)
     assert symmetric["ambiguous"] > 0.95 and marked["ambiguous"] < 0.05
     assert symmetric["median_ratio"] < 0.5 and marked["median_ratio"] > 1.0
+    fractions = list(marked["ambiguous_at_ratio"].values())
+    assert fractions == sorted(fractions)  # a looser ratio flags at least as many poses
 
 
 def test_models_of_the_arms_keep_one_latent_per_joint():
@@ -204,3 +206,13 @@ def test_the_ambiguity_command_prints_its_measure(capsys):
     assert "domain must be one of" in capsys.readouterr().err
     assert main(["equivariance", "ambiguity", "arm", "--near", "50"]) == 2
     assert "--near" in capsys.readouterr().err
+    assert main(["equivariance", "ambiguity", "arm", "--ratio", "0"]) == 2
+    assert "--ratio" in capsys.readouterr().err
+
+
+def test_the_samples_command_draws_every_domain(tmp_path, capsys):
+    out = tmp_path / "samples.png"
+    assert main(["equivariance", "samples", "--out", str(out), "--size", "16", "--steps", "2"]) == 0
+    assert out.stat().st_size > 0
+    assert main(["equivariance", "samples", "--out", str(out), "--domains", "octopus"]) == 2
+    assert "domain must be one of" in capsys.readouterr().err

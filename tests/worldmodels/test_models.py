@@ -167,6 +167,9 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     (["train", "transition=conv"], "transition must be one of"),
     (["train", "size=20"], "multiple of 16"),
     (["train", "train_actions=[spin]"], "unknown action"),
+    (["train", "domain=arm", "train_actions=[pitch+]"], "actions of the arm"),
+    (["train", "negatives=pairs"], "negatives must be one of"),
+    (["train", "domain=octopus"], "domain must be one of"),
     (["evaluate", "{missing}"], "does not exist"),
     (["evaluate", "{garbage}"], "world model"),
     (["evaluate", "{run}", "--trajectories", "1"], "--trajectories"),
@@ -201,3 +204,37 @@ def test_the_equivariant_part_recovers_a_known_map_and_its_rank():
     # A latent that ignores the pose has no equivariant part: all of it is residual, rank 0.
     constant = equivariant_part(torch.ones(300, 2, 3, 3, dtype=torch.float64), poses)["joint0"]
     assert constant["residual"] == pytest.approx(1.0, abs=0.15) and constant["rank"] == 0
+
+
+@pytest.mark.parametrize("negatives", ["sample", "joints"])
+def test_the_contrastive_loss_by_hand(negatives):
+    import numpy as np
+
+    from cogmap.worldmodels import contrastive_loss
+
+    model = WorldModel("matmul", size=16, vectors=1, domain="planar_arm")
+    model.encode = lambda latents: latents  # hand the loss its latents directly
+    rng = np.random.default_rng(0)
+    z, z_next = rng.normal(size=(6, 2, 1, 2)) * 0.3, rng.normal(size=(6, 2, 1, 2)) * 0.3
+    actions = np.array([0, 1, 2, 3, 0, 2])
+    sigma, margin = 0.5, 1.0
+    loss, parts = contrastive_loss(model, torch.tensor(z, dtype=torch.float32), torch.tensor(z_next, dtype=torch.float32),
+                                   torch.tensor(actions), sigma, margin, torch.Generator().manual_seed(7), negatives)
+    shuffle = torch.randperm(6, generator=torch.Generator().manual_seed(7)).numpy()
+    step = 30 * np.pi / 180
+    positive, negative = 0.0, 0.0
+    for i in range(6):
+        joint = actions[i] // 2
+        angle = step if actions[i] % 2 == 0 else -step
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        predicted = z[i].copy()
+        predicted[joint, 0] = rotation @ z[i, joint, 0]
+        positive += ((predicted - z_next[i]) ** 2).sum() / (2 * sigma ** 2) / 6
+        per_joint = ((z[shuffle[i]] - z_next[i]) ** 2).sum(axis=(1, 2)) / (2 * sigma ** 2)
+        if negatives == "sample":
+            negative += max(0.0, margin - per_joint.sum()) / 6
+        else:
+            negative += np.maximum(0.0, margin - per_joint).mean() / 6
+    assert parts["positive"] == pytest.approx(positive, rel=1e-5)
+    assert parts["negative"] == pytest.approx(negative, rel=1e-5)
+    assert float(loss) == pytest.approx(positive + negative, rel=1e-5)

@@ -18,10 +18,12 @@ DESCRIPTION = """\
            writes config.yaml, metrics.csv and model.pt to --out.
   evaluate next-state prediction on fresh trajectories of all the domain's actions: Hits@k
            and MRR at 1 and --steps steps (ties counted against the model, and by the
-           published rule), the encoder's equivariance error (EE) and the distance-invariance
-           error (DIE); evaluation.json and a figure of the latents to --out.
+           published rule), the encoder's equivariance error (EE), the distance-invariance
+           error (DIE) and each joint's equivariant part (the residual and rank of the best
+           equivariant map z = M R^T); evaluation.json and a figure of the latents to --out.
   table    mean and standard deviation over seeds of evaluated runs, one row per config
            (runs/equivariance/<config>/seed<k>), as a Markdown table.
+  samples  a figure of one random trajectory of each domain.
   ambiguity how often a domain's pose renders more like a far pose than like itself turned a
            little (the identifiability of its images).
 Load a trained model in Python with cogmap.worldmodels.load_world_model(RUN_DIR or model.pt).
@@ -55,15 +57,25 @@ def add_parser(subparsers) -> None:
     b.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders, or config folders holding them")
     b.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     b.set_defaults(run=run_table)
+    f = sub.add_parser("samples", help="a figure of a random trajectory of each domain",
+                       description="Draw one random trajectory of every domain (or --domains), frame by frame.")
+    f.add_argument("--out", type=Path, required=True, help="the figure (.png, .pdf, .svg)")
+    f.add_argument("--domains", nargs="+", default=["teapot", "arm", "planar_arm"], help="domains to draw")
+    f.add_argument("--size", type=int, default=32, help="image side (default 32)")
+    f.add_argument("--steps", type=int, default=7, help="actions per trajectory (default 7)")
+    f.add_argument("--seed", type=int, default=3)
+    f.set_defaults(run=run_samples)
     a = sub.add_parser("ambiguity", help="how identifiable a domain's poses are from its images",
                        description="For random poses: is some pose more than --far degrees away rendered closer to it "
-                                   "than the pose itself turned by --near degrees?")
+                                   "than --ratio times the pose itself turned by --near degrees?")
     a.add_argument("domain", help="teapot, arm or planar_arm")
     a.add_argument("--size", type=int, default=32, help="image side (default 32)")
     a.add_argument("--queries", type=int, default=500, help="poses tested (default 500)")
     a.add_argument("--references", type=int, default=20_000, help="random poses searched (default 20000)")
     a.add_argument("--near", type=float, default=10.0, help="small turn, degrees (default 10)")
     a.add_argument("--far", type=float, default=45.0, help="far-away poses, degrees (default 45)")
+    a.add_argument("--ratio", type=float, default=0.5,
+                   help="ambiguous: a far pose renders closer than RATIO times the small turn (default 0.5)")
     a.add_argument("--seed", type=int, default=0)
     a.set_defaults(run=run_ambiguity)
 
@@ -132,7 +144,28 @@ def run_ambiguity(args) -> int:
     check_count("--references", args.references)
     if not 0 < args.near < args.far:
         raise CogmapError(f"need 0 < --near < --far, got {args.near} and {args.far}")
+    if not args.ratio > 0:
+        raise CogmapError(f"--ratio must be positive, got {args.ratio}")
     result = pose_ambiguity(domain, args.size, args.queries, args.references, math.radians(args.near),
-                            math.radians(args.far), args.seed)
+                            math.radians(args.far), args.seed, args.ratio)
     print(json.dumps(result))
+    return 0
+
+
+def run_samples(args) -> int:
+    from cogmap.viz.worldmodels import plot_trajectories
+    from cogmap.worldmodels.data import trajectories
+    from cogmap.worldmodels.domains import get_domain
+
+    check_count("--size", args.size, 2)
+    check_count("--steps", args.steps)
+    rows, captions = {}, {}
+    for name in args.domains:
+        domain = get_domain(name)
+        data = trajectories(1, args.steps, None, size=args.size, seed=args.seed, domain=domain)
+        rows[name] = data.observations[0, :, 0]
+        captions[name] = ["start"] + [domain.action_names[int(a)] for a in data.actions[0]]
+    plot_trajectories(rows, args.out, captions=captions,
+                      title=f"{args.size} x {args.size} pixels: {args.steps} random 30-degree actions each")
+    print(f"wrote {args.out}")
     return 0

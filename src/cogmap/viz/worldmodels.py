@@ -36,3 +36,27 @@ def plot_latent_rotations(turns: dict, path: str | os.PathLike | None = None, ti
     right.legend(fontsize=7)
     fig.suptitle(title or "how the latent turns when a joint turns", fontsize=10)
     return save_figure(fig, path)
+
+
+def plot_trajectories(rows: dict, path: str | os.PathLike | None = None, title: str = "",
+                      captions: dict | None = None) -> Figure:
+    """Rows of rendered frames: a label -> ``(frames, S, S)`` images in [0, 1]; ``captions`` a label -> a title per frame."""
+    frames = max(len(images) for images in rows.values())
+    fig, axes = subplots(len(rows), frames, figsize=(1.3 * frames, 1.5 * len(rows)), squeeze=False,
+                         layout="constrained")
+    for r, (label, images) in enumerate(rows.items()):
+        names = (captions or {}).get(label, [])
+        for c in range(frames):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(images):
+                ax.imshow(np.asarray(images[c]), cmap="gray", vmin=0, vmax=1)
+                if c < len(names):
+                    ax.set_title(names[c], fontsize=7)
+            else:
+                ax.axis("off")
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

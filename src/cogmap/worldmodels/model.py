@@ -127,17 +127,32 @@ class WorldModel(nn.Module):
         return torch.stack(states, 1)
 
 
+NEGATIVES = ("sample", "joints")
+
+
 def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observations: torch.Tensor,
                      actions: torch.Tensor, sigma: float = 0.5, margin: float = 1.0,
-                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
-    """C-SWM's hinge loss on one batch of transitions; the negatives are the batch's latents, shuffled."""
+                     generator: torch.Generator | None = None, negatives: str = "sample") -> tuple[torch.Tensor, dict]:
+    """C-SWM's hinge loss on one batch of transitions; the negatives are the batch's latents, shuffled.
+
+    ``negatives="sample"`` (C-SWM's and the seed's): the hinge acts on the energy of the whole
+    latent. ``negatives="joints"``: one hinge per joint, on that joint's block of the latent alone,
+    averaged over the joints: each joint must tell random poses apart by itself, so that the
+    latent cannot rest on the easiest joint and drop the others (the same for one joint).
+    """
+    if negatives not in NEGATIVES:
+        raise CogmapError(f"negatives must be one of {', '.join(NEGATIVES)}, got {negatives!r}")
     z, z_next = model.encode(observations), model.encode(next_observations)
     predicted = model.step(z, actions)
 
-    def energy(u, v):
-        return ((u - v) ** 2).flatten(1).sum(1) / (2 * sigma ** 2)
+    def energy(u, v):  # (B, J, V, d) -> (B, J), each joint's part of the energy
+        return ((u - v) ** 2).flatten(2).sum(2) / (2 * sigma ** 2)
 
     shuffle = torch.randperm(len(z), generator=generator).to(z.device)
-    positive = energy(predicted, z_next).mean()
-    negative = torch.relu(margin - energy(z[shuffle], z_next)).mean()
+    positive = energy(predicted, z_next).sum(1).mean()
+    apart = energy(z[shuffle], z_next)
+    if negatives == "sample":
+        negative = torch.relu(margin - apart.sum(1)).mean()
+    else:
+        negative = torch.relu(margin - apart).mean()
     return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}

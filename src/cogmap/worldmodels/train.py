@@ -33,7 +33,7 @@ from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS
-from cogmap.worldmodels.model import LATENTS, TRANSITIONS, WorldModel, contrastive_loss
+from cogmap.worldmodels.model import LATENTS, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss
 
 FORMAT = "cogmap-world-model"
 VERSION = 2
@@ -56,6 +56,7 @@ class WorldModelConfig:
     lr: float = 1e-3
     sigma: float = 0.5  # energy scale of the hinge loss (C-SWM)
     margin: float = 1.0
+    negatives: str = choice("sample", NEGATIVES)  # "joints": one hinge per joint (see contrastive_loss)
     seed: int = 0
     progress: bool = True
 
@@ -95,7 +96,7 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
         def training_step(self, batch, _):
             observation, action, next_observation = batch
             loss, parts = contrastive_loss(self.model, observation, next_observation, action, config.sigma,
-                                           config.margin, self.shuffles)
+                                           config.margin, self.shuffles, config.negatives)
             size = len(action)
             self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
             self.log("train/positive", parts["positive"], on_step=False, on_epoch=True, batch_size=size)

@@ -1,0 +1,70 @@
+"""The shipped world models (pretrained/equivariance, seed 0 of each row of RESULTS.md) load in one call and score
+their recorded figures; and across them, what the seed claims: the equivariant model's latent turns with the body,
+the baseline's does not, and only the equivariant model predicts the effect of actions it never saw."""
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from cogmap.worldmodels import evaluate, load_world_model
+
+PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "equivariance"
+
+# RESULTS.md, "the shipped models": evaluate(model, trajectories=200, steps=10), seed 12345, i.e.
+#   cogmap equivariance evaluate pretrained/equivariance/NAME.pt --trajectories 200
+# (Hits@1 in %, pessimistic ties, at 1 and 10 steps; EE)
+RECORDED = {
+    "teapot_sen": (82.5, 73.0, 0.0801),
+    "teapot_none": (98.0, 89.5, 1.4558),
+    "teapot_sen_positive": (87.0, 76.0, 0.0762),
+    "teapot_none_positive": (51.5, 0.5, 1.4598),
+    "planar_arm_sen": (57.5, 50.0, 0.0184),
+    "planar_arm_none": (68.0, 24.0, 1.1373),
+    "arm_sen": (70.0, 35.0, 0.2376),
+    "arm_none": (27.5, 3.5, 1.3600),
+    "planar_arm_sen_joints": (98.0, 90.5, 0.0646),
+    "arm_sen_joints": (48.5, 17.0, 0.6542),
+    "planar_arm_none_joints": (58.0, 18.0, 1.1067),
+    "arm_none_joints": (27.5, 6.0, 1.3697),
+}
+
+
+@functools.cache
+def _evaluation(name: str) -> dict:
+    return evaluate(load_world_model(PRETRAINED / f"{name}.pt"), trajectories=200, steps=10)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+def test_a_shipped_world_model_scores_its_recorded_figures(name):
+    result = _evaluation(name)
+    one, ten, ee = RECORDED[name]
+    # The evaluation is seeded: only floating-point differences between machines move these.
+    assert 100 * result["1_step_pessimistic"]["hits@1"] == pytest.approx(one, abs=2.0)
+    assert 100 * result["10_step_pessimistic"]["hits@1"] == pytest.approx(ten, abs=2.0)
+    assert result["ee"] == pytest.approx(ee, rel=0.05)
+
+
+def test_the_equivariant_latent_turns_with_the_body_and_the_baselines_does_not():
+    for domain in ("teapot", "planar_arm", "arm"):
+        assert _evaluation(f"{domain}_sen")["ee"] < 0.3 < 1.0 < _evaluation(f"{domain}_none")["ee"]
+
+
+def test_only_the_equivariant_model_predicts_actions_it_never_saw():
+    # Trained on the three positive turns, evaluated on all six: the equivariant transition knows
+    # the negative turns' rotations, the MLP has never been given their one-hot codes.
+    sen, sen_positive = _evaluation("teapot_sen"), _evaluation("teapot_sen_positive")
+    none, none_positive = _evaluation("teapot_none"), _evaluation("teapot_none_positive")
+    hits = "10_step_pessimistic"
+    assert sen_positive[hits]["hits@1"] > 0.5 * sen[hits]["hits@1"]
+    assert none_positive[hits]["hits@1"] < 0.5 * none[hits]["hits@1"]
+    assert sen_positive[hits]["hits@1"] > none_positive[hits]["hits@1"]
+
+
+def test_one_hinge_per_joint_makes_the_planar_arms_latent_keep_its_elbow():
+    # With the seed's single hinge the planar arm's latent holds the shoulder only; with one hinge
+    # per joint it holds both, and next-state prediction follows.
+    plain, joints = _evaluation("planar_arm_sen"), _evaluation("planar_arm_sen_joints")
+    assert plain["equivariant_part"]["joint1"]["residual"] > 0.9 > 0.3 > joints["equivariant_part"]["joint1"]["residual"]
+    assert joints["equivariant_part"]["joint0"]["residual"] < 0.1
+    assert joints["1_step_pessimistic"]["hits@1"] > 1.5 * plain["1_step_pessimistic"]["hits@1"]
