@@ -127,18 +127,19 @@ def test_an_encoder_that_is_equivariant_by_construction_scores_perfectly(domain)
     pairs = torch.as_tensor(random_pairs(n, seed))
     known = [data.poses.reshape(-1, *data.poses.shape[2:]), g @ data.poses[:, 0]]
     known += [g @ data.poses[pairs, horizon] for horizon in (1, steps)]
-    # and the full turns of latent_rotations (12 frames from its seed's random pose)
-    start = space.random_poses(1, torch.Generator().manual_seed(0))
+    # and the full turns of latent_rotations (12 frames from each of its 4 random starting poses)
+    start = space.random_poses(4, torch.Generator().manual_seed(0))
     angles = torch.arange(12, dtype=torch.float64) * 2 * math.pi / 12
     plus = [a for a, name in enumerate(space.action_names) if name.endswith("+")]
-    known += [space.turns(torch.full((12,), a), angles) @ start for a in plus]
+    known += [(space.turns(torch.full((12,), a), angles)[:, None] @ start[None]).reshape(-1, *start.shape[1:])
+              for a in plus]
     oracle.known_poses = torch.cat(known).float()
     oracle.known_images = space.render(torch.cat(known), size).float().reshape(len(oracle.known_poses), -1)
     result = evaluate(oracle, trajectories=n, steps=steps, seed=seed)
     assert result["ee"] == pytest.approx(0.0, abs=1e-5)
     assert result["die_1_step"] == pytest.approx(0.0, abs=1e-5) and result["die_2_step"] == pytest.approx(0.0, abs=1e-5)
     assert result["1_step_pessimistic"]["hits@1"] == 1.0 and result["2_step_pessimistic"]["mrr"] == 1.0
-    for turn in latent_rotations(oracle, frames=12).values():
+    for turn in latent_rotations(oracle, frames=12, starts=4).values():
         folded = [min(a, 2 * math.pi - a) for a in turn["true_angle"]]
         assert turn["latent_angle"] == pytest.approx(folded, abs=1e-3)
         assert max(turn["turn_error"]) < 1e-5 and max(turn["distance_to_truth"]) < 1e-3

@@ -238,22 +238,23 @@ def _rotation_angle(q: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0) -> dict:
-    """How each joint's latent turns when the joint turns: one full turn about each axis from a random pose.
+def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0, starts: int = 16) -> dict:
+    """How each joint's latent turns when the joint turns: full turns about each axis from random poses.
 
     For every axis a joint turns about (the domain's "+" actions), the joint is turned through a
-    full circle; at each angle the joint's latent ``z_k`` is compared with the first, ``z_0``: the
-    rotation ``Q_k`` that best maps ``z_0`` onto ``z_k`` (Kabsch), its angle, its geodesic
-    distance from the joint's true turn, and the part of ``z_k`` no rotation of ``z_0`` explains
-    (relative residual); and the equivariance error along the turn, ``||z_k - z_0 G_k^T|| /
-    ||z_0||`` with ``G_k`` the joint's true turn. An equivariant encoder turns its latent exactly as
-    the joint turns: angle = true angle (folded into [0, pi]), distance, residual and error 0. A
-    latent whose vectors are all parallel (rank 1, see :func:`equivariant_part`) leaves the
-    Kabsch rotation free about their axis: then only the residual and the error along the turn
-    mean anything.
+    full circle from each of ``starts`` random poses; at each angle the joint's latent ``z_k`` is
+    compared with the first, ``z_0``: the rotation ``Q_k`` that best maps ``z_0`` onto ``z_k``
+    (Kabsch), its angle, its geodesic distance from the joint's true turn, and the part of
+    ``z_k`` no rotation of ``z_0`` explains (relative residual); and the equivariance error along
+    the turn, ``||z_k - z_0 G_k^T|| / ||z_0||`` with ``G_k`` the joint's true turn. Each is the
+    median over the starting poses (one pose the encoder misreads, e.g. an arm seen end-on, would
+    otherwise stand for all). An equivariant encoder turns its latent exactly as the joint turns:
+    angle = true angle (folded into [0, pi]), distance, residual and error 0. A latent whose
+    vectors are all parallel (rank 1, see :func:`equivariant_part`) leaves the Kabsch rotation
+    free about their axis: then only the residual and the error along the turn mean anything.
     """
     domain = model.domain
-    start = domain.random_poses(1, torch.Generator().manual_seed(seed))
+    start = domain.random_poses(starts, torch.Generator().manual_seed(seed))  # (S, J, d, d)
     angles = torch.arange(frames, dtype=torch.float64) * 2 * math.pi / frames
     result = {}
     for a, name in enumerate(domain.action_names):
@@ -261,21 +262,28 @@ def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0) -> dict
             continue
         joint = domain.action_joints[a]
         truth = domain.turns(torch.full((frames,), a), angles)  # (frames, J, d, d)
-        z = model.encode(domain.render(truth @ start, model.size).float()).double()[:, joint]  # (frames, V, d)
-        # Kabsch: Q = argmin sum ||z_k - z_0 Q^T||^2 over rotations
+        poses = (truth[:, None] @ start[None]).reshape(-1, *start.shape[1:])  # frame-major
+        z = _encode(model, domain.render(poses, model.size).float()[:, None]).double()
+        z = z.reshape(frames, starts, *z.shape[1:])[:, :, joint]  # (frames, S, V, d)
+        # Kabsch: Q = argmin sum ||z_k - z_0 Q^T||^2 over rotations, for every start
         u, _, vt = torch.linalg.svd(z.transpose(-1, -2) @ z[:1])
-        det = torch.sign(torch.linalg.det(u @ vt))
-        fix = torch.ones(frames, domain.dim, dtype=torch.float64)
-        fix[:, -1] = det
+        fix = torch.ones(frames, starts, domain.dim, dtype=torch.float64)
+        fix[..., -1] = torch.sign(torch.linalg.det(u @ vt))
         q = u @ torch.diag_embed(fix) @ vt
-        residual = (z - z[:1] @ q.transpose(-1, -2)).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1).clamp(min=1e-12)
-        expected = z[:1] @ truth[:, joint].transpose(-1, -2)
-        error = (z - expected).flatten(1).norm(dim=1) / z[0].norm().clamp(min=1e-12)
+        size = z.flatten(2).norm(dim=2).clamp(min=1e-12)
+        residual = (z - z[:1] @ q.transpose(-1, -2)).flatten(2).norm(dim=2) / size
+        turn = truth[:, None, joint]  # (frames, 1, d, d)
+        error = (z - z[:1] @ turn.transpose(-1, -2)).flatten(2).norm(dim=2) / size[:1]
+
+        def median(values):
+            return values.median(dim=1).values.tolist()
+
         result[name[:-1]] = {"true_angle": angles.tolist(),
-                             "latent_angle": _rotation_angle(q).tolist(),
-                             "distance_to_truth": _rotation_angle(q.transpose(-1, -2) @ truth[:, joint]).tolist(),
-                             "residual": residual.tolist(),
-                             "turn_error": error.tolist()}
+                             "latent_angle": median(_rotation_angle(q)),
+                             "distance_to_truth": median(_rotation_angle(q.transpose(-1, -2) @ turn)),
+                             "residual": median(residual),
+                             "turn_error": median(error),
+                             "starts": starts}
     return result
 
 
