@@ -195,6 +195,11 @@ def test_the_table_gives_the_mean_and_sd_over_seeds(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["equivariance", "table", str(tmp_path / "empty")]) == 2
     assert "no evaluated run" in capsys.readouterr().err
+    _fake_run(tmp_path / "broken" / "seed0", 0.5, 0.1)
+    edited = tmp_path / "broken" / "seed0" / "evaluation" / "evaluation.json"
+    edited.write_text(edited.read_text().replace('"ee": 0.1', '"ee": "low"'))  # a hand-edited file
+    assert main(["equivariance", "table", str(tmp_path / "broken")]) == 2
+    assert "not a number" in capsys.readouterr().err
 
 
 def test_the_ambiguity_command_prints_its_measure(capsys):

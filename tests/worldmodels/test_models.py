@@ -170,6 +170,7 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     (["train", "train_actions=[spin]"], "unknown action"),
     (["train", "domain=arm", "train_actions=[pitch+]"], "actions of the arm"),
     (["train", "negatives=pairs"], "negatives must be one of"),
+    (["train", "margin=inf"], "positive finite"),
     (["train", "domain=octopus"], "domain must be one of"),
     (["evaluate", "{missing}"], "does not exist"),
     (["evaluate", "{garbage}"], "world model"),

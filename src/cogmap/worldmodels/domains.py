@@ -52,8 +52,7 @@ class Domain:
         per_joint = torch.zeros(*actions.shape, self.joints, dtype=dtype)
         per_joint.scatter_(-1, joints[..., None], signed[..., None])  # the angle on the joint it turns, 0 elsewhere
         if self.dim == 2:
-            c, s = torch.cos(per_joint), torch.sin(per_joint)
-            return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+            return planar_rotation(per_joint)
         vectors = torch.zeros(*actions.shape, self.joints, 3, dtype=dtype)
         axes = torch.as_tensor(self.action_axes)[actions]
         index = axes[..., None, None].expand(*actions.shape, self.joints, 1)
@@ -72,8 +71,7 @@ class Domain:
         if self.dim == 3:
             return so3.random(n * self.joints, generator, dtype=torch.float64).reshape(n, self.joints, 3, 3)
         angles = (2 * torch.rand(n, self.joints, generator=generator, dtype=torch.float64) - 1) * math.pi
-        c, s = torch.cos(angles), torch.sin(angles)
-        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+        return planar_rotation(angles)
 
     def render(self, poses: torch.Tensor, size: int = 64) -> torch.Tensor:
         """Grey images ``(B, size, size)`` in [0, 1] of ``poses`` ``(B, J, d, d)``."""
@@ -97,8 +95,7 @@ class Domain:
             g = cube[choice]
         else:
             angles = (2 * torch.rand(n, self.joints, generator=generator, dtype=torch.float64) - 1) * math.pi
-            c, s = torch.cos(angles), torch.sin(angles)
-            g = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+            g = planar_rotation(angles)
         return g, self.relabel(g)
 
     def relabel(self, g: torch.Tensor) -> torch.Tensor:
@@ -163,12 +160,21 @@ def get_domain(domain: str | Domain) -> Domain:
     return DOMAINS[domain]
 
 
+def planar_rotation(angles: torch.Tensor) -> torch.Tensor:
+    """Rotations of the plane by ``angles`` ``(...)``, counter-clockwise: ``(..., 2, 2)``."""
+    c, s = torch.cos(angles), torch.sin(angles)
+    return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+
+
+def rotation_angle(rotation: torch.Tensor) -> torch.Tensor:
+    """The angle of rotations ``(..., d, d)``, d = 2 or 3, in [0, pi]: ``cos = (trace - (d - 2)) / 2``."""
+    d = rotation.shape[-1]
+    return torch.arccos(((rotation.diagonal(dim1=-2, dim2=-1).sum(-1) - (d - 2)) / 2).clamp(-1, 1))
+
+
 def pose_distance(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """Geodesic distance on the product of the joints' groups (root sum of squared joint angles), ``(...)``."""
-    relative = first.transpose(-1, -2) @ second
-    d = first.shape[-1]
-    cosine = ((relative.diagonal(dim1=-2, dim2=-1).sum(-1) - (d - 2)) / 2).clamp(-1, 1)
-    return torch.arccos(cosine).pow(2).sum(-1).sqrt()
+    return rotation_angle(first.transpose(-1, -2) @ second).pow(2).sum(-1).sqrt()
 
 
 @torch.no_grad()
@@ -199,8 +205,7 @@ def pose_ambiguity(domain: str | Domain, size: int = 32, queries: int = 500, ref
     else:
         direction = torch.nn.functional.normalize(torch.randn(queries, domain.joints, generator=generator,
                                                               dtype=torch.float64), dim=1) * near
-        c, s = torch.cos(direction), torch.sin(direction)
-        turn = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+        turn = planar_rotation(direction)
     images = domain.render(q, size).reshape(queries, -1).float()
     d_near = (domain.render(turn @ q, size).reshape(queries, -1).float() - images).norm(dim=1)
     d_far = torch.full((queries,), math.inf)

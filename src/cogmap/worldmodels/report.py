@@ -45,7 +45,8 @@ def _evaluations(paths: Iterable[str | Path]) -> list[tuple[str, Path, dict]]:
                 result = json.loads(file.read_text())
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise CogmapError(f"{file}: not a readable evaluation ({error})") from None
-            if not isinstance(result, dict) or "steps" not in result or "ee" not in result:
+            steps = result.get("steps") if isinstance(result, dict) else None
+            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1 or "ee" not in result:
                 raise CogmapError(f"{file}: not an evaluation of a world model")
             found.append((run.resolve().parent.name, run, result))
     return found
@@ -56,6 +57,12 @@ def _value(result: dict, keys: tuple, steps: int):
     for key in keys:
         value = value.get(key.format(T=steps)) if isinstance(value, dict) else None
     return value
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1; 0 for one value)."""
+    mean = sum(values) / len(values)
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
 
 
 def summarize(paths: Iterable[str | Path]) -> list[dict]:
@@ -71,21 +78,19 @@ def summarize(paths: Iterable[str | Path]) -> list[dict]:
         row = {"config": name, "runs": len(results), "steps": steps, "trajectories": results[0].get("trajectories")}
         for column, keys, scale in COLUMNS:
             values = [_value(r, keys, steps) for r in results]
-            if any(v is None for v in values):
-                raise CogmapError(f"{name}: an evaluation lacks {'/'.join(keys).format(T=steps)}")
-            values = [scale * float(v) for v in values]
-            mean = sum(values) / len(values)
-            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-            row[column.format(T=steps)] = (mean, sd)
+            if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in values):
+                raise CogmapError(f"{name}: an evaluation lacks {'/'.join(keys).format(T=steps)} or it is not a number")
+            row[column.format(T=steps)] = _mean_sd([scale * float(v) for v in values])
         parts = [r.get("equivariant_part") for r in results]
         if all(parts):
-            for joint in parts[0]:
-                residuals = [float(p[joint]["residual"]) for p in parts]
-                mean = sum(residuals) / len(residuals)
-                sd = math.sqrt(sum((v - mean) ** 2 for v in residuals) / (len(residuals) - 1)) if len(residuals) > 1 \
-                    else 0.0
-                row[f"residual {joint}"] = (mean, sd)
-                row[f"rank {joint}"] = ",".join(str(p[joint]["rank"]) for p in parts)
+            try:
+                residuals_by_joint = {joint: [float(p[joint]["residual"]) for p in parts] for joint in parts[0]}
+                ranks_by_joint = {joint: [int(p[joint]["rank"]) for p in parts] for joint in parts[0]}
+            except (KeyError, TypeError, ValueError):
+                raise CogmapError(f"{name}: an evaluation's equivariant_part is malformed") from None
+            for joint, residuals in residuals_by_joint.items():
+                row[f"residual {joint}"] = _mean_sd(residuals)
+                row[f"rank {joint}"] = ",".join(map(str, ranks_by_joint[joint]))
         rows.append(row)
     return rows
 

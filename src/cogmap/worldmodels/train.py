@@ -32,7 +32,7 @@ from cogmap.files import load_torch_file, write_text_atomic
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
-from cogmap.worldmodels.domains import DOMAINS
+from cogmap.worldmodels.domains import DOMAINS, rotation_angle
 from cogmap.worldmodels.model import LATENTS, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss
 
 FORMAT = "cogmap-world-model"
@@ -71,8 +71,8 @@ class WorldModelConfig:
             raise CogmapError(f"step must be in (0, 2 pi) radians, got {self.step}")
         parse_actions(self.train_actions, self.domain)
         for name in ("lr", "sigma", "margin"):
-            if not getattr(self, name) > 0:
-                raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
+            if not 0 < getattr(self, name) < math.inf:
+                raise CogmapError(f"{name} must be a positive finite number, got {getattr(self, name)}")
 
 
 def load_world_model_config(path=None, overrides=()) -> WorldModelConfig:
@@ -232,11 +232,6 @@ def equivariant_part(latents: torch.Tensor, poses: torch.Tensor) -> dict:
     return result
 
 
-def _rotation_angle(q: torch.Tensor) -> torch.Tensor:
-    d = q.shape[-1]
-    return torch.arccos(((q.diagonal(dim1=-2, dim2=-1).sum(-1) - (d - 2)) / 2).clamp(-1, 1))
-
-
 @torch.no_grad()
 def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0, starts: int = 16) -> dict:
     """How each joint's latent turns when the joint turns: full turns about each axis from random poses.
@@ -279,8 +274,8 @@ def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0, starts:
             return values.median(dim=1).values.tolist()
 
         result[name[:-1]] = {"true_angle": angles.tolist(),
-                             "latent_angle": median(_rotation_angle(q)),
-                             "distance_to_truth": median(_rotation_angle(q.transpose(-1, -2) @ turn)),
+                             "latent_angle": median(rotation_angle(q)),
+                             "distance_to_truth": median(rotation_angle(q.transpose(-1, -2) @ turn)),
                              "residual": median(residual),
                              "turn_error": median(error),
                              "starts": starts}
