@@ -61,8 +61,10 @@ def _read_bytes(path: Path, what: str) -> bytes:
 def read_yaml_mapping(path: str | os.PathLike, what: str = "config file") -> dict:
     """The mapping at the top of a YAML file: the one reader of every config file.
 
-    A missing file, a directory, a binary or non-UTF-8 file, invalid YAML or anything but a
-    mapping is a :class:`CogmapError` naming the file and what is wrong with it.
+    A missing file, a directory, a binary or non-UTF-8 file, invalid YAML, an empty file (no
+    keys: more likely a failed copy than a wish for the defaults, which leaving the file out
+    gives) or anything but a mapping is a :class:`CogmapError` naming the file and what is wrong
+    with it.
     """
     import yaml
 
@@ -82,7 +84,7 @@ def read_yaml_mapping(path: str | os.PathLike, what: str = "config file") -> dic
     except yaml.YAMLError as error:
         raise CogmapError(f"{what} {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if values is None:
-        return {}
+        raise CogmapError(f"{what} {path} is empty (no keys); leave it out to use the defaults")
     if not isinstance(values, dict):
         raise CogmapError(f"{what} {path} must hold a mapping of keys to values, got {type(values).__name__}")
     return values

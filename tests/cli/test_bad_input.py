@@ -28,10 +28,11 @@ BROKEN_CONFIGS = {
     "non-UTF-8": "caf\u00e9: 1\n".encode("latin-1"),
     "truncated": b"model:\n  cell: [gru, lstm\n",  # cut off in the middle of a list
     "not a mapping": b"- 1\n- 2\n",
+    "empty": b"# nothing but a comment\n",
 }
 
 EXPECTED = {"binary": "not UTF-8", "non-UTF-8": "not UTF-8", "truncated": "not valid YAML",
-            "not a mapping": "must hold a mapping"}
+            "not a mapping": "must hold a mapping", "empty": "is empty"}
 
 
 def run(argv, capsys):

@@ -43,6 +43,8 @@ def test_treeworld_survival_compares_agents(tmp_path, cli):
     (["treeworld", "run", "--set", "colour=red"], "colour"),
     (["treeworld", "run", "--steps", "0"], "--steps"),
     (["treeworld", "survival", "--agents", "random,greedy"], "--agents"),
+    (["treeworld", "survival", "--action-noise", "1,-1"], "--action-noise"),
+    (["treeworld", "survival", "--batch", "0"], "--batch"),
 ])
 def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle, cli):
     result = cli(*args, "--out", tmp_path / "x")
@@ -66,10 +68,44 @@ def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path, cli):
     assert (tmp_path / "localization.png").is_file()
 
 
+def test_a_self_localizing_forager_run_pictures_where_it_believed_it_was(tmp_path, cli):
+    result = cli("treeworld", "run", "--agent", "drive-phase", "--action-noise", "1", "--steps", "40",
+                 "--set", "embedding_dim=16", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["steps"] == 40 and 0 < metrics["localization_error_mean"] < 40
+    assert (tmp_path / "localization.png").is_file() and (tmp_path / "run.png").is_file()
+
+
+def test_survival_runs_every_agent_at_every_motor_noise(tmp_path, cli):
+    result = cli("treeworld", "survival", "--agents", "drive,drive-odometry", "--action-noise", "0,2", "--worlds", "3",
+                 "--steps", "60", "--batch", "2", "--set", "embedding_dim=16", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "survival.json").read_text())
+    assert sorted(data) == ["drive, noise 0", "drive, noise 2", "drive-odometry, noise 0", "drive-odometry, noise 2"]
+    assert [r["seed"] for r in data["drive-odometry, noise 2"]["runs"]] == [0, 1, 2]
+    assert data["drive-odometry, noise 0"]["summary"]["localization_error_mean"] < 1e-3
+    assert data["drive-odometry, noise 2"]["summary"]["localization_error_mean"] > 0.5
+
+
+def test_treeworld_localize_runs_both_localizers_side_by_side(tmp_path, cli):
+    result = cli("treeworld", "localize", "--experiment", "spiral-far", "--localizer", "tem2d,phase", "--steps", "30",
+                 "--set", "embedding_dim=16", "--animate", "--stride", "10", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "localization.json").read_text())
+    phase = data["summary"]["spiral-far (phase)"]
+    assert phase["localizer"] == "phase" and "grid_size" not in phase and phase["error_mean_max"] < 1e-3
+    assert data["summary"]["spiral-far"]["localizer"] == "tem2d"
+    assert len(data["per_step"]["spiral-far (phase)"]["sd"]) == 30
+    assert Image.open(tmp_path / "spiral-far-phase.gif").n_frames == 4
+
+
 @pytest.mark.parametrize("args,needle", [
     (["--experiment", "square"], "--experiment"),
     (["--memory-mix", "2"], "--memory-mix"),
     (["--grid-size", "40"], "grid_size"),
+    (["--localizer", "tem2d,grid"], "--localizer"),
+    (["--localizer", ","], "--localizer"),
 ])
 def test_treeworld_localize_bad_input(tmp_path, args, needle, cli):
     result = cli("treeworld", "localize", *args, "--steps", "5", "--out", tmp_path / "x")

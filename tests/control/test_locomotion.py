@@ -80,6 +80,24 @@ def test_the_ant_measures_its_velocity_in_its_own_heading():
     assert info["contacts"].shape == (4,)
 
 
+def test_the_ants_linear_penalty_adds_the_absolute_errors_by_hand():
+    kernels, linear = gym.make(ANT_ID, command=(0.7, -0.2, 0.3)), \
+        gym.make(ANT_ID, command=(0.7, -0.2, 0.3), linear_weight=2.0, turn_weight=0.25)
+    kernels.reset(seed=3)
+    linear.reset(seed=3)
+    action = np.linspace(-0.8, 0.8, 8, dtype=np.float32)
+    _, r0, _, _, info0 = kernels.step(action)
+    _, r1, _, _, info1 = linear.step(action)
+    np.testing.assert_allclose(info0["velocity"], info1["velocity"])  # same physics, another reward
+    e = np.abs(info1["velocity"] - np.array([0.7, -0.2, 0.3]))
+    turn_kernel = math.exp(-e[2] ** 2 / 0.1)
+    by_hand = r0 - 0.5 * turn_kernel + 0.25 * turn_kernel - 2.0 * (e[0] + e[1] + 0.25 * e[2])
+    assert r1 == pytest.approx(by_hand, abs=1e-9)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(CogmapError, match="linear_weight"):
+            gym.make(ANT_ID, linear_weight=bad)
+
+
 def test_bptt_sequences_start_from_the_recorded_states():
     # Cut into sequences, the rollout replays exactly: each piece starts from the state it had.
     agent = RecurrentActorCritic(3, cell="lstm", encoder=(16,))

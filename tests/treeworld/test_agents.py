@@ -128,3 +128,56 @@ def test_single_world_trees_view_matches_the_layout():
     trees = world.trees
     assert [t.id for t in trees] == list(range(5))
     assert all(t.is_poisonous == (t.fruit_type in c.poisonous_fruits) for t in trees)
+
+
+def test_a_forager_localizing_itself_from_exact_odometry_acts_as_one_told_its_location():
+    from cogmap.treeworld.agents import SelfLocalizingForager
+    from cogmap.treeworld.phase import PhaseLocalizer
+
+    config = TreeWorldConfig(embedding_dim=32)
+    told = TreeWorld.random_from_config(config, seed=2, model=DriveForager.from_config(config, seed=2))
+    # The wrapper told the truth changes nothing: body-relative senses re-placed at the true location.
+    wrapped = TreeWorld.random_from_config(config, seed=2,
+                                           model=SelfLocalizingForager(DriveForager.from_config(config, seed=2)))
+    a = told.run(600, record=True, allow_death=True).as_tensors()
+    b = wrapped.run(600, record=True, allow_death=True).as_tensors()
+    torch.testing.assert_close(a["location"], b["location"], atol=0, rtol=0)
+    # Exact odometry through the phase code: the estimate stays on the truth (to the float32
+    # rounding of the world's own position) and the forager feeds as well.
+    agent = SelfLocalizingForager(DriveForager.from_config(config, seed=2), PhaseLocalizer(sensory_dim=32))
+    blind = TreeWorld.random_from_config(config, seed=2, model=agent)
+    blind.run(600, record=False, allow_death=True)
+    assert max(agent.errors) < 1e-3
+    assert blind.summary()["steps"] == 600 and blind.summary()["fruit_eaten"] >= 0.8 * told.summary()["fruit_eaten"]
+
+
+def test_unperceived_motor_noise_moves_the_body_but_not_the_estimate():
+    from cogmap.treeworld.agents import SelfLocalizingForager
+    from cogmap.treeworld.phase import PhaseLocalizer
+
+    config = TreeWorldConfig(embedding_dim=8)
+    agent = SelfLocalizingForager(DriveForager.from_config(config, seed=0, match_distance=20.0),
+                                  PhaseLocalizer(sensory_dim=8, use_memory_to_localize=False), action_noise=2.0)
+    world = TreeWorld.random_from_config(config, seed=0, model=agent)
+    record = world.run(400, record=True, allow_death=False).as_tensors()
+    moved = record["location"][1:] - record["location"][:-1]
+    commanded = torch.stack(agent.estimates[1:]) - torch.stack(agent.estimates[:-1])  # what odometry integrates
+    slip = moved[:-1] - commanded  # estimate t+1 knows the command of step t
+    moving = ~record["rest"][:-1]
+    assert float(slip[moving].std()) == pytest.approx(2.0, rel=0.15)  # the world got the noise
+    assert not bool((~moving).any()) or float(slip[~moving].abs().max()) < 1e-4  # resting: no slip
+    errors = torch.tensor(agent.errors)
+    assert errors[-50:].mean() > errors[:50].mean()  # without correction the drift only grows
+
+
+@pytest.mark.parametrize("name", ["drive-tem2d", "drive-phase", "drive-odometry"])
+def test_the_self_localizing_agents_are_made_by_name(name):
+    from cogmap.treeworld.agents import SelfLocalizingForager
+
+    config = TreeWorldConfig(embedding_dim=8)
+    agent = make_agent(name, config, seed=1, action_noise=1.0)
+    assert isinstance(agent, SelfLocalizingForager) and agent.action_noise == 1.0
+    rows = survival_runs(name, config, [0], 30, action_noise=1.0)
+    assert rows[0]["steps"] == 30 and len(rows[0]["localization_error_every_500"]) == 1
+    with pytest.raises(CogmapError, match="action_noise"):
+        SelfLocalizingForager(DriveForager(), None, action_noise=float("nan"))

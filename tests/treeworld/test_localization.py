@@ -106,6 +106,15 @@ def test_without_memory_the_belief_tracks_exact_actions_within_one_cell_for_1000
     assert summary["error_at_step"]["1000"] == pytest.approx(float(result.error_mean[-1]), abs=1e-3)
 
 
+def test_the_phase_code_follows_a_spiral_out_of_tem2ds_map_and_tem2d_does_not():
+    c = TreeWorldConfig(embedding_dim=16)
+    phase = run_localization("spiral-far", c, steps=900, localizer="phase")
+    grid = run_localization("spiral-far", c, steps=900, grid_size=51, grid_extent=500.0)
+    assert float(phase.truth[-1].norm()) > 550  # the spiral has left the 500 x 500 map
+    assert phase.error_mean.max() < 1e-3 and phase.belief_extent is None
+    assert grid.error_mean[-1] > 50 and grid.belief_extent == pytest.approx(255.0)
+
+
 def test_odometry_noise_makes_the_belief_drift():
     c = TreeWorldConfig(embedding_dim=16)
     exact = run_localization("noisy-actions", c, steps=300, action_noise=0.0)

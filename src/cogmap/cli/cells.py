@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from cogmap.cells import KERNELS, LAYOUTS
-from cogmap.cli.common import check_count, check_file_output, write_text_atomic
+from cogmap.cli.common import check_count, check_file_output, comma_numbers, write_text_atomic
 from cogmap.errors import CogmapError
 from cogmap.geometry import SPACES
 
@@ -17,13 +17,6 @@ number of active cells, exp(entropy) of each code: about 1 for a code peaked on 
 the number of cells for a uniform code. Give several kernels, kappas or sigmas (comma
 separated) to compare them; --figure plots effective number against sigma.
 """
-
-
-def _floats(flag: str, text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise CogmapError(f"{flag} expects comma-separated numbers, got {text!r}") from None
 
 
 def add_parser(subparsers) -> None:
@@ -56,7 +49,7 @@ def run(args) -> int:
         if path is not None:
             check_file_output(path, args.force, flag)
     space = make_space(args.manifold)
-    rows = effective_numbers(space, args.cells, kernels, _floats("--kappa", args.kappa), _floats("--sigma", args.sigma),
+    rows = effective_numbers(space, args.cells, kernels, comma_numbers("--kappa", args.kappa), comma_numbers("--sigma", args.sigma),
                              args.layout, args.samples, args.seed)
     print(f"{args.cells} {args.layout} cells on {space!r}, {args.samples} uniform states, seed {args.seed}")
     print("| kernel | width | effective cells (mean +- sd) | mean peak probability |")

@@ -95,6 +95,20 @@ def check_file_output(path: Path, force: bool, flag: str = "--out") -> Path:
     return path
 
 
+def comma_numbers(flag: str, text: str, minimum: float | None = None) -> list[float]:
+    """A comma-separated list of finite numbers (each at least ``minimum`` when given); at least one."""
+    import math
+
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) and (minimum is None or v >= minimum) for v in values):
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        raise CogmapError(f"{flag} expects comma-separated numbers{bound}, got {text!r}")
+    return values
+
+
 def check_count(flag: str, value: int, minimum: int = 1) -> None:
     """A whole number of at least ``minimum``, named by the flag the user typed."""
     if value < minimum:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,7 @@ from cogmap.cli.common import (
     ArgumentParser,
     add_config_arguments,
     check_count,
+    comma_numbers,
     create_output_dir,
     output_dir,
     overrides,
@@ -29,9 +31,11 @@ mapping of TreeWorldConfig fields) and KEY=VALUE overrides anywhere on the line 
   run       one agent in one world: metrics.json, run.png, record.npz (and run.gif with --animate)
             (seconds; --animate adds about a minute per 1,000 steps)
   survival  agents over many seeded worlds with death allowed: survival.json and survival.png
-            (the defaults, 50 worlds of random and drive agents: about 4.5 minutes on 2 cores)
-  localize  the seed's TEM2d localization experiments: errors over time, figures, animations
-            (--experiment all: about 16 s on 2 cores, 4 minutes with --animate)
+            (the drive foragers run --batch worlds together; the defaults, 50 worlds of the random
+            and the drive forager, take well under a minute on 2 cores; the self-localizing
+            foragers a few minutes per 50 worlds of 5,000 steps)
+  localize  the seed's localization experiments, with TEM2d or the phase code: errors over time,
+            figures, animations (--experiment all: a few minutes on 2 cores, more with --animate)
 An existing, non-empty --out is not overwritten without --force.
 """
 
@@ -57,12 +61,16 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(title="actions", metavar="ACTION", parser_class=ArgumentParser)
     r = sub.add_parser("run", help="run one agent in one world and picture it",
                        description="Run one agent in the world of --seed and write metrics.json, run.png, "
-                                   "record.npz and config.yaml (and run.gif with --animate) to --out.")
+                                   "record.npz and config.yaml (and run.gif with --animate) to --out; a "
+                                   "self-localizing forager also localization.png (true and believed paths, "
+                                   "remembered trees, localization error).")
     r.add_argument("--agent", choices=AGENTS, default="random", help="controller (default random)")
     r.add_argument("--steps", type=int, default=1000, help="steps to run (default 1000)")
     r.add_argument("--seed", type=int, default=0, help="seed of the world and the agent (default 0)")
     r.add_argument("--allow-death", action="store_true", help="stop when health reaches 0 (default: run on)")
-    r.add_argument("--action-noise", type=float, default=0.0, help="odometry noise of the path tracers (default 0)")
+    r.add_argument("--action-noise", type=float, default=0.0,
+                   help="odometry noise of the path tracers; motor noise of the self-localizing foragers "
+                        "(sd per axis, default 0)")
     r.add_argument("--animate", action="store_true", help="also write run.gif (run.mp4 with --mp4, needs ffmpeg)")
     r.add_argument("--mp4", action="store_true", help="write the animation as MP4 instead of GIF")
     r.add_argument("--stride", type=int, default=5, help="steps per animation frame (default 5)")
@@ -74,18 +82,30 @@ def add_parser(subparsers) -> None:
     s.add_argument("--agents", default="random,drive", help="comma-separated agents (default random,drive)")
     s.add_argument("--worlds", type=int, default=50, help="worlds per agent (default 50)")
     s.add_argument("--steps", type=int, default=5000, help="step cap per run (default 5000)")
+    s.add_argument("--action-noise", default="0",
+                   help="comma-separated motor noise sds per axis, unperceived by the agent (default 0); every agent "
+                        "runs at each")
+    s.add_argument("--fixed-map", action="store_true",
+                   help="the drive foragers keep each tree where they first met it (default: moved to where it is "
+                        "sensed again, which keeps the map in a drifting estimate's frame)")
+    s.add_argument("--batch", type=int, default=100,
+                   help="worlds stepped together for the drive foragers (default 100; memory grows with it)")
     _common(s, "runs/treeworld/survival")
     s.set_defaults(run=run_survival)
     from cogmap.treeworld.localize import ALL_EXPERIMENTS
 
-    loc = sub.add_parser("localize", help="the seed's TEM2d localization experiments",
-                         description="Run a path tracer that localizes itself with TEM2d (belief maps on a "
-                                     "101 x 101 grid over 1000 x 1000 world units, moved by action kernels, "
-                                     "corrected from a location-keyed memory) and measure the distance between "
-                                     "belief and truth. Writes localization.json, localization.png and, with "
-                                     "--animate, <experiment>.gif per experiment to --out.")
+    loc = sub.add_parser("localize", help="the seed's localization experiments, with TEM2d or the phase code",
+                         description="Run a path tracer that localizes itself from odometry and smell with TEM2d "
+                                     "(belief maps on a 101 x 101 grid over 1000 x 1000 world units, moved by action "
+                                     "kernels, corrected from a location-keyed memory) or with the phase code "
+                                     "(phases of plane waves at 10 scales, moved exactly, no boundary, corrected from "
+                                     "a memory keyed by phases) and measure the distance between estimate and "
+                                     "truth. Writes localization.json, localization.png and, with --animate, "
+                                     "<experiment>.gif per run to --out.")
     loc.add_argument("--experiment", default="spiral-memory",
                      help=f"comma-separated experiments from {', '.join(ALL_EXPERIMENTS)}, or 'all' (default spiral-memory)")
+    loc.add_argument("--localizer", default="tem2d",
+                     help="comma-separated localizers from tem2d, phase; each runs every experiment (default tem2d)")
     loc.add_argument("--steps", type=int, default=1000, help="steps (default 1000)")
     loc.add_argument("--seed", type=int, default=0, help="seed of the world and the odometry noise (default 0)")
     loc.add_argument("--memory-mix", type=float, help="fixed memory weight in [0, 1] (default: the experiment's)")
@@ -106,13 +126,13 @@ def run_one(args) -> int:
 
     from cogmap.files import atomic_path
     from cogmap.treeworld import TreeWorld
-    from cogmap.treeworld.agents import make_agent
-    from cogmap.viz.treeworld import animate_run, check_animation_path, plot_run
+    from cogmap.treeworld.agents import SelfLocalizingForager, make_agent
+    from cogmap.viz.treeworld import animate_run, check_animation_path, plot_run, plot_self_localization
 
     check_count("--steps", args.steps)
     check_count("--stride", args.stride)
-    if args.action_noise < 0:
-        raise CogmapError(f"--action-noise must be >= 0, got {args.action_noise}")
+    if not (math.isfinite(args.action_noise) and args.action_noise >= 0):
+        raise CogmapError(f"--action-noise must be a finite number >= 0, got {args.action_noise}")
     config = _world_config(args)
     out = output_dir(args.out, Path("runs/treeworld") / f"{args.agent}_seed{args.seed}", args.force)
     movie = ("run.mp4" if args.mp4 else "run.gif") if args.animate else None
@@ -133,6 +153,15 @@ def run_one(args) -> int:
             f"({summary['poisonous_fruit_eaten']} poisonous)"
     plot_run(world.batched.layout, record, config, out / "run.png", title=title)
     written = ["metrics.json", "run.png", "record.npz", "config.yaml"]
+    model = world.agent.model
+    if isinstance(model, SelfLocalizingForager) and model.localizer is not None:
+        summary["localization_error_mean"] = float(np.mean(model.errors))
+        summary["localization_error_final"] = model.errors[-1]
+        write_text_atomic(out / "metrics.json", json.dumps(summary, indent=1))
+        plot_self_localization(world.batched.layout, record, model, config, out / "localization.png",
+                               title=f"{args.agent}, motor noise {args.action_noise:g}, world {args.seed}: where it "
+                                     f"was and where it believed it was")
+        written.append("localization.png")
     if movie:
         animate_run(world.batched.layout, record, config, out / movie, stride=args.stride, progress=True)
         written.append(movie)
@@ -144,26 +173,43 @@ def run_one(args) -> int:
 
 def run_survival(args) -> int:
     from cogmap.treeworld.agents import AGENTS
-    from cogmap.treeworld.experiments import survival_curve, survival_runs, survival_summary
+    from cogmap.treeworld.experiments import (
+        BATCHED_SOURCES,
+        batched_survival_runs,
+        survival_curve,
+        survival_runs,
+        survival_summary,
+    )
     from cogmap.viz.treeworld import plot_survival
 
     check_count("--worlds", args.worlds)
     check_count("--steps", args.steps)
+    check_count("--batch", args.batch)
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
     unknown = [a for a in agents if a not in AGENTS]
     if unknown or not agents:
         raise CogmapError(f"--agents must name agents from {', '.join(AGENTS)}, got {args.agents!r}")
+    noises = comma_numbers("--action-noise", args.action_noise, minimum=0.0)
     config = _world_config(args)
     out = output_dir(args.out, Path("runs/treeworld/survival"), args.force)
     results, curves = {}, {}
-    for agent in agents:
-        rows = survival_runs(agent, config, range(args.worlds), args.steps, progress=True)
-        results[agent] = {"summary": survival_summary(rows, args.steps), "runs": rows}
-        curves[agent] = survival_curve(rows, args.steps)
-        s = results[agent]["summary"]
-        print(f"{agent:>8}: survival mean {s['survival_mean']:.0f} median {s['survival_median']:.0f} steps, "
-              f"alive at {args.steps}: {s['alive_at_cap']:.2f}, fruit {s['fruit_eaten_mean']:.1f} "
-              f"(poisonous {s['poisonous_fruit_eaten_mean']:.1f})", flush=True)
+    for noise in noises:
+        for agent in agents:
+            key = agent if noises == [0.0] else f"{agent}, noise {noise:g}"
+            if agent in BATCHED_SOURCES:
+                rows = batched_survival_runs(agent, config, range(args.worlds), args.steps, progress=True,
+                                             action_noise=noise, batch=args.batch, reanchor=not args.fixed_map)
+            else:
+                rows = survival_runs(agent, config, range(args.worlds), args.steps, progress=True, action_noise=noise)
+            results[key] = {"summary": {**survival_summary(rows, args.steps), "action_noise": noise,
+                                        "fixed_map": args.fixed_map}, "runs": rows}
+            curves[key] = survival_curve(rows, args.steps)
+            s = results[key]["summary"]
+            where = (f", localization error mean {s['localization_error_mean']:.1f}"
+                     if "localization_error_mean" in s else "")
+            print(f"{key:>8}: survival mean {s['survival_mean']:.0f} median {s['survival_median']:.0f} steps, "
+                  f"alive at {args.steps}: {s['alive_at_cap']:.2f}, fruit {s['fruit_eaten_mean']:.1f} "
+                  f"(poisonous {s['poisonous_fruit_eaten_mean']:.1f}){where}", flush=True)
     create_output_dir(out, args.force)
     plot_survival(curves, out / "survival.png", title=f"Tree World survival, {args.worlds} worlds")
     write_text_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -173,8 +219,18 @@ def run_survival(args) -> int:
 
 
 def run_localize(args) -> int:
-    from cogmap.treeworld.localize import ALL_EXPERIMENTS, check_grid, run_localization, tracked_vehicle_experiment
+    from cogmap.treeworld.localize import (
+        ALL_EXPERIMENTS,
+        LOCALIZERS,
+        check_grid,
+        run_localization,
+        tracked_vehicle_experiment,
+    )
     from cogmap.viz.treeworld import animate_run, plot_localization
+
+    localizers = [e.strip() for e in args.localizer.split(",") if e.strip()]
+    if not localizers or any(e not in LOCALIZERS for e in localizers):
+        raise CogmapError(f"--localizer must name localizers from {', '.join(LOCALIZERS)}, got {args.localizer!r}")
 
     names = list(ALL_EXPERIMENTS) if args.experiment == "all" else [e.strip() for e in args.experiment.split(",") if e.strip()]
     unknown = [n for n in names if n not in ALL_EXPERIMENTS]
@@ -185,8 +241,8 @@ def run_localize(args) -> int:
     check_count("--stride", args.stride)
     if args.memory_mix is not None and not 0 <= args.memory_mix <= 1:
         raise CogmapError(f"--memory-mix must be in [0, 1], got {args.memory_mix}")
-    if args.action_noise is not None and args.action_noise < 0:
-        raise CogmapError(f"--action-noise must be >= 0, got {args.action_noise}")
+    if args.action_noise is not None and not (math.isfinite(args.action_noise) and args.action_noise >= 0):
+        raise CogmapError(f"--action-noise must be a finite number >= 0, got {args.action_noise}")
     try:
         check_grid(args.grid_size, args.grid_extent)
     except CogmapError as error:
@@ -195,10 +251,10 @@ def run_localize(args) -> int:
     out = output_dir(args.out, Path("runs/treeworld/localize"), args.force)
     mix = None if args.affinity else (args.memory_mix if args.memory_mix is not None else "default")
     runs = []
-    for name in names:
+    for localizer, name in ((localizer, name) for localizer in localizers for name in names):
         if name == "tracked-vehicle":
             study = tracked_vehicle_experiment(config, args.steps, args.seed, grid_size=args.grid_size,
-                                               grid_extent=args.grid_extent, progress=True)
+                                               grid_extent=args.grid_extent, progress=True, localizer=localizer)
             print(f"tracked vehicle: learned track width {study.learned_track_width:.3f} (true "
                   f"{study.true_track_width:.3f}), track gains {', '.join(f'{g:.3f}' for g in study.learned_gains)} (true 1)")
             for result in study.results.values():
@@ -207,7 +263,8 @@ def run_localize(args) -> int:
                 runs.append(result)
         else:
             runs.append(run_localization(name, config, args.steps, args.seed, mix, args.action_noise,
-                                         args.affinity_exponent, args.grid_size, args.grid_extent, progress=True))
+                                         args.affinity_exponent, args.grid_size, args.grid_extent, progress=True,
+                                         localizer=localizer))
     create_output_dir(out, args.force)
     summaries = {}
     for result in runs:
@@ -218,7 +275,7 @@ def run_localize(args) -> int:
               f"{s['distance_from_origin_true_final']:.0f}", flush=True)
         if args.animate:
             record = {**result.record, "estimate": result.estimate}
-            filename = result.name.replace(", ", "-").replace(" ", "-") + ".gif"
+            filename = result.name.replace(", ", "-").replace(" (", "-").replace(")", "").replace(" ", "-") + ".gif"
             animate_run(result.layout, record, config, out / filename, stride=args.stride,
                         belief_extent=result.belief_extent, progress=True)
     plot_localization(runs, out / "localization.png")

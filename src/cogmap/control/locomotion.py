@@ -20,12 +20,14 @@ torso's frame, ``(u*, v*, r*)`` in m/s, m/s and rad/s. Reward per step, the trac
 legged-robot setups the seed trained in (exponential kernels, bounded in [0, 1]):
 
     r = healthy_reward + exp(-((u - u*)^2 + (v - v*)^2) / sigma) + turn_weight * exp(-(r - r*)^2 / sigma)
-        - ctrl_cost - contact_cost
+        - ctrl_cost - contact_cost - linear_weight * (|u - u*| + |v - v*| + turn_weight |r - r*|)
 
 with Ant-v5's own ``healthy_reward`` (1) and contact cost (5e-4 times the clipped external
 contact forces squared), a control cost of ``ctrl_cost_weight`` |a|^2 (0.05; Ant-v5's 0.5 made
 every step of an untrained ant cost more than staying alive earned, and the first runs learned
-to fall over at once to end the episode), ``sigma`` 0.1 (with the legged robots' 0.25, standing
+to fall over at once to end the episode), ``linear_weight`` 0 (a penalty that does not saturate:
+a kernel's slope vanishes near its peak, and walkers trained on kernels alone undershot their
+commands by up to 45%), ``sigma`` 0.1 (with the legged robots' 0.25, standing
 still at a command of 0.2 m/s still earned 85% of the tracking reward, and a first run barely
 walked at low commands), ``turn_weight`` 0.5, and ``(u, v)`` the
 torso's displacement over the step rotated into its heading, ``r`` the change of heading over
@@ -180,7 +182,7 @@ class AntVelocity(_Commanded, gym.Wrapper):
 
     def __init__(self, command_low=(-0.5, -0.5, -0.5), command_high=(1.0, 0.5, 0.5), command=None,
                  turn_weight: float = 0.5, tracking_sigma: float = 0.1, ctrl_cost_weight: float = 0.05,
-                 frame_skip: int = 2, **kwargs):
+                 linear_weight: float = 0.0, frame_skip: int = 2, **kwargs):
         _require_mujoco()
         from gymnasium.envs.mujoco.ant_v5 import AntEnv
 
@@ -191,6 +193,9 @@ class AntVelocity(_Commanded, gym.Wrapper):
         if not tracking_sigma > 0:
             raise CogmapError(f"tracking_sigma must be positive, got {tracking_sigma}")
         self.tracking_sigma = float(tracking_sigma)
+        if not (math.isfinite(linear_weight) and linear_weight >= 0):
+            raise CogmapError(f"linear_weight must be a finite number >= 0, got {linear_weight}")
+        self.linear_weight = float(linear_weight)
 
     def step(self, action):
         data = self.env.unwrapped.data
@@ -207,7 +212,8 @@ class AntVelocity(_Commanded, gym.Wrapper):
         walking = math.exp(-(errors[0] ** 2 + errors[1] ** 2) / self.tracking_sigma)
         turning = math.exp(-errors[2] ** 2 / self.tracking_sigma)
         reward = (float(info["reward_survive"]) + walking + self.turn_weight * turning
-                  + float(info["reward_ctrl"]) + float(info["reward_contact"]))
+                  + float(info["reward_ctrl"]) + float(info["reward_contact"])
+                  - self.linear_weight * (errors[0] + errors[1] + self.turn_weight * errors[2]))
         info = {**info, "velocity": measured, "command": self.command.copy(), "contacts": self.contacts(),
                 "tracking_error": errors}
         return self._observe(observation), reward, terminated, truncated, info

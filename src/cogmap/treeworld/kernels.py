@@ -114,6 +114,17 @@ def belief_mean(beliefs: torch.Tensor, gamma: float) -> torch.Tensor:
     return torch.stack([x, y], dim=-1)
 
 
+def belief_spread(beliefs: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The sd per axis ``(B,)`` of belief maps ``(B, S, S)``: the root of the mean of the x and y variances."""
+    s = beliefs.shape[-1]
+    axis = grid_coordinates(s, gamma, beliefs.dtype, beliefs.device)
+    mass = beliefs.sum(dim=(-2, -1)).clamp_min(1e-30)
+    mean = belief_mean(beliefs, gamma)
+    var_x = (beliefs.sum(dim=-2) * (axis - mean[:, :1]) ** 2).sum(-1) / mass
+    var_y = (beliefs.sum(dim=-1) * (axis - mean[:, 1:]) ** 2).sum(-1) / mass
+    return ((var_x + var_y) / 2).sqrt()
+
+
 def belief_mode(beliefs: torch.Tensor, gamma: float) -> torch.Tensor:
     """The most probable cell's location ``(B, 2)`` (x, y)."""
     s = beliefs.shape[-1]

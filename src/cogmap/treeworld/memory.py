@@ -22,7 +22,38 @@ from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.treeworld.kernels import gaussian_kernel_1d
 
 
-class LocationBeliefMemory(nn.Module):
+class RingMemory(nn.Module):
+    """What every bounded, batched memory shares: ``max_size`` slots per world, a write counter
+    per world, the oldest entry overwritten once full. Subclasses register their buffers and
+    name the ones :meth:`reset` zeroes in ``_cleared`` (``sense_norm`` is reset to 1)."""
+
+    _cleared: tuple[str, ...] = ()
+
+    def reset(self) -> None:
+        """Forget everything (on the memory's current device and dtype)."""
+        for name in (*self._cleared, "written"):
+            getattr(self, name).zero_()
+        self.sense_norm.fill_(1.0)
+
+    @property
+    def size(self) -> torch.Tensor:
+        """Entries held per world ``(B,)``."""
+        return self.written.clamp(max=self.max_size)
+
+    def _valid(self) -> torch.Tensor:
+        return torch.arange(self.max_size, device=self.written.device)[None] < self.size[:, None]
+
+    def _slots(self, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The worlds that write (``mask``, default all), their rows and the slots they write to;
+        counts the writes."""
+        keep = torch.ones(self.batch_size, dtype=torch.bool, device=self.written.device) if mask is None else mask
+        rows = torch.arange(self.batch_size, device=self.written.device)[keep]
+        slot = (self.written % self.max_size)[keep]
+        self.written = self.written + keep.long()
+        return keep, rows, slot
+
+
+class LocationBeliefMemory(RingMemory):
     """The memory's contents are buffers: ``.to(device)`` or ``.double()`` moves them with the module."""
 
     def __init__(self, grid_size: int, sensory_dim: int, batch_size: int = 1, max_size: int = 1000,
@@ -50,19 +81,7 @@ class LocationBeliefMemory(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.senses.dtype
 
-    def reset(self) -> None:
-        """Forget everything (on the memory's current device and dtype)."""
-        for name in ("key_index", "key_value", "senses", "written"):
-            getattr(self, name).zero_()
-        self.sense_norm.fill_(1.0)
-
-    @property
-    def size(self) -> torch.Tensor:
-        """Entries held per world ``(B,)``."""
-        return self.written.clamp(max=self.max_size)
-
-    def _valid(self) -> torch.Tensor:
-        return torch.arange(self.max_size, device=self.written.device)[None] < self.size[:, None]
+    _cleared = ("key_index", "key_value", "senses")
 
     def _check(self, beliefs: torch.Tensor) -> torch.Tensor:
         s, b = self.grid_size, self.batch_size
@@ -77,15 +96,11 @@ class LocationBeliefMemory(nn.Module):
             raise CogmapError(f"senses must have shape ({self.batch_size}, {self.sensory_dim}), got {tuple(senses.shape)}")
         value, index = flat.topk(self.key_cells, dim=-1)
         value = value / value.sum(-1, keepdim=True).clamp_min(1e-30)
-        rows = torch.arange(self.batch_size, device=flat.device)
-        slot = self.written % self.max_size
-        keep = torch.ones(self.batch_size, dtype=torch.bool, device=flat.device) if mask is None else mask
-        rows, slot = rows[keep], slot[keep]
+        keep, rows, slot = self._slots(mask)
         self.key_index[rows, slot] = index[keep]
         self.key_value[rows, slot] = value[keep].to(self.dtype)
         self.senses[rows, slot] = senses.detach()[keep].to(self.dtype)
         self.sense_norm[rows, slot] = self.senses[rows, slot].norm(dim=-1).clamp_min(1e-12)
-        self.written = self.written + keep.long()
 
     def overlap(self, beliefs: torch.Tensor) -> torch.Tensor:
         """Overlap ``sum_cells belief * key`` of each world's belief with each stored key: ``(B, M)``, 0 for empty slots."""

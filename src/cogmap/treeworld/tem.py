@@ -29,7 +29,7 @@ from torch import nn
 
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.treeworld.agents.base import AgentModel, Observation
-from cogmap.treeworld.kernels import apply_2d_translation, belief_mean, gaussian_belief
+from cogmap.treeworld.kernels import apply_2d_translation, belief_mean, belief_spread, gaussian_belief
 from cogmap.treeworld.memory import LocationBeliefMemory
 
 
@@ -105,16 +105,19 @@ class TEM2d(nn.Module):
 
 
 class LocalizingAgent(AgentModel):
-    """An agent that moves as ``mover`` does and localizes itself with a :class:`TEM2d` from smell.
+    """An agent that moves as ``mover`` does and localizes itself from smell with a :class:`TEM2d`
+    or a :class:`~cogmap.treeworld.phase.PhaseLocalizer`.
 
     The localizer sees only the agent's own report of its last movement (``mover.odometry``
     when the mover has one, the commanded movement otherwise) and the smell; never the true
-    location. ``location_belief`` is the belief about where the current observation was made.
+    location. ``location_belief`` is TEM2d's belief map about where the current observation was
+    made (None for the phase code, which has no map); ``estimates`` the estimated locations and
+    ``uncertainties`` their sd per axis (the phase code's; TEM2d's belief's spread).
     """
 
-    def __init__(self, mover: AgentModel, tem: TEM2d):
+    def __init__(self, mover: AgentModel, tem):
         if tem.batch_size != 1:
-            raise CogmapError("a LocalizingAgent runs one world: build its TEM2d with batch_size=1")
+            raise CogmapError("a LocalizingAgent runs one world: build its localizer with batch_size=1")
         self.mover, self.tem = mover, tem
         self.reset()
 
@@ -122,7 +125,7 @@ class LocalizingAgent(AgentModel):
         self.mover.reset()
         self.tem.reset()
         self._belief, self.last_action = None, torch.zeros(1, 2)
-        self.losses, self.memory_weights, self.estimates = [], [], []
+        self.losses, self.memory_weights, self.estimates, self.uncertainties = [], [], [], []
 
     @property
     def location_belief(self) -> torch.Tensor | None:
@@ -131,11 +134,18 @@ class LocalizingAgent(AgentModel):
 
     def get_action(self, observation: Observation):
         with torch.no_grad():
-            belief, loss, mix = self.tem(self._belief, self.last_action, observation.smell[None])
-        self._belief = belief
+            if isinstance(self.tem, TEM2d):
+                belief, loss, mix = self.tem(self._belief, self.last_action, observation.smell[None])
+                self._belief = belief
+                estimate = belief_mean(belief, self.tem.grid_scale)[0]
+                spread = belief_spread(belief, self.tem.grid_scale)[0]
+            else:
+                estimate, spread, mix = self.tem(self.last_action, observation.smell[None])
+                estimate, spread, loss = estimate[0].float(), spread[0].float(), self.tem.surprise[0]
         self.losses.append(float(loss))
         self.memory_weights.append(float(mix[0]))
-        self.estimates.append(belief_mean(belief, self.tem.grid_scale)[0])
+        self.estimates.append(estimate)
+        self.uncertainties.append(float(spread))
         move, heading = self.mover.get_action(observation)
         reported = getattr(self.mover, "odometry", None)
         self.last_action = (reported if reported is not None else (move if move is not None else torch.zeros(2)))

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
@@ -55,6 +56,37 @@ def plot_run(layout, record: dict, config, path: str | os.PathLike | None = None
     ax_health.set_xlabel("step")
     ax_health.set_ylabel("health")
     ax_health.legend(fontsize=8, loc="lower left")
+    return save_figure(fig, path)
+
+
+def plot_self_localization(layout, record: dict, agent, config, path: str | os.PathLike | None = None,
+                           title: str = "") -> Figure:
+    """A forager that localizes itself (:class:`SelfLocalizingForager`): its true path (grey) and
+    the path it believes it took (blue), the true trees and the trees it remembers where it
+    believes they stand (crosses: green edible, red poisonous, black untasted); below, the
+    distance between belief and truth over time."""
+    truth = record["location"].numpy()
+    estimate = torch.stack(agent.estimates).numpy() if agent.estimates else truth[:0]
+    fig, (ax, ax_error) = subplots(2, 1, figsize=(8.5, 8.5), gridspec_kw={"height_ratios": [3, 1]})
+    trees, poisonous = _trees(layout)
+    _draw_trees(ax, trees, poisonous, config.eat_distance)
+    ax.plot(truth[:, 0], truth[:, 1], color="0.6", lw=0.6, label="true path", zorder=1)
+    ax.plot(estimate[:, 0], estimate[:, 1], color="tab:blue", lw=0.6, label="believed path", zorder=2)
+    colours = {1: "tab:green", -1: "tab:red", 0: "k"}
+    for status, label in ((1, "remembered: edible"), (-1, "remembered: poisonous"), (0, "remembered: untasted")):
+        where = [t.location.numpy() for t in agent.forager.trees if t.status == status]
+        if where:
+            where = np.stack(where)
+            ax.scatter(where[:, 0], where[:, 1], marker="+", s=70, c=colours[status], label=label, zorder=4)
+    ax.scatter(*truth[0], marker="s", c="k", s=40, label="start", zorder=5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax_error.plot(np.arange(len(agent.errors)), agent.errors, color="tab:blue")
+    ax_error.set_xlabel("step")
+    ax_error.set_ylabel("localization error\n(world units)")
     return save_figure(fig, path)
 
 
@@ -144,18 +176,21 @@ def animate_run(layout, record: dict, config, path: str | os.PathLike, fps: int 
 
 
 def plot_localization(results, path: str | os.PathLike | None = None, title: str = "") -> Figure:
-    """Localization error (belief mean and mode vs truth), loss and memory weight over time, per
-    experiment (``Localization`` results)."""
+    """Localization error (belief mean and mode vs truth, and the localizer's own sd per axis,
+    dashed), loss and memory weight over time, per experiment (``Localization`` results)."""
     fig, axes = subplots(3, 1, figsize=(7, 8), sharex=True)
     for result in results:
         steps = np.arange(1, len(result.error_mean) + 1)
         line = axes[0].plot(steps, result.error_mean.numpy(), label=f"{result.name} (mean)")[0]
         axes[0].plot(steps, result.error_mode.numpy(), color=line.get_color(), ls=":", lw=0.8)
+        if result.uncertainty is not None and len(result.uncertainty) == len(steps):
+            axes[0].plot(steps, result.uncertainty.numpy(), color=line.get_color(), ls="--", lw=0.8)
         axes[1].plot(steps, result.loss.numpy(), color=line.get_color(), label=result.name)
         axes[2].plot(steps, result.memory_weight.numpy(), color=line.get_color(), label=result.name)
     axes[0].set_ylabel("localization error\n(world units)")
     axes[0].legend(fontsize=8)
-    axes[0].set_title(title or "distance from the true location: belief mean (solid), mode (dotted)")
+    axes[0].set_title(title or "distance from the true location: estimate (solid), mode (dotted);\n"
+                      "the localizer's sd per axis (dashed)", fontsize=10)
     axes[1].set_ylabel("loss")
     axes[1].set_yscale("log")
     axes[2].set_ylabel("memory weight")

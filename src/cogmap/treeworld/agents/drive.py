@@ -32,6 +32,35 @@ from cogmap.treeworld.agents.simple import unit
 UNKNOWN, EDIBLE, POISONOUS = 0, 1, -1
 
 
+class NoiseStreams:
+    """One seeded stream of standard normal vectors ``(width,)`` per world, drawn only by the
+    worlds that ask (``draw(mask)``).
+
+    Draws come in blocks of 64 per world, so that B agents stepped together and B agents
+    stepped alone (B = 1) read the same numbers in the same order, whatever the batch.
+    """
+
+    block = 64
+
+    def __init__(self, seeds, width: int = 1, device=None):
+        self.width, self.device = width, device
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.buffer = torch.stack([self._block(g) for g in self.generators])  # (B, block, width)
+        self.drawn = torch.zeros(len(self.generators), dtype=torch.long, device=device)
+
+    def _block(self, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn(self.block, self.width, generator=generator, dtype=torch.float64).to(self.device)
+
+    def draw(self, mask: torch.Tensor) -> torch.Tensor:
+        """The next vector of each world in ``mask`` ``(B,)``, zeros elsewhere: ``(B, width)`` float64."""
+        for b in (mask & (self.drawn == self.block)).nonzero()[:, 0].tolist():
+            self.buffer[b], self.drawn[b] = self._block(self.generators[b]), 0
+        rows = torch.arange(len(self.generators), device=self.drawn.device)
+        value = self.buffer[rows, self.drawn.clamp(max=self.block - 1)]
+        self.drawn = self.drawn + mask.long()
+        return torch.where(mask[:, None], value, torch.zeros_like(value))
+
+
 @dataclass(eq=False)  # identity, not tensor comparison
 class RememberedTree:
     location: torch.Tensor
@@ -43,7 +72,7 @@ class RememberedTree:
 class DriveForager(AgentModel):
     def __init__(self, max_health: float = 1000.0, eat_distance: float = 10.0, regrow_every: int = 1000,
                  step_size: float = 10.0, hunger: float = 0.8, enough_food: int = 3, similarity: float = 0.5,
-                 explore_radius: float = 400.0, seed: int = 0):
+                 explore_radius: float = 400.0, match_distance: float = 1e-3, reanchor: bool = True, seed: int = 0):
         for name, value in (("max_health", max_health), ("eat_distance", eat_distance), ("step_size", step_size),
                             ("explore_radius", explore_radius)):
             check_positive(name, value)
@@ -51,7 +80,9 @@ class DriveForager(AgentModel):
             raise CogmapError(f"hunger must be in (0, 1], got {hunger!r}")
         self.max_health, self.eat_distance, self.regrow_every = max_health, eat_distance, regrow_every
         self.step_size, self.hunger, self.enough_food, self.similarity = step_size, hunger, enough_food, similarity
-        self.explore_radius, self.seed = explore_radius, seed
+        if not (math.isfinite(match_distance) and match_distance > 0):
+            raise CogmapError(f"match_distance must be a positive number, got {match_distance!r}")
+        self.explore_radius, self.match_distance, self.reanchor, self.seed = explore_radius, match_distance, reanchor, seed
         self.reset()
 
     @classmethod
@@ -61,18 +92,35 @@ class DriveForager(AgentModel):
 
     def reset(self) -> None:
         self.trees: list[RememberedTree] = []
-        self.generator = torch.Generator().manual_seed(self.seed)
+        self.noise = NoiseStreams([self.seed])
         self.angle = 0.0
         self.target: RememberedTree | None = None
 
     # ------------------------------------------------------------------ memory
 
     def _remember(self, location: torch.Tensor, embedding: torch.Tensor | None = None) -> RememberedTree:
-        for tree in self.trees:
-            if float((tree.location - location).norm()) < 1e-3:
-                if embedding is not None and tree.embedding is None:
-                    tree.embedding = embedding.clone()
-                return tree
+        """The remembered tree sensed at ``location`` (a new one if none matches), moved there.
+
+        A tree seen before is recognised by its look (embedding), one only smelled by being within
+        ``match_distance`` of a remembered one. With ``reanchor`` it is moved to where it is sensed
+        now, which keeps the map in the frame of the current location estimate (that frame drifts
+        for an agent that localizes itself); without, the map keeps where each tree was first met.
+        For an agent told its location nothing moves either way.
+        """
+        same = None
+        if embedding is not None:
+            same = next((t for t in self.trees if t.embedding is not None
+                         and float(t.embedding @ embedding) > 0.999 * float(embedding @ embedding)), None)
+        if same is None and self.trees:
+            nearest = min(self.trees, key=lambda t: float((t.location - location).norm()))
+            if float((nearest.location - location).norm()) < self.match_distance:
+                same = nearest
+        if same is not None:
+            if self.reanchor:
+                same.location = location.clone()
+            if embedding is not None and same.embedding is None:
+                same.embedding = embedding.clone()
+            return same
         tree = RememberedTree(location.clone(), embedding=None if embedding is None else embedding.clone())
         self.trees.append(tree)
         return tree
@@ -125,7 +173,7 @@ class DriveForager(AgentModel):
     def _explore(self, obs: Observation):
         if float(obs.location.norm()) > self.explore_radius:
             self.angle = math.atan2(-float(obs.location[1]), -float(obs.location[0]))
-        self.angle += 0.3 * float(torch.randn((), generator=self.generator))
+        self.angle += 0.3 * float(self.noise.draw(torch.ones(1, dtype=torch.bool))[0, 0])
         return self._go(obs, unit(self.angle) * self.step_size)
 
     def get_action(self, observation: Observation):

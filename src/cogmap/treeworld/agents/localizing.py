@@ -1,0 +1,85 @@
+"""The drive forager closed on a localizer: needs-driven foraging without being told where it is.
+
+Seed 001's goal: "a closed-loop, needs-driven controller on top of an auto-localization
+mechanism", localization from sensations and actions only. :class:`SelfLocalizingForager`
+runs a :class:`~cogmap.treeworld.agents.drive.DriveForager` in the frame of its own estimate:
+
+- every step a localizer (:class:`~cogmap.treeworld.tem.TEM2d` or
+  :class:`~cogmap.treeworld.phase.PhaseLocalizer`) is given the movement the agent commanded on
+  the last step and the smell, and returns the estimated location;
+- the forager is handed an observation whose ``location`` is that estimate and whose trees are
+  placed at the estimate plus their offset from the body (what eyes and nose report: where a
+  tree is relative to oneself), so its map of trees is kept in the estimated frame;
+- the world executes the commanded movement plus Gaussian motor noise of sd ``action_noise``
+  per axis, which the agent does not perceive (its odometry is the command).
+
+The true location is read only to turn the world's absolute sensor readings into the
+body-relative ones above and to measure the localization error (``errors``) for the record;
+the forager and the localizer never see it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from cogmap.errors import CogmapError
+from cogmap.treeworld.agents.base import AgentModel, Observation
+from cogmap.treeworld.agents.drive import DriveForager, NoiseStreams
+
+
+class SelfLocalizingForager(AgentModel):
+    """``localizer`` None: told the true location (the plain drive forager, with the same motor noise)."""
+
+    def __init__(self, forager: DriveForager, localizer=None, action_noise: float = 0.0, seed: int = 0):
+        if not (math.isfinite(action_noise) and action_noise >= 0):
+            raise CogmapError(f"action_noise must be a finite number >= 0, got {action_noise!r}")
+        if localizer is not None and localizer.batch_size != 1:
+            raise CogmapError("a SelfLocalizingForager runs one world: build its localizer with batch_size=1")
+        self.forager, self.localizer, self.action_noise, self.seed = forager, localizer, float(action_noise), seed
+        self.reset()
+
+    def reset(self) -> None:
+        self.forager.reset()
+        if self.localizer is not None:
+            self.localizer.reset()
+        self.motor = NoiseStreams([self.seed + 7919], width=2)  # not the forager's own stream
+        self._belief, self._command, self._moved = None, torch.zeros(1, 2), False
+        self.errors: list[float] = []
+        self.estimates: list[torch.Tensor] = []
+
+    def _localize(self, smell: torch.Tensor) -> torch.Tensor:
+        from cogmap.treeworld.kernels import belief_mean
+        from cogmap.treeworld.tem import TEM2d
+
+        with torch.no_grad():
+            if isinstance(self.localizer, TEM2d):
+                self._belief, _, _ = self.localizer(self._belief, self._command, smell[None])
+                return belief_mean(self._belief, self.localizer.grid_scale)[0].float()
+            # A body at rest is not moved by motor noise: its uncertainty does not grow.
+            estimate, _, _ = self.localizer(self._command, smell[None], action_noise=self.action_noise * self._moved)
+            return estimate[0].float()
+
+    @property
+    def location_belief(self) -> torch.Tensor | None:
+        """TEM2d's belief map (for pictures), None for the phase code."""
+        return None if self._belief is None else self._belief[0]
+
+    def get_action(self, observation: Observation):
+        estimate = observation.location if self.localizer is None else self._localize(observation.smell)
+        self.errors.append(float((estimate - observation.location).norm()))
+        self.estimates.append(estimate)
+        believed = dataclasses.replace(
+            observation, location=estimate,
+            sight_location=estimate + (observation.sight_location - observation.location),
+            nearest_location=estimate + (observation.nearest_location - observation.location))
+        move, heading = self.forager.get_action(believed)
+        if move is None:
+            self._command, self._moved = torch.zeros(1, 2), False
+            return None, heading
+        command = torch.as_tensor(move, dtype=torch.float32).reshape(2)
+        self._command, self._moved = command[None], True
+        executed = command + (self.action_noise * self.motor.draw(torch.ones(1, dtype=torch.bool))[0]).float()
+        return executed, heading
