@@ -21,9 +21,10 @@ import torch
 
 from cogmap.treeworld import TreeWorldConfig
 from cogmap.treeworld.agents.batched import SOURCES, run_survival
+from cogmap.treeworld.agents.localizing import AGENT_SOURCES
 from cogmap.treeworld.experiments import survival_runs
 
-AGENT = {"true": "drive", "tem2d": "drive-tem2d", "phase": "drive-phase", "odometry": "drive-odometry"}
+AGENT = {source: name for name, source in AGENT_SOURCES.items()}
 KEYS = ("steps", "alive", "fruit_eaten", "poisonous_fruit_eaten")
 
 

@@ -86,6 +86,8 @@ def test_survival_runs_every_agent_at_every_motor_noise(tmp_path, cli):
     assert [r["seed"] for r in data["drive-odometry, noise 2"]["runs"]] == [0, 1, 2]
     assert data["drive-odometry, noise 0"]["summary"]["localization_error_mean"] < 1e-3
     assert data["drive-odometry, noise 2"]["summary"]["localization_error_mean"] > 0.5
+    assert len(data["drive-odometry, noise 2"]["runs"][0]["localization_error_every_100"]) == 1
+    assert (tmp_path / "survival.png").is_file()
 
 
 def test_treeworld_localize_runs_both_localizers_side_by_side(tmp_path, cli):

@@ -178,6 +178,6 @@ def test_the_self_localizing_agents_are_made_by_name(name):
     agent = make_agent(name, config, seed=1, action_noise=1.0)
     assert isinstance(agent, SelfLocalizingForager) and agent.action_noise == 1.0
     rows = survival_runs(name, config, [0], 30, action_noise=1.0)
-    assert rows[0]["steps"] == 30 and len(rows[0]["localization_error_every_500"]) == 1
+    assert rows[0]["steps"] == 30 and len(rows[0]["localization_error_every_100"]) == 1
     with pytest.raises(CogmapError, match="action_noise"):
         SelfLocalizingForager(DriveForager(), None, action_noise=float("nan"))

@@ -169,6 +169,8 @@ def test_bad_inputs_get_one_clear_error():
         localizer(torch.tensor([[float("nan"), 0.0]]), torch.ones(1, 2))
     with pytest.raises(CogmapError, match="action_noise"):
         PhaseLocalizer(action_noise=-1.0)
+    with pytest.raises(CogmapError, match="num_samples"):
+        PhaseLocalizer(num_samples=0)
     with pytest.raises(CogmapError, match="sensations"):
         localizer(torch.zeros(1, 2), torch.ones(1, 3))
     with pytest.raises(CogmapError, match="movements"):

@@ -78,7 +78,8 @@ def add_parser(subparsers) -> None:
     r.set_defaults(run=run_one)
     s = sub.add_parser("survival", help="compare agents' survival over many seeded worlds",
                        description="Run each agent in worlds of seeds 0..N-1 with death allowed and write "
-                                   "survival.json (per world and summary) and survival.png (fraction alive).")
+                                   "survival.json (per world and summary) and survival.png (fraction alive; "
+                                   "for self-localizing agents also their localization error over time).")
     s.add_argument("--agents", default="random,drive", help="comma-separated agents (default random,drive)")
     s.add_argument("--worlds", type=int, default=50, help="worlds per agent (default 50)")
     s.add_argument("--steps", type=int, default=5000, help="step cap per run (default 5000)")
@@ -211,7 +212,9 @@ def run_survival(args) -> int:
                   f"alive at {args.steps}: {s['alive_at_cap']:.2f}, fruit {s['fruit_eaten_mean']:.1f} "
                   f"(poisonous {s['poisonous_fruit_eaten_mean']:.1f}){where}", flush=True)
     create_output_dir(out, args.force)
-    plot_survival(curves, out / "survival.png", title=f"Tree World survival, {args.worlds} worlds")
+    errors = {key: [r["localization_error_every_100"] for r in result["runs"]] for key, result in results.items()
+              if all("localization_error_every_100" in r for r in result["runs"])}
+    plot_survival(curves, out / "survival.png", title=f"Tree World survival, {args.worlds} worlds", errors=errors)
     write_text_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     write_text_atomic(out / "survival.json", json.dumps(results, indent=1))
     print(f"wrote survival.json, survival.png and config.yaml in {out}")

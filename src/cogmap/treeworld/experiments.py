@@ -10,10 +10,9 @@ from tqdm.auto import tqdm
 
 from cogmap.errors import CogmapError
 from cogmap.treeworld.agents import make_agent
+from cogmap.treeworld.agents.localizing import AGENT_SOURCES as BATCHED_SOURCES  # the drive foragers run batched
 from cogmap.treeworld.config import TreeWorldConfig
 from cogmap.treeworld.simulation import TreeWorld
-
-BATCHED_SOURCES = {"drive": "true", "drive-tem2d": "tem2d", "drive-phase": "phase", "drive-odometry": "odometry"}
 
 
 def batched_survival_runs(agent: str, config: TreeWorldConfig, seeds: Sequence[int], steps: int,
@@ -39,7 +38,7 @@ def survival_runs(agent: str, config: TreeWorldConfig, seeds: Sequence[int], ste
     """One run per seed (world and agent seeded alike), with death allowed, capped at ``steps``.
 
     Agents that localize themselves add their localization error (distance from the estimate
-    to the truth) averaged over the run and at its end, and its value every 500 steps.
+    to the truth) averaged over the run and at its end, and its value every 100 steps.
     """
     rows = []
     for seed in tqdm(seeds, disable=not progress, desc=agent, unit="world"):
@@ -50,7 +49,7 @@ def survival_runs(agent: str, config: TreeWorldConfig, seeds: Sequence[int], ste
         errors = getattr(model, "errors", None)
         if errors:
             row.update(localization_error_mean=statistics.fmean(errors), localization_error_final=errors[-1],
-                       localization_error_every_500=errors[::500])
+                       localization_error_every_100=errors[::100])
         rows.append(row)
     return rows
 

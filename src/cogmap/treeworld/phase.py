@@ -424,6 +424,8 @@ class PhaseLocalizer(nn.Module):
                  initial_sigma: float = 0.0, beam: int = 4, novelty: float | None = 0.98, device=None):
         super().__init__()
         check_positive_int("batch_size", batch_size)
+        check_positive_int("num_samples", num_samples)
+        check_positive_int("beam", beam)
         for name, value in (("landmark_sigma", landmark_sigma), ("search_radius", search_radius),
                             ("sharpness", sharpness)):
             check_positive(name, value)

@@ -104,6 +104,24 @@ class TEM2d(nn.Module):
         return belief, loss, mix
 
 
+@torch.no_grad()
+def localize_step(localizer, belief: torch.Tensor | None, movement: torch.Tensor, senses: torch.Tensor,
+                  action_noise: float | torch.Tensor | None = None):
+    """One step of a :class:`TEM2d` or a :class:`~cogmap.treeworld.phase.PhaseLocalizer` for B worlds.
+
+    Returns the estimate ``(B, 2)`` (float32), its sd per axis ``(B,)`` (TEM2d: the belief's
+    spread), the memory weight ``(B,)``, the loss (TEM2d's scalar; the phase code's surprise per
+    world) and TEM2d's new belief maps (None for the phase code, which keeps its own state).
+    ``action_noise`` overrides the phase code's assumed odometry noise; TEM2d has none.
+    """
+    if isinstance(localizer, TEM2d):
+        belief, loss, mix = localizer(belief, movement, senses)
+        return (belief_mean(belief, localizer.grid_scale).float(), belief_spread(belief, localizer.grid_scale), mix,
+                loss, belief)
+    estimate, sd, mix = localizer(movement, senses, action_noise=action_noise)
+    return estimate.float(), sd, mix, localizer.surprise, None
+
+
 class LocalizingAgent(AgentModel):
     """An agent that moves as ``mover`` does and localizes itself from smell with a :class:`TEM2d`
     or a :class:`~cogmap.treeworld.phase.PhaseLocalizer`.
@@ -133,19 +151,12 @@ class LocalizingAgent(AgentModel):
         return None if self._belief is None else self._belief[0]
 
     def get_action(self, observation: Observation):
-        with torch.no_grad():
-            if isinstance(self.tem, TEM2d):
-                belief, loss, mix = self.tem(self._belief, self.last_action, observation.smell[None])
-                self._belief = belief
-                estimate = belief_mean(belief, self.tem.grid_scale)[0]
-                spread = belief_spread(belief, self.tem.grid_scale)[0]
-            else:
-                estimate, spread, mix = self.tem(self.last_action, observation.smell[None])
-                estimate, spread, loss = estimate[0].float(), spread[0].float(), self.tem.surprise[0]
-        self.losses.append(float(loss))
+        estimate, spread, mix, loss, self._belief = localize_step(self.tem, self._belief, self.last_action,
+                                                                  observation.smell[None])
+        self.losses.append(float(loss.reshape(-1)[0]))
         self.memory_weights.append(float(mix[0]))
-        self.estimates.append(estimate)
-        self.uncertainties.append(float(spread))
+        self.estimates.append(estimate[0])
+        self.uncertainties.append(float(spread[0]))
         move, heading = self.mover.get_action(observation)
         reported = getattr(self.mover, "odometry", None)
         self.last_action = (reported if reported is not None else (move if move is not None else torch.zeros(2)))

@@ -102,16 +102,30 @@ def check_animation_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def plot_survival(curves: dict[str, np.ndarray], path: str | os.PathLike | None = None, title: str = "") -> Figure:
-    """Fraction of worlds whose agent is alive after each step, one line per agent."""
-    fig, ax = subplots(figsize=(6, 3.8))
+def plot_survival(curves: dict[str, np.ndarray], path: str | os.PathLike | None = None, title: str = "",
+                  errors: dict[str, list[list[float]]] | None = None) -> Figure:
+    """Fraction of worlds whose agent is alive after each step, one line per agent; with
+    ``errors`` (per agent, each world's localization error every 100 steps), a second panel of
+    its mean over the worlds still alive."""
+    panels = 2 if errors else 1
+    fig, axes = subplots(panels, 1, figsize=(6, 3.8 * panels), squeeze=False)
+    ax = axes[0, 0]
     for agent, curve in curves.items():
         ax.plot(curve, label=agent)
     ax.set_xlabel("step")
     ax.set_ylabel("fraction of worlds alive")
     ax.set_ylim(0, 1.02)
-    ax.legend()
+    ax.legend(fontsize=8)
     ax.set_title(title)
+    if errors:
+        ax = axes[1, 0]
+        for agent, runs in errors.items():
+            longest = max(len(r) for r in runs)
+            mean = [np.mean([r[i] for r in runs if len(r) > i]) for i in range(longest)]
+            ax.plot(np.arange(longest) * 100, mean, label=agent)
+        ax.set_xlabel("step")
+        ax.set_ylabel("localization error, mean over\nthe worlds alive (world units)")
+        ax.legend(fontsize=8)
     return save_figure(fig, path)
 
 

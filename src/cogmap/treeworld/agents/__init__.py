@@ -2,7 +2,7 @@
 
 from cogmap.treeworld.agents.base import AgentModel, Observation
 from cogmap.treeworld.agents.drive import DriveForager
-from cogmap.treeworld.agents.localizing import SelfLocalizingForager
+from cogmap.treeworld.agents.localizing import AGENT_SOURCES, SelfLocalizingForager, make_localizer, match_distance
 from cogmap.treeworld.agents.simple import CircleTracer, PathTracer, RandomForager, SpiralTracer
 
 AGENTS = ("random", "spiral", "circle", "drive", "drive-tem2d", "drive-phase", "drive-odometry")
@@ -32,16 +32,8 @@ def make_agent(name: str, config, seed: int = 0, action_noise: float = 0.0, rean
         return CircleTracer(action_noise=action_noise, seed=seed)
     if name == "drive" and action_noise == 0:
         return DriveForager.from_config(config, seed=seed, reanchor=reanchor)
-    # A map in a drifting frame: a tree smelled again within twice the reach is the same tree.
-    forager = DriveForager.from_config(config, seed=seed, match_distance=2 * config.eat_distance, reanchor=reanchor)
-    localizer = None
-    if name == "drive-tem2d":
-        from cogmap.treeworld.tem import TEM2d
-
-        localizer = TEM2d(sensory_dim=config.embedding_dim, memory_mix=None)
-    elif name in ("drive-phase", "drive-odometry"):
-        from cogmap.treeworld.phase import PhaseLocalizer
-
-        localizer = PhaseLocalizer(sensory_dim=config.embedding_dim, action_noise=action_noise,
-                                   use_memory_to_localize=name == "drive-phase")
-    return SelfLocalizingForager(forager, localizer, action_noise=action_noise, seed=seed)
+    source = AGENT_SOURCES[name]
+    forager = DriveForager.from_config(config, seed=seed, match_distance=match_distance(config, source),
+                                       reanchor=reanchor)
+    return SelfLocalizingForager(forager, make_localizer(source, config, action_noise=action_noise),
+                                 action_noise=action_noise, seed=seed)

@@ -19,11 +19,12 @@ from tqdm.auto import tqdm
 
 from cogmap.errors import CogmapError, check_choice, check_positive
 from cogmap.treeworld.agents.drive import NoiseStreams
+from cogmap.treeworld.agents.localizing import SOURCES, make_localizer, match_distance
 from cogmap.treeworld.config import TreeWorldConfig
+from cogmap.treeworld.tem import localize_step
 from cogmap.treeworld.world import BatchedTreeWorld, Senses
 
 TURNS = (0, 30, -30, 60, -60, 90, -90, 120, -120, 150, -150, 180)  # tried in this order to keep clear of poison
-SOURCES = ("true", "tem2d", "phase", "odometry")
 
 
 def _unit(angle: torch.Tensor) -> torch.Tensor:
@@ -264,17 +265,8 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
     world = BatchedTreeWorld.random_from_config(config, seeds, allow_death=True, device=device)
     b, dev = world.num_worlds, world.device
     agent = BatchedDriveForager.from_config(config, seeds, device=dev, reanchor=reanchor,
-                                            **({} if source == "true" else {"match_distance": 2 * config.eat_distance}))
-    localizer, belief = None, None
-    if source in ("phase", "odometry"):
-        from cogmap.treeworld.phase import PhaseLocalizer
-
-        localizer = PhaseLocalizer(sensory_dim=config.embedding_dim, batch_size=b, action_noise=action_noise,
-                                   use_memory_to_localize=source == "phase", device=dev)
-    elif source == "tem2d":
-        from cogmap.treeworld.tem import TEM2d
-
-        localizer = TEM2d(sensory_dim=config.embedding_dim, batch_size=b, memory_mix=None, device=dev)
+                                            match_distance=match_distance(config, source))
+    localizer, belief = make_localizer(source, config, b, action_noise, dev), None
     motor = NoiseStreams([s + 7919 for s in seeds], width=2, device=dev)  # as SelfLocalizingForager's
     tasted = torch.zeros(b, dtype=torch.long, device=dev)
     command = torch.zeros(b, 2, device=dev)
@@ -286,15 +278,9 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
         senses = world.sense()
         location = world.location
         if localizer is not None:
-            with torch.no_grad():
-                if source == "tem2d":
-                    from cogmap.treeworld.kernels import belief_mean
-
-                    belief, _, _ = localizer(belief, command, senses.smell.embedding)
-                    estimate = belief_mean(belief, localizer.grid_scale).float()
-                else:
-                    # A body at rest is not moved by motor noise: its uncertainty does not grow.
-                    estimate = localizer(command, senses.smell.embedding, action_noise=action_noise * moved)[0].float()
+            # A body at rest is not moved by motor noise: its uncertainty does not grow.
+            estimate, _, _, _, belief = localize_step(localizer, belief, command, senses.smell.embedding,
+                                                      action_noise=action_noise * moved)
             errors.append(torch.where(world.alive, (estimate - location).norm(dim=-1), torch.nan))
             for reading in (senses.sight, senses.smell):  # the trees where the body senses them, in the estimate's frame
                 reading.location = estimate + (reading.location - location)
@@ -316,6 +302,6 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
         if error is not None:
             lived = error[i][~torch.isnan(error[i])].tolist()
             row.update(localization_error_mean=sum(lived) / len(lived), localization_error_final=lived[-1],
-                       localization_error_every_500=lived[::500])
+                       localization_error_every_100=lived[::100])
         rows.append(row)
     return rows

@@ -29,6 +29,35 @@ from cogmap.errors import CogmapError
 from cogmap.treeworld.agents.base import AgentModel, Observation
 from cogmap.treeworld.agents.drive import DriveForager, NoiseStreams
 
+# Where a drive forager's location comes from, by agent name.
+AGENT_SOURCES = {"drive": "true", "drive-tem2d": "tem2d", "drive-phase": "phase", "drive-odometry": "odometry"}
+SOURCES = tuple(AGENT_SOURCES.values())
+
+
+def match_distance(config, source: str) -> float:
+    """How near a smelled tree must be to a remembered one to be taken for it: exact for a forager
+    told its location; twice the reach in a drifting frame."""
+    return 1e-3 if source == "true" else 2 * config.eat_distance
+
+
+def make_localizer(source: str, config, batch_size: int = 1, action_noise: float = 0.0, device=None):
+    """The localizer of a drive forager whose location comes from ``source`` (None for ``true``):
+    TEM2d with the affinity-gated memory, or the phase code assuming ``action_noise`` (``odometry``:
+    without its memory correction)."""
+    from cogmap.errors import check_choice
+
+    check_choice("source", source, SOURCES)
+    if source == "true":
+        return None
+    if source == "tem2d":
+        from cogmap.treeworld.tem import TEM2d
+
+        return TEM2d(sensory_dim=config.embedding_dim, batch_size=batch_size, memory_mix=None, device=device)
+    from cogmap.treeworld.phase import PhaseLocalizer
+
+    return PhaseLocalizer(sensory_dim=config.embedding_dim, batch_size=batch_size, action_noise=action_noise,
+                          use_memory_to_localize=source == "phase", device=device)
+
 
 class SelfLocalizingForager(AgentModel):
     """``localizer`` None: told the true location (the plain drive forager, with the same motor noise)."""
@@ -51,16 +80,12 @@ class SelfLocalizingForager(AgentModel):
         self.estimates: list[torch.Tensor] = []
 
     def _localize(self, smell: torch.Tensor) -> torch.Tensor:
-        from cogmap.treeworld.kernels import belief_mean
-        from cogmap.treeworld.tem import TEM2d
+        from cogmap.treeworld.tem import localize_step
 
-        with torch.no_grad():
-            if isinstance(self.localizer, TEM2d):
-                self._belief, _, _ = self.localizer(self._belief, self._command, smell[None])
-                return belief_mean(self._belief, self.localizer.grid_scale)[0].float()
-            # A body at rest is not moved by motor noise: its uncertainty does not grow.
-            estimate, _, _ = self.localizer(self._command, smell[None], action_noise=self.action_noise * self._moved)
-            return estimate[0].float()
+        # A body at rest is not moved by motor noise: its uncertainty does not grow.
+        estimate, _, _, _, self._belief = localize_step(self.localizer, self._belief, self._command, smell[None],
+                                                        action_noise=self.action_noise * self._moved)
+        return estimate[0]
 
     @property
     def location_belief(self) -> torch.Tensor | None:
