@@ -226,3 +226,23 @@ def test_other_spaces_work_end_to_end(manifold, tmp_path, cli):
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     report = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["train_length"]
     assert report["generation"]["manifold"] == manifold and report["exact_code_decoding"]["accuracy"] == 1.0
+
+
+def test_the_grid_cell_config_trains_and_analyze_scores_its_units(tmp_path, cli):
+    trained = cli("train", "--config", "configs/estimation/box_grid.yaml", "model.hidden=16", "data.n_train=400",
+                  "data.n_val=200", "data.generation.cells=32", "data.generation.seq_len=6", "trainer.max_epochs=1",
+                  "trainer.progress=false", f"trainer.log_dir={tmp_path}", "trainer.name=grid", "--workers", 1)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    ckpt = tmp_path / "grid" / "checkpoints" / "last.ckpt"
+    analysis = tmp_path / "analysis"
+    result = cli("analyze", ckpt, "--trajectories", 4, "--tsne-points", 0, "--grid-trajectories", 300, "--bins", 10,
+                 "--out", analysis)
+    assert result.returncode == 0, result.stderr[-2000:]
+    grid = json.loads((analysis / "summary.json").read_text())["grid"]
+    assert grid["units"] == 16 and grid["bins"] == 10 and grid["samples"] == 300 * 6
+    assert grid["unit_of_length"] == "cm" and 0 < grid["stay_still_error"] < grid["centre_error"]
+    assert "grid scores:" in result.stdout and "decoded position error" in result.stdout
+    for figure in ("grid_units", "grid_scores", "position_error"):
+        assert (analysis / f"{figure}.png").stat().st_size > 1000
+    bad = cli("analyze", ckpt, "--bins", 1, "--out", tmp_path / "again")
+    assert bad.returncode == 2 and "--bins" in bad.stderr

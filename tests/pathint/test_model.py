@@ -131,3 +131,48 @@ def test_checkpoints_without_the_encode_setting_load_as_code_encoders(tmp_path):
     torch.save(checkpoint, tmp_path / "old.ckpt")
     loaded = StateEstimationModel.load_from_checkpoint(tmp_path / "old.ckpt")
     assert loaded.net.encode == "code"
+
+
+def test_the_reference_grid_network_relu_no_biases_linear_readout_recurrent_decay():
+    model = StateEstimationModel(cell="rnn", velocity_dim=2, joints=1, cells=24, hidden=20, dropout=0.0,
+                                 nonlinearity="relu", bias=False, readout="linear", init="default",
+                                 optimizer="adam", recurrent_decay=1e-3, weight_decay=0.0)
+    names = {name for name, _ in model.named_parameters()}
+    assert names == {"net.encoder.weight", "net.rnn.weight_ih_l0", "net.rnn.weight_hh_l0", "net.head.weight"}
+    v, code = torch.randn(4, 7, 2), torch.softmax(torch.randn(4, 24), -1)
+    log_p, hidden = model(v, model._encode_init_pos(code))
+    assert (hidden >= 0).all() and (hidden == 0).any()  # ReLU states
+    # The network by hand: h_t = relu(W_ih v_t + W_hh h_{t-1}), h_0 = E code, logits = D h_t.
+    e, w_ih, w_hh, d = (model.net.encoder.weight, model.net.rnn.weight_ih_l0, model.net.rnn.weight_hh_l0,
+                        model.net.head.weight)
+    h = code @ e.T
+    for t in range(7):
+        h = torch.relu(v[:, t] @ w_ih.T + h @ w_hh.T)
+        assert torch.allclose(hidden[:, t], h, atol=1e-5)
+        assert torch.allclose(log_p[:, t], torch.log_softmax(h @ d.T, -1), atol=1e-5)
+    assert model.recurrent_penalty().item() == pytest.approx(1e-3 * float((w_hh.detach() ** 2).sum()), rel=1e-6)
+    optimiser = model.configure_optimizers()["optimizer"]
+    assert type(optimiser) is torch.optim.Adam
+
+
+def test_the_training_loss_adds_the_recurrent_penalty_only():
+    model = StateEstimationModel(cell="rnn", hidden=8, dropout=0.0, recurrent_decay=0.5)
+    batch = generate(GEN, 4, "train")
+    batch = {"velocities": batch.velocities, "initial_code": batch.initial_code, "targets": batch.targets}
+    model.log = lambda *args, **kwargs: None
+    kl = model._scores(batch)[0]
+    total = model.training_step(batch, 0)
+    assert total.item() == pytest.approx(kl.item() + 0.5 * float((model.net.rnn.weight_hh_l0.detach() ** 2).sum()), rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"cell": "gru", "nonlinearity": "relu"}, "needs cell=rnn"),
+    ({"nonlinearity": "softplus"}, "nonlinearity"),
+    ({"readout": "mlp"}, "readout"),
+    ({"optimizer": "sgd"}, "optimizer"),
+    ({"recurrent_decay": -1.0}, "recurrent_decay"),
+    ({"bias": "no"}, "bias"),
+])
+def test_bad_network_settings(kwargs, match):
+    with pytest.raises(CogmapError, match=match):
+        StateEstimationModel(**kwargs)

@@ -14,6 +14,7 @@ from cogmap.cli.common import (
     source_label,
     write_text_atomic,
 )
+from cogmap.errors import CogmapError
 
 HELP = "PCA, t-SNE, tuning curves and a linear probe of a trained model's hidden states"
 DESCRIPTION = """\
@@ -25,6 +26,14 @@ paths; tuning curves of the most selective units; and the held-out R^2 of a line
 the states (rotation matrices on SO(3)). Figures and summary.json go to --out (default
 runs/analyze/<checkpoint name>). About 15 s at the defaults on 2 CPU cores (t-SNE is most of
 it; --tsne-points 0 skips it).
+
+Models of one position in a box or one joint on the 2-torus also get the grid-cell analysis
+(Banino et al. 2018): every hidden unit's rate map over --grid-trajectories fresh trajectories
+(--bins a side, the mean activity per bin), its spatial autocorrelogram and grid scores
+(60 and 90 degrees, the reference's annuli), the most grid-like units (grid_units.png), the
+score histograms (grid_scores.png), and the position decoded from the predicted place cells
+(mean of the 3 most active centres) against holding the start position and guessing the
+arena's centre (position_error.png); summary.json's "grid" section has the numbers.
 """
 
 
@@ -35,6 +44,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tsne-points", dest="tsne_points", type=int, default=4000,
                    help="points embedded by t-SNE (default 4000; 0 skips t-SNE)")
     p.add_argument("--seed", type=int, default=0, help="seed of the t-SNE subsample, the probe split and t-SNE")
+    p.add_argument("--grid-trajectories", dest="grid_trajectories", type=int, default=5000,
+                   help="trajectories for the rate maps of box and torus models (default 5000)")
+    p.add_argument("--bins", type=int, default=20, help="rate-map bins per side (default 20, the reference's)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     add_output_arguments(p, "runs/analyze/<checkpoint name>")
     p.add_argument("--workers", type=int, help="CPU threads to use")
@@ -47,13 +59,19 @@ def run(args) -> int:
     from cogmap.devices import resolve_device
     from cogmap.pathint.analyze import analyze_model, check_tsne_points
     from cogmap.pathint.model import load_path_integrator
+    from cogmap.pathint.spatial import spatial_analysis
     from cogmap.viz import plots
 
     set_threads(args.workers)
     check_count("--trajectories", args.trajectories)
+    check_count("--grid-trajectories", args.grid_trajectories)
+    if args.bins < 2:
+        raise CogmapError(f"--bins must be at least 2, got {args.bins}")
     check_tsne_points(args.tsne_points, "--tsne-points")
     model = load_path_integrator(args.checkpoint, resolve_device(args.device, "--device"))
     out = output_dir(args.out, Path("runs/analyze") / source_label(args.checkpoint), args.force)
+    generation = model.generation
+    spatial = generation.joints == 1 and generation.manifold in ("box", "torus2")
     with tqdm(total=2, desc="analysing hidden states", unit="stage") as bar:
         result = analyze_model(model, model.generation, args.trajectories, args.tsne_points, seed=args.seed)
         bar.update()
@@ -76,15 +94,44 @@ def run(args) -> int:
         if result.tuning:
             figures["tuning_curves"] = plots.plot_tuning_curves(result.tuning, title=f"{name}: most selective units")
         bar.update()
+    grid = None
+    if spatial:
+        with tqdm(total=args.grid_trajectories, desc="rate maps", unit="traj") as bar:
+            grid = spatial_analysis(model, n_trajectories=args.grid_trajectories, bins=args.bins, progress=bar)
+        figures.update(grid_figures(grid, name))
     create_output_dir(out, args.force)
     for figure_name, figure in figures.items():
         plots.save_figure(figure, out / f"{figure_name}.png")
     summary = result.to_json()
+    if grid is not None:
+        summary["grid"] = grid.to_json()
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     print(f"{n} trajectories x {steps} steps, {summary['units']} units")
     print(f"PCA: 95% of variance in {summary['pca']['components_for_95_percent']} components, "
           f"participation ratio {summary['pca']['participation_ratio']:.1f}")
     print("linear probe R^2 (the states, held-out trajectories): "
           + ", ".join(f"{k} {v:.3f}" for k, v in summary["linear_probe_r2"].items()))
+    if grid is not None:
+        g = summary["grid"]
+        print(f"grid scores: {100 * g['fraction_score_60_above_0.3']:.1f}% of {g['units']} units above 0.3 "
+              f"(60 degrees; median {g['median_score_60']:.2f}); decoded position error {g['position_error']:.1f} "
+              f"{g['unit_of_length']} (start held: {g['stay_still_error']:.1f}, arena centre: {g['centre_error']:.1f})")
     print(f"wrote {out / 'summary.json'} and figures in {out}")
     return 0
+
+
+def grid_figures(grid, name: str) -> dict:
+    """The grid analysis's figures: the most grid-like units, the score histograms, the position errors."""
+    from cogmap.pathint.spatial import GRID_THRESHOLD
+    from cogmap.viz import grid as grid_plots
+
+    arena = grid.arena
+    errors = {"model": grid.position_error, "start held": grid.stay_still_error, "arena centre": grid.centre_error}
+    return {
+        "grid_units": grid_plots.plot_grid_units(
+            grid.rate_maps, grid.scores, grid.scores.best(16), unit=arena.unit, scale=arena.scale,
+            title=f"{name}: the 16 units with the highest 60-degree grid scores (rate map, autocorrelogram)"),
+        "grid_scores": grid_plots.plot_grid_score_histogram(grid.scores, GRID_THRESHOLD, title=name),
+        "position_error": grid_plots.plot_position_error(
+            errors, arena.unit, title=f"{name}: decoded position error, {grid.samples} positions"),
+    }

@@ -19,7 +19,8 @@ _DEFAULTS = GenerationConfig()
 
 # The generation parameters and the split sizes, flat, as configs/estimation/data.yaml writes them.
 DataFileSpec = dataclasses.make_dataclass("DataFileSpec", [
-    *[(f.name, typing.get_type_hints(GenerationConfig)[f.name], dataclasses.field(default=f.default, metadata=f.metadata))
+    *[(f.name, typing.get_type_hints(GenerationConfig)[f.name],
+       dataclasses.field(default=f.default, default_factory=f.default_factory, metadata=f.metadata))
       for f in dataclasses.fields(GenerationConfig)],
     ("n_train", int, dataclasses.field(default=100_000)), ("n_val", int, dataclasses.field(default=5_000))])
 
@@ -55,6 +56,8 @@ def add_generation_arguments(p) -> None:
     p.add_argument("--ou-theta", dest="ou_theta", type=float, help=f"OU mean-reversion rate (default {_DEFAULTS.ou_theta})")
     p.add_argument("--initial-velocity", dest="initial_velocity", choices=["stationary", "zero"], help="OU start (default stationary)")
     p.add_argument("--box-size", dest="box_size", type=float, help=f"side of the box in metres (default {_DEFAULTS.box_size})")
+    p.add_argument("--surround-scale", dest="surround_scale", type=float,
+                   help=f"dog kernel: surround width over centre width (default {_DEFAULTS.surround_scale})")
     p.add_argument("--seed", type=int, help=f"random seed (default {_DEFAULTS.seed})")
 
 
@@ -77,7 +80,7 @@ def resolve(args) -> tuple[GenerationConfig, dict]:
     sizes = {"n_train": values.pop("n_train"), "n_val": values.pop("n_val")}
     for key, flag in (("n_train", "--n-train"), ("n_val", "--n-val")):
         check_count(f"{flag} ({key})", sizes[key])
-    return GenerationConfig(**values), sizes
+    return GenerationConfig.from_dict(values), sizes
 
 
 def run(args) -> int:

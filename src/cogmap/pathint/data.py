@@ -110,9 +110,11 @@ class GenerationConfig:
     initial_velocity: str = choice("stationary", INITIAL_VELOCITIES)
     seed: int = 42
     box_size: float = 2.2
+    surround_scale: float = 2.0  # dog kernel: surround width / centre width (Sorscher et al.'s 2 is sqrt 2 here)
+    rat: RatMotion = dataclasses.field(default_factory=RatMotion)  # the box's walk (RatMotion's fields)
 
     def __post_init__(self):
-        for name in ("dt", "kappa", "cell_sigma", "ou_sigma", "ou_theta", "box_size"):
+        for name in ("dt", "kappa", "cell_sigma", "ou_sigma", "ou_theta", "box_size", "surround_scale"):
             value = getattr(self, name)
             if isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, name, float(value))  # "kappa=5" from Python
@@ -128,6 +130,9 @@ class GenerationConfig:
         check_positive("ou_sigma", self.ou_sigma)
         check_positive("ou_theta", self.ou_theta)
         check_positive("box_size", self.box_size)
+        check_positive("surround_scale", self.surround_scale)
+        if not isinstance(self.rat, RatMotion):
+            raise CogmapError(f"rat must be the box walk's settings (RatMotion), got {type(self.rat).__name__}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise CogmapError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.kernel == "vmf" and not hasattr(self.space, "cosine_embedding"):
@@ -175,14 +180,14 @@ class GenerationConfig:
     @property
     def motion(self) -> OrnsteinUhlenbeck | RatMotion:
         if SPACES[self.manifold].motion == "rat":
-            return RatMotion()
+            return self.rat
         return OrnsteinUhlenbeck(sigma=self.ou_sigma, theta=self.ou_theta, initial=self.initial_velocity)
 
     def place_cells(self, device=None) -> JointPlaceCells:
         """The joint place-cell code; its centres are drawn from the config's own stream."""
         gen = _generator(self.seed, (_STREAM_CELLS,), 0)
         cells = JointPlaceCells.create(self.space, self.joints, self.cells, self.layout, gen, kernel=self.kernel,
-                                       kappa=self.kappa, sigma=self.cell_sigma)
+                                       kappa=self.kappa, sigma=self.cell_sigma, surround_scale=self.surround_scale)
         if device is not None:
             cells = JointPlaceCells([p.to(device=device) for p in cells.populations])
         return cells

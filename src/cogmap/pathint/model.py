@@ -25,6 +25,9 @@ from cogmap.pathint.metrics import accuracy, kl_divergence
 CELLS = ("rnn", "gru", "lstm")
 INITS = ("orthogonal", "identity", "default")
 ENCODINGS = ("code", "log")
+NONLINEARITIES = ("tanh", "relu")  # of the vanilla RNN; GRU and LSTM gates are their own
+READOUTS = ("norm", "linear")  # LayerNorm, dropout, then a linear map; or one linear map (Sorscher et al.'s)
+OPTIMIZERS = ("adamw", "adam")
 IDENTITY_INPUT_GAIN = 0.1  # input weights of init="identity", relative to PyTorch's default
 
 Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -50,22 +53,34 @@ class PathIntegrator(nn.Module):
     """The plain PyTorch network behind :class:`StateEstimationModel`."""
 
     def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32,
-                 hidden: int = 256, dropout: float = 0.5, init: str = "orthogonal", encode: str = "code"):
+                 hidden: int = 256, dropout: float = 0.5, init: str = "orthogonal", encode: str = "code",
+                 nonlinearity: str = "tanh", bias: bool = True, readout: str = "norm"):
         super().__init__()
         check_choice("cell", cell, CELLS)
         check_choice("init", init, INITS)
         check_choice("encode", encode, ENCODINGS)
+        check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+        check_choice("readout", readout, READOUTS)
+        if nonlinearity != "tanh" and cell != "rnn":
+            raise CogmapError(f"nonlinearity={nonlinearity} needs cell=rnn; a {cell}'s gates fix its own")
+        if not isinstance(bias, bool):
+            raise CogmapError(f"bias must be true or false, got {bias!r}")
         for name, value in (("velocity_dim", velocity_dim), ("joints", joints), ("cells", cells), ("hidden", hidden)):
             check_positive_int(name, value)
         if not 0 <= dropout < 1:
             raise CogmapError(f"dropout must be in [0, 1), got {dropout}")
         self.cell, self.velocity_dim, self.joints, self.cells, self.hidden = cell, velocity_dim, joints, cells, hidden
-        self.encode = encode
+        self.encode, self.nonlinearity, self.bias, self.readout = encode, nonlinearity, bias, readout
         code_dim = joints * cells
-        self.encoder = nn.Linear(code_dim, 2 * hidden if cell == "lstm" else hidden)
-        rnn_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
-        self.rnn = rnn_class(velocity_dim, hidden, batch_first=True)
-        self.head = nn.Sequential(nn.LayerNorm(hidden), nn.Dropout(dropout), nn.Linear(hidden, code_dim))
+        self.encoder = nn.Linear(code_dim, 2 * hidden if cell == "lstm" else hidden, bias=bias)
+        if cell == "rnn":
+            self.rnn = nn.RNN(velocity_dim, hidden, nonlinearity=nonlinearity, bias=bias, batch_first=True)
+        else:
+            self.rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell](velocity_dim, hidden, bias=bias, batch_first=True)
+        if readout == "norm":
+            self.head = nn.Sequential(nn.LayerNorm(hidden), nn.Dropout(dropout), nn.Linear(hidden, code_dim, bias=bias))
+        else:
+            self.head = nn.Linear(hidden, code_dim, bias=bias)
         if init != "default":
             self.recurrent_init(init)
 
@@ -166,10 +181,15 @@ class StateEstimationModel(L.LightningModule):
     def __init__(self, cell: str = "gru", velocity_dim: int = 6, joints: int = 2, cells: int = 32, hidden: int = 256,
                  dropout: float = 0.5, lr: float = 1e-3, weight_decay: float = 1e-4, min_lr: float = 1e-6,
                  max_epochs: int = 200, generation: dict | None = None, init: str = "orthogonal",
-                 encode: str = "code"):
+                 encode: str = "code", nonlinearity: str = "tanh", bias: bool = True, readout: str = "norm",
+                 optimizer: str = "adamw", recurrent_decay: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
-        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout, init, encode)
+        check_choice("optimizer", optimizer, OPTIMIZERS)
+        if not (isinstance(recurrent_decay, (int, float)) and recurrent_decay >= 0):
+            raise CogmapError(f"recurrent_decay must be a number >= 0, got {recurrent_decay!r}")
+        self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout, init, encode, nonlinearity, bias,
+                                  readout)
         self._place_cells = None
 
     # -- the seed's public API ------------------------------------------------------------
@@ -237,11 +257,19 @@ class StateEstimationModel(L.LightningModule):
         acc = accuracy(batch["targets"], log_prediction, self.net.joints).mean()
         return loss, acc, log_prediction
 
+    def recurrent_penalty(self) -> torch.Tensor:
+        """``recurrent_decay`` times the summed squares of the recurrent weights (Sorscher et al.'s weight decay)."""
+        weights = [w for name, w in self.net.rnn.named_parameters() if name.startswith("weight_hh")]
+        return self.hparams.recurrent_decay * sum(w.pow(2).sum() for w in weights)
+
     def training_step(self, batch, batch_idx):
         loss, acc, _ = self._scores(batch)
         size = batch["velocities"].shape[0]
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
         self.log("train/accuracy", acc, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+        if self.hparams.recurrent_decay:
+            # Logged losses stay the KL alone, comparable across settings; the penalty only trains.
+            loss = loss + self.recurrent_penalty()
         return loss
 
     def validation_step(self, batch, batch_idx):
@@ -279,7 +307,8 @@ class StateEstimationModel(L.LightningModule):
             return self.generation.report_distance(cells.manifold.distance(decoded, states.float().cpu()))
 
     def configure_optimizers(self):
-        optimiser = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        optimiser_class = torch.optim.AdamW if self.hparams.optimizer == "adamw" else torch.optim.Adam
+        optimiser = optimiser_class(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, self.hparams.max_epochs),
                                                               eta_min=self.hparams.min_lr)
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}

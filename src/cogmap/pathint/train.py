@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import importlib.util
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.files import atomic_path, load_torch_file, write_text_atomic
 from cogmap.pathint.data import GenerationConfig
 from cogmap.pathint.datamodule import SOURCES
-from cogmap.pathint.model import CELLS, ENCODINGS, INITS
+from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import choice, load, parse, to_dict
 
@@ -38,14 +39,19 @@ class ModelSection:
     init: str = choice("orthogonal", INITS)  # or "identity", or "default" (PyTorch's uniform init)
     encode: str = choice("code", ENCODINGS)  # "log": the encoder sees the per-joint centred log of the start code
     init_from: str | None = None  # a checkpoint whose weights start this run (fine-tuning, warm restarts)
+    nonlinearity: str = choice("tanh", NONLINEARITIES)  # "relu" for a non-negative vanilla RNN (cell: rnn)
+    bias: bool = True  # false: no biases in the encoder, the recurrent layer or the readout (Sorscher et al.)
+    readout: str = choice("norm", READOUTS)  # "linear": one linear map from the state to the place cells
 
 
 @dataclass
 class OptimSection:
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    min_lr: float = 1e-6
-    grad_clip: float = 1.0
+    min_lr: float = 1e-6   # cosine annealing from lr to min_lr; min_lr = lr keeps the rate constant
+    grad_clip: float = 1.0  # 0: no clipping
+    optimizer: str = choice("adamw", OPTIMIZERS)  # adamw: decoupled weight_decay; adam: weight_decay as an L2 term
+    recurrent_decay: float = 0.0  # adds recurrent_decay x (sum of squared recurrent weights) to the loss
 
 
 @dataclass
@@ -89,10 +95,14 @@ class TrainConfig:
         check_positive_int("model.hidden", self.model.hidden)
         if not 0 <= self.model.dropout < 1:
             raise CogmapError(f"model.dropout must be in [0, 1), got {self.model.dropout!r}")
-        for name in ("lr", "min_lr", "grad_clip"):
+        for name in ("lr", "min_lr"):
             check_positive(f"optim.{name}", getattr(self.optim, name))
-        if self.optim.weight_decay < 0:
-            raise CogmapError(f"optim.weight_decay must be >= 0, got {self.optim.weight_decay!r}")
+        for name in ("weight_decay", "recurrent_decay", "grad_clip"):
+            value = getattr(self.optim, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise CogmapError(f"optim.{name} must be a finite number >= 0, got {value!r}")
+        if self.model.nonlinearity != "tanh" and self.model.cell != "rnn":
+            raise CogmapError(f"model.nonlinearity={self.model.nonlinearity} needs model.cell=rnn, got {self.model.cell}")
         for name in ("n_train", "n_val", "batch_size"):
             check_positive_int(f"data.{name}", getattr(self.data, name))
         check_positive_int("data.num_workers", self.data.num_workers, minimum=0)
@@ -153,7 +163,9 @@ def build_model(config: TrainConfig):
                                 cells=generation.cells, hidden=config.model.hidden, dropout=config.model.dropout,
                                 lr=config.optim.lr, weight_decay=config.optim.weight_decay, min_lr=config.optim.min_lr,
                                 max_epochs=config.trainer.max_epochs, generation=generation.to_dict(), init=config.model.init,
-                                encode=config.model.encode)
+                                encode=config.model.encode, nonlinearity=config.model.nonlinearity, bias=config.model.bias,
+                                readout=config.model.readout, optimizer=config.optim.optimizer,
+                                recurrent_decay=config.optim.recurrent_decay)
 
 
 ENCODER_FIT_POSES = 4096
@@ -296,7 +308,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             trainer = L.Trainer(
                 max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator,
                 devices=config.trainer.devices, strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes,
-                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip, logger=_loggers(config),
+                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip or None, logger=_loggers(config),
                 callbacks=[checkpoints, _epoch_timer()], limit_train_batches=config.trainer.limit_train_batches,
                 limit_val_batches=config.trainer.limit_val_batches, max_time=config.trainer.max_time,
                 enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,

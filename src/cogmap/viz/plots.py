@@ -123,10 +123,15 @@ def plot_scatter_by_features(points, features: dict, path: str | os.PathLike | N
 
 
 def plot_single_trajectories(points, colour, path: str | os.PathLike | None = None, n: int = 6, title: str = "", label: str = "") -> Figure:
-    """``points (trajectories, steps, 2)`` drawn as paths, coloured by ``colour (trajectories, steps)``."""
-    cols = 3
+    """``points (trajectories, steps, 2)`` drawn as paths, coloured by ``colour (trajectories, steps)``.
+
+    The first ``n`` trajectories (all of them when there are fewer)."""
+    n = min(n, len(points))
+    cols = min(3, n)
     rows = -(-n // cols)
     fig, axes = subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
     for i, ax in enumerate(axes.flat[:n]):
         ax.plot(points[i, :, 0], points[i, :, 1], color="lightgrey", lw=0.8, zorder=0)
         sc = ax.scatter(points[i, :, 0], points[i, :, 1], c=colour[i], s=6, cmap="viridis")

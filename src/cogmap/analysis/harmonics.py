@@ -1,0 +1,190 @@
+"""Harmonic (Fourier) analysis of functions on SO(3): Wigner D-matrices and power spectra per degree.
+
+Peter-Weyl: every square-integrable function on SO(3) is a sum over degrees ``l = 0, 1, ...`` of
+combinations of the ``(2l + 1)^2`` entries of the ``l``-th irreducible representation ``D_l(R)``,
+and the entries are orthogonal under the Haar measure with ``E[D_l(R)_mn D_l'(R)_m'n'] =
+delta_ll' delta_mm' delta_nn' / (2l + 1)``. Degree 0 is the mean, degree 1 the functions linear in
+the rotation matrix (a vMF place field with a small concentration is mostly degree 1), and
+higher degrees are finer, periodic structure: the SO(3) analogue of a grid cell's spatial
+frequencies.
+
+Here ``D_l`` is real: it is the matrix that moves real spherical harmonics of degree ``l``,
+``Y_l(R x) = D_l(R) Y_l(x)`` for every unit vector ``x`` (found once per call by least squares on
+fixed points of the sphere, exactly, since both sides are degree-``l`` harmonics). Any real
+orthonormal basis gives the same power per degree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import sph_harm_y
+
+from cogmap.errors import CogmapError
+
+
+def _check_rotations(rotations, name: str = "rotations") -> np.ndarray:
+    r = np.asarray(rotations, dtype=np.float64)
+    if r.ndim != 3 or r.shape[1:] != (3, 3):
+        raise CogmapError(f"{name} must have shape (N, 3, 3), got {r.shape}")
+    if not np.isfinite(r).all():
+        raise CogmapError(f"{name} must be finite")
+    error = np.abs(np.einsum("nji,njk->nik", r, r) - np.eye(3)).max() if len(r) else 0.0
+    if error > 1e-4 or (len(r) and (np.linalg.det(r) < 0).any()):
+        raise CogmapError(f"{name} must be rotation matrices (orthogonal, determinant +1)")
+    return r
+
+
+def _check_degree(max_degree) -> int:
+    if not isinstance(max_degree, (int, np.integer)) or isinstance(max_degree, bool) or max_degree < 0:
+        raise CogmapError(f"max_degree must be an integer >= 0, got {max_degree!r}")
+    return int(max_degree)
+
+
+def real_spherical_harmonics(points, degree: int) -> np.ndarray:
+    """Real spherical harmonics of one degree at unit vectors ``points (..., 3)``: ``(..., 2 degree + 1)``.
+
+    Orthonormal under the uniform probability measure on the sphere (each has mean square 1).
+    """
+    p = np.asarray(points, dtype=np.float64)
+    polar = np.arccos(np.clip(p[..., 2] / np.linalg.norm(p, axis=-1), -1.0, 1.0))
+    azimuth = np.arctan2(p[..., 1], p[..., 0])
+    columns = []
+    for m in range(-degree, degree + 1):
+        y = sph_harm_y(degree, abs(m), polar, azimuth)
+        if m > 0:
+            columns.append(math.sqrt(2) * (-1) ** m * y.real)
+        elif m < 0:
+            columns.append(math.sqrt(2) * (-1) ** m * y.imag)
+        else:
+            columns.append(y.real)
+    return math.sqrt(4 * math.pi) * np.stack(columns, axis=-1)
+
+
+def _fitting_points(degree: int) -> np.ndarray:
+    # Fixed, well-spread points (a Fibonacci sphere), twice as many as degree l's harmonics.
+    n = 2 * (2 * degree + 1) + 4
+    i = np.arange(n) + 0.5
+    z = 1 - 2 * i / n
+    phi = math.pi * (3 - math.sqrt(5)) * i
+    r = np.sqrt(1 - z * z)
+    return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=-1)
+
+
+def wigner_d(rotations, degree: int) -> np.ndarray:
+    """The real Wigner D-matrices ``D_l(R)`` of rotations ``(N, 3, 3)``: ``(N, 2l + 1, 2l + 1)``, orthogonal.
+
+    They satisfy ``Y_l(R x) = D_l(R) Y_l(x)`` for :func:`real_spherical_harmonics` ``Y_l``, so
+    ``D_l(R S) = D_l(R) D_l(S)``.
+    """
+    r = _check_rotations(rotations)
+    degree = _check_degree(degree)
+    points = _fitting_points(degree)
+    basis = real_spherical_harmonics(points, degree)                      # (K, 2l+1)
+    moved = real_spherical_harmonics(np.einsum("nij,kj->nki", r, points), degree)  # (N, K, 2l+1)
+    # moved[n] = basis @ D(R_n)^T, solved for every rotation at once.
+    return np.einsum("jk,nkm->nmj", np.linalg.pinv(basis), moved)
+
+
+def wigner_features(rotations, max_degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``sqrt(2l + 1) D_l(R)_mn`` for ``l = 0..max_degree``: features ``(N, F)`` orthonormal under
+    the Haar measure, and the degree of each column ``(F,)``; ``F = sum (2l + 1)^2``."""
+    r = _check_rotations(rotations)
+    max_degree = _check_degree(max_degree)
+    blocks, degrees = [], []
+    for l in range(max_degree + 1):
+        blocks.append(math.sqrt(2 * l + 1) * wigner_d(r, l).reshape(len(r), -1))
+        degrees.append(np.full((2 * l + 1) ** 2, l))
+    return np.concatenate(blocks, axis=1), np.concatenate(degrees)
+
+
+def _values(values, n: int) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[:, None] if v.ndim == 1 else v
+    if v.ndim != 2 or v.shape[0] != n:
+        raise CogmapError(f"values must have shape ({n},) or ({n}, units), got {np.shape(values)}")
+    if not np.isfinite(v).all():
+        raise CogmapError("values must be finite")
+    return v
+
+
+def _fractions(features: np.ndarray, labels: np.ndarray, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if features.shape[0] < 2 * features.shape[1]:
+        raise CogmapError(f"{features.shape[0]} samples cannot fit {features.shape[1]} harmonics; give at least "
+                          f"{2 * features.shape[1]} (ideally ten times as many), or lower max_degree")
+    coefficients = np.linalg.lstsq(features, values, rcond=None)[0]   # (F, units)
+    power = np.zeros((values.shape[1], *shape))
+    for index in np.ndindex(*shape):
+        chosen = np.all(labels == np.array(index), axis=1)
+        # Orthonormal features: a component's mean square over the Haar measure is its squared coefficients.
+        power[(slice(None), *index)] = (coefficients[chosen] ** 2).sum(0)
+    # The whole: the fitted degrees plus what they leave unexplained (higher degrees, noise).
+    residual = np.mean((values - features @ coefficients) ** 2, axis=0)
+    total = power.reshape(len(power), -1).sum(1) + residual
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total.reshape(-1, *[1] * len(shape)) > 0, power / total.reshape(-1, *[1] * len(shape)), 0.0)
+
+
+def so3_power_spectrum(rotations, values, max_degree: int) -> np.ndarray:
+    """The fraction of each unit's power (mean square over the Haar measure) at each degree ``l = 0..max_degree``.
+
+    ``values (N,)`` or ``(N, units)`` are sampled at ``rotations (N, 3, 3)``, best drawn from the
+    Haar measure; they are fitted by least squares with every Wigner harmonic up to
+    ``max_degree``. Returns ``(units, max_degree + 1)``; a row sums to the fraction of the unit's
+    mean square that the harmonics capture (the rest is what the fit leaves unexplained: higher
+    degrees and noise); a constant zero unit is all zeros.
+    """
+    r = _check_rotations(rotations)
+    v = _values(values, len(r))
+    features, degrees = wigner_features(r, max_degree)
+    return _fractions(features, degrees[:, None], v, (max_degree + 1,))
+
+
+def so3x2_power_spectrum(first, second, values, max_degree: int = 2) -> np.ndarray:
+    """The fraction of each unit's power at each pair of degrees ``(l1, l2)`` of two joints' rotations.
+
+    Harmonics on SO(3) x SO(3) are products of the joints' harmonics; returns
+    ``(units, max_degree + 1, max_degree + 1)``. ``(0, l)`` is power that depends on the second
+    joint alone, ``(l, 0)`` on the first alone, and both non-zero is a mixture of the two.
+    """
+    a, b = _check_rotations(first, "first"), _check_rotations(second, "second")
+    if len(a) != len(b):
+        raise CogmapError(f"first and second must have the same number of rotations, got {len(a)} and {len(b)}")
+    v = _values(values, len(a))
+    fa, da = wigner_features(a, max_degree)
+    fb, db = wigner_features(b, max_degree)
+    features = (fa[:, :, None] * fb[:, None, :]).reshape(len(a), -1)
+    labels = np.stack(np.broadcast_arrays(da[:, None], db[None, :]), axis=-1).reshape(-1, 2)
+    return _fractions(features, labels, v, (max_degree + 1, max_degree + 1))
+
+
+def peak_degrees(fractions: np.ndarray) -> np.ndarray:
+    """Each unit's degree of highest power among ``l >= 1`` (its mean, degree 0, left out): ``(units,)``."""
+    f = np.asarray(fractions, dtype=np.float64)
+    if f.ndim != 2 or f.shape[1] < 2:
+        raise CogmapError(f"fractions must be (units, max_degree + 1) with max_degree >= 1, got {f.shape}")
+    return 1 + np.argmax(f[:, 1:], axis=1)
+
+
+def class_function_power(function, max_degree: int, points: int = 2001) -> np.ndarray:
+    """The power per degree of a function of the rotation angle alone, ``f(omega)``, by quadrature.
+
+    A class function is a sum of characters, ``f = sum_l a_l chi_l`` with
+    ``chi_l(omega) = sin((2l + 1) omega / 2) / sin(omega / 2)`` orthonormal under the Haar
+    measure, whose angle has density ``(1 - cos omega) / pi`` on ``[0, pi]``; so its power at
+    degree ``l`` is ``a_l^2`` with ``a_l = E[f chi_l]``. Returns the fractions of ``E[f^2]``
+    (``max_degree + 1``,). A reference for :func:`so3_power_spectrum`: a vMF place field
+    ``exp(kappa cos omega)`` centred anywhere has this spectrum.
+    """
+    from scipy.integrate import simpson
+
+    max_degree = _check_degree(max_degree)
+    omega = np.linspace(0.0, math.pi, points)
+    density = (1 - np.cos(omega)) / math.pi
+    f = np.asarray(function(omega), dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        characters = np.stack([np.where(omega > 0, np.sin((2 * l + 1) * omega / 2) / np.sin(omega / 2), 2 * l + 1)
+                               for l in range(max_degree + 1)])
+    a = simpson(f * characters * density, x=omega, axis=-1)
+    return a**2 / simpson(f * f * density, x=omega)
