@@ -65,7 +65,7 @@ def test_a_unit_made_of_one_harmonic_has_all_its_power_at_that_degree(degree):
     oscillating = fractions[1:].sum()
     assert fractions[degree] / oscillating > 0.99
     assert peak_degrees(fractions[None])[0] == degree
-    assert fractions.sum() == pytest.approx(1.0, abs=1e-9)  # nothing left unexplained
+    assert fractions.sum() == pytest.approx(1.0, abs=0.05)  # nothing left unexplained (to sampling noise)
 
 
 def test_the_vmf_place_field_has_the_spectrum_of_its_character_expansion():
@@ -82,6 +82,14 @@ def test_the_vmf_place_field_has_the_spectrum_of_its_character_expansion():
     broad = class_function_power(lambda w: np.exp(0.5 * np.cos(w)), 6)
     assert broad[1] > 0.9 * broad[1:].sum()
     assert peak_degrees(expected[None])[0] == 2
+
+
+def test_noise_gets_no_power_at_any_degree():
+    rotations = haar(3000, 9)
+    noise = np.random.default_rng(0).normal(size=(3000, 40))
+    fractions = so3_power_spectrum(rotations, noise, max_degree=4)
+    # Without the debiasing each degree would get about (2l + 1)^2 / 3000 of it: 0.027 at l = 4.
+    assert np.abs(fractions.mean(axis=0)).max() < 0.004
 
 
 def test_two_joint_spectra_separate_each_joints_contribution():
@@ -114,4 +122,5 @@ def test_rotations_from_cogmap_and_torch_work_too():
 
     rotations = SO3.random(3000, torch.Generator().manual_seed(0))
     unit = wigner_d(rotations.double().numpy(), 2)[:, 0, 0]
-    assert so3_power_spectrum(rotations, unit, 3)[0, 2] > 0.99
+    fractions = so3_power_spectrum(rotations, unit, 3)[0]
+    assert fractions[2] / fractions.sum() > 0.99

@@ -81,6 +81,9 @@ def test_an_oracle_with_grid_units_is_found_and_its_errors_match_a_direct_comput
     summary = result.to_json()
     assert summary["best_units"][:2] in ([0, 1], [1, 0]) and summary["unit_of_length"] == "cm"
     assert summary["fraction_score_60_above_0.3"] == pytest.approx(2 / 3)
+    # Over another trajectory's positions the grid units lose their lattice.
+    assert summary["shuffled_fraction_above_0.3"] < 2 / 3 and result.null_scores.score_60[:2].max() < 0.5
+    assert summary["fraction_above_shuffled_95th"] == pytest.approx(2 / 3)
 
 
 def test_a_torus_arena_wraps():

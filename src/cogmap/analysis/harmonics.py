@@ -113,17 +113,21 @@ def _fractions(features: np.ndarray, labels: np.ndarray, values: np.ndarray, sha
     if features.shape[0] < 2 * features.shape[1]:
         raise CogmapError(f"{features.shape[0]} samples cannot fit {features.shape[1]} harmonics; give at least "
                           f"{2 * features.shape[1]} (ideally ten times as many), or lower max_degree")
+    n, f = features.shape
     coefficients = np.linalg.lstsq(features, values, rcond=None)[0]   # (F, units)
+    # Noise of variance s^2 left by the fit adds about s^2 / n to every squared coefficient (the
+    # features are orthonormal): subtracted, so that a unit with no power at a degree gets ~0
+    # there rather than (harmonics of that degree) / n of its unexplained variance.
+    noise = np.sum((values - features @ coefficients) ** 2, axis=0) / (n - f) / n
     power = np.zeros((values.shape[1], *shape))
     for index in np.ndindex(*shape):
         chosen = np.all(labels == np.array(index), axis=1)
         # Orthonormal features: a component's mean square over the Haar measure is its squared coefficients.
-        power[(slice(None), *index)] = (coefficients[chosen] ** 2).sum(0)
-    # The whole: the fitted degrees plus what they leave unexplained (higher degrees, noise).
-    residual = np.mean((values - features @ coefficients) ** 2, axis=0)
-    total = power.reshape(len(power), -1).sum(1) + residual
+        power[(slice(None), *index)] = np.maximum((coefficients[chosen] ** 2).sum(0) - chosen.sum() * noise, 0.0)
+    total = np.mean(values**2, axis=0)
+    expand = (-1, *[1] * len(shape))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total.reshape(-1, *[1] * len(shape)) > 0, power / total.reshape(-1, *[1] * len(shape)), 0.0)
+        return np.where(total.reshape(expand) > 0, power / total.reshape(expand), 0.0)
 
 
 def so3_power_spectrum(rotations, values, max_degree: int) -> np.ndarray:
@@ -131,9 +135,11 @@ def so3_power_spectrum(rotations, values, max_degree: int) -> np.ndarray:
 
     ``values (N,)`` or ``(N, units)`` are sampled at ``rotations (N, 3, 3)``, best drawn from the
     Haar measure; they are fitted by least squares with every Wigner harmonic up to
-    ``max_degree``. Returns ``(units, max_degree + 1)``; a row sums to the fraction of the unit's
-    mean square that the harmonics capture (the rest is what the fit leaves unexplained: higher
-    degrees and noise); a constant zero unit is all zeros.
+    ``max_degree``. Returns ``(units, max_degree + 1)``: each degree's power over the unit's mean
+    square on the samples. A row sums to what the harmonics capture (the rest is higher degrees
+    and noise); each degree's power is debiased by the noise the fit leaves (its harmonics times
+    the residual variance over the number of samples), so a degree the unit lacks gets about 0.
+    A constant zero unit is all zeros.
     """
     r = _check_rotations(rotations)
     v = _values(values, len(r))

@@ -27,6 +27,12 @@ the states (rotation matrices on SO(3)). Figures and summary.json go to --out (d
 runs/analyze/<checkpoint name>). About 15 s at the defaults on 2 CPU cores (t-SNE is most of
 it; --tsne-points 0 skips it).
 
+Models on SO(3) also get the harmonic analysis (harmonics.png, summary.json's "harmonics"):
+each unit's variance per degree of the Wigner harmonics up to --harmonics-degree, as a function
+of each joint's rotation and of both joints together (up to degree 2), the fraction of units
+peaking at degree 1 (smooth, place-like) or at 2 or more (periodic), beside an untrained network
+of the same shape and the place-cell code itself.
+
 Models of one position in a box or one joint on the 2-torus also get the grid-cell analysis
 (Banino et al. 2018): every hidden unit's rate map over --grid-trajectories fresh trajectories
 (--bins a side, the mean activity per bin), its spatial autocorrelogram and grid scores
@@ -47,6 +53,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--grid-trajectories", dest="grid_trajectories", type=int, default=5000,
                    help="trajectories for the rate maps of box and torus models (default 5000)")
     p.add_argument("--bins", type=int, default=20, help="rate-map bins per side (default 20, the reference's)")
+    p.add_argument("--harmonics-degree", dest="harmonics_degree", type=int, default=4,
+                   help="highest Wigner degree fitted per joint for SO(3) models (default 4; 0 skips the analysis)")
+    p.add_argument("--harmonics-trajectories", dest="harmonics_trajectories", type=int, default=12_000,
+                   help="trajectories for the harmonic fits, one independent pose each (default 12000)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     add_output_arguments(p, "runs/analyze/<checkpoint name>")
     p.add_argument("--workers", type=int, help="CPU threads to use")
@@ -58,6 +68,7 @@ def run(args) -> int:
 
     from cogmap.devices import resolve_device
     from cogmap.pathint.analyze import analyze_model, check_tsne_points
+    from cogmap.pathint.harmonics import harmonic_analysis
     from cogmap.pathint.model import load_path_integrator
     from cogmap.pathint.spatial import spatial_analysis
     from cogmap.viz import plots
@@ -65,8 +76,11 @@ def run(args) -> int:
     set_threads(args.workers)
     check_count("--trajectories", args.trajectories)
     check_count("--grid-trajectories", args.grid_trajectories)
+    check_count("--harmonics-trajectories", args.harmonics_trajectories)
     if args.bins < 2:
         raise CogmapError(f"--bins must be at least 2, got {args.bins}")
+    if not 0 <= args.harmonics_degree <= 8:
+        raise CogmapError(f"--harmonics-degree must be between 0 (skip) and 8, got {args.harmonics_degree}")
     check_tsne_points(args.tsne_points, "--tsne-points")
     model = load_path_integrator(args.checkpoint, resolve_device(args.device, "--device"))
     out = output_dir(args.out, Path("runs/analyze") / source_label(args.checkpoint), args.force)
@@ -94,6 +108,12 @@ def run(args) -> int:
         if result.tuning:
             figures["tuning_curves"] = plots.plot_tuning_curves(result.tuning, title=f"{name}: most selective units")
         bar.update()
+    harmonics = None
+    if generation.manifold == "so3" and args.harmonics_degree > 0:
+        with tqdm(total=args.harmonics_trajectories, desc="harmonics on SO(3)", unit="traj") as bar:
+            harmonics = harmonic_analysis(model, n_trajectories=args.harmonics_trajectories, max_degree=args.harmonics_degree,
+                                          joint_degree=min(2, args.harmonics_degree), seed=args.seed, progress=bar)
+        figures["harmonics"] = plots.plot_harmonic_spectra(harmonics, title=name)
     grid = None
     if spatial:
         with tqdm(total=args.grid_trajectories, desc="rate maps", unit="traj") as bar:
@@ -105,16 +125,28 @@ def run(args) -> int:
     summary = result.to_json()
     if grid is not None:
         summary["grid"] = grid.to_json()
+    if harmonics is not None:
+        summary["harmonics"] = harmonics.to_json()
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     print(f"{n} trajectories x {steps} steps, {summary['units']} units")
     print(f"PCA: 95% of variance in {summary['pca']['components_for_95_percent']} components, "
           f"participation ratio {summary['pca']['participation_ratio']:.1f}")
     print("linear probe R^2 (the states, held-out trajectories): "
           + ", ".join(f"{k} {v:.3f}" for k, v in summary["linear_probe_r2"].items()))
+    if harmonics is not None:
+        for joint, table in harmonics.model.items():
+            peaks = harmonics.peaks(table)
+            control = harmonics.peaks(harmonics.untrained[joint])
+            print(f"harmonics, {joint}: {100 * peaks['degree 1']:.0f}% of units peak at degree 1, "
+                  f"{100 * peaks['degree >= 2']:.0f}% at 2 or more, {100 * peaks['untuned']:.0f}% untuned "
+                  f"(untrained: {100 * control['degree 1']:.0f}%, {100 * control['degree >= 2']:.0f}%, "
+                  f"{100 * control['untuned']:.0f}%)")
     if grid is not None:
         g = summary["grid"]
-        print(f"grid scores: {100 * g['fraction_score_60_above_0.3']:.1f}% of {g['units']} units above 0.3 "
-              f"(60 degrees; median {g['median_score_60']:.2f}); decoded position error {g['position_error']:.1f} "
+        print(f"grid scores: {100 * g['fraction_score_60_above_0.3']:.1f}% of {g['units']} units above 0.3, "
+              f"{100 * g['fraction_above_shuffled_95th']:.1f}% above the shuffled maps' 95th percentile "
+              f"({g['shuffled_95th_percentile']:.2f}; 60 degrees; median {g['median_score_60']:.2f})")
+        print(f"decoded position error {g['position_error']:.1f} "
               f"{g['unit_of_length']} (start held: {g['stay_still_error']:.1f}, arena centre: {g['centre_error']:.1f})")
     print(f"wrote {out / 'summary.json'} and figures in {out}")
     return 0
@@ -131,7 +163,7 @@ def grid_figures(grid, name: str) -> dict:
         "grid_units": grid_plots.plot_grid_units(
             grid.rate_maps, grid.scores, grid.scores.best(16), unit=arena.unit, scale=arena.scale,
             title=f"{name}: the 16 units with the highest 60-degree grid scores (rate map, autocorrelogram)"),
-        "grid_scores": grid_plots.plot_grid_score_histogram(grid.scores, GRID_THRESHOLD, title=name),
+        "grid_scores": grid_plots.plot_grid_score_histogram(grid.scores, GRID_THRESHOLD, title=name, null=grid.null_scores),
         "position_error": grid_plots.plot_position_error(
             errors, arena.unit, title=f"{name}: decoded position error, {grid.samples} positions"),
     }

@@ -6,6 +6,11 @@ trajectories, its grid scores (:func:`cogmap.analysis.grid_scores`), and how far
 decoded from the model's place-cell prediction lies from the truth, beside two baselines that
 know nothing of the movement: the start position held still, and the arena's centre.
 
+A score's chance level depends on the maps (their noise, their fall-off near walls), so beside
+the fixed threshold 0.3 the same units' maps are scored with every trajectory's activity put
+over another trajectory's positions; the 95th percentile of those scores is the shuffled
+threshold (the field's usual control for grid cells).
+
 Decoding follows the reference: the mean position of the ``k`` = 3 most active predicted place
 cells (a circular mean per axis on the torus).
 """
@@ -75,10 +80,18 @@ class SpatialAnalysis:
     arena: Arena
     rate_maps: RateMaps
     scores: GridScores
+    null_scores: GridScores  # the same units' maps with every trajectory's positions swapped for another's
     position_error: float  # mean over every step of every trajectory
     stay_still_error: float  # the start position, held
     centre_error: float  # the arena's centre, whatever happened
     samples: int
+
+    @property
+    def null_threshold(self) -> float:
+        """The 95th percentile of the 60-degree scores of the position-shuffled maps."""
+        null = self.null_scores.score_60
+        null = null[np.isfinite(null)]
+        return float(np.percentile(null, 95)) if null.size else float("nan")
 
     def to_json(self) -> dict:
         s60 = self.scores.score_60
@@ -88,6 +101,9 @@ class SpatialAnalysis:
             "samples": self.samples, "bins": int(self.rate_maps.maps.shape[-1]), "units": int(len(s60)),
             "unit_of_length": self.arena.unit,
             "fraction_score_60_above_0.3": self.scores.fraction_above(GRID_THRESHOLD),
+            "shuffled_95th_percentile": self.null_threshold,
+            "fraction_above_shuffled_95th": self.scores.fraction_above(self.null_threshold),
+            "shuffled_fraction_above_0.3": self.null_scores.fraction_above(GRID_THRESHOLD),
             "median_score_60": float(np.median(finite)) if finite.size else None,
             "median_score_90": float(np.nanmedian(self.scores.score_90)) if finite.size else None,
             "best_units": best.tolist(),
@@ -132,6 +148,9 @@ def spatial_analysis(model, generation: GenerationConfig | None = None, n_trajec
         respond = _model_response(model)
     centres = generation.place_cells().populations[0].centres.to(torch.float64)
     accumulator = RateMapAccumulator(arena.bounds, bins)
+    # The null: each trajectory's activity over another trajectory's positions. Occupancy, each
+    # unit's activity and its time course are kept; only the link to position is broken.
+    shuffled = RateMapAccumulator(arena.bounds, bins)
     centre = torch.tensor([sum(b) / 2 for b in arena.bounds], dtype=torch.float64)
     totals = {"model": 0.0, "still": 0.0, "centre": 0.0}
     samples = 0
@@ -141,7 +160,10 @@ def spatial_analysis(model, generation: GenerationConfig | None = None, n_trajec
         if hidden.shape[:2] != positions.shape[:2] or log_codes.shape[:2] != positions.shape[:2]:
             raise CogmapError(f"the response must cover every step: got codes {tuple(log_codes.shape)} and hidden "
                               f"states {tuple(hidden.shape)} for {tuple(positions.shape[:2])} trajectories x steps")
-        accumulator.add(positions.reshape(-1, 2).numpy(), hidden.reshape(-1, hidden.shape[-1]).double().cpu().numpy())
+        activity = hidden.reshape(-1, hidden.shape[-1]).double().cpu().numpy()
+        accumulator.add(positions.reshape(-1, 2).numpy(), activity)
+        other = positions.roll(max(1, len(positions) // 2), dims=0)
+        shuffled.add(other.reshape(-1, 2).numpy(), activity)
         decoded = top_cells_decode(log_codes.double().cpu(), centres, periodic=arena.periodic)
         start = part.initial_states[:, None, 0].to(torch.float64).cpu()
         totals["model"] += arena_distance(decoded, positions, arena.periodic).sum().item()
@@ -152,5 +174,6 @@ def spatial_analysis(model, generation: GenerationConfig | None = None, n_trajec
             progress.update(positions.shape[0])
     maps = accumulator.result(smoothing=smoothing, periodic=arena.periodic)
     scores = grid_scores(maps.maps, periodic=arena.periodic)
-    return SpatialAnalysis(arena, maps, scores, arena.scale * totals["model"] / samples,
+    null = grid_scores(shuffled.result(smoothing=smoothing, periodic=arena.periodic).maps, periodic=arena.periodic)
+    return SpatialAnalysis(arena, maps, scores, null, arena.scale * totals["model"] / samples,
                            arena.scale * totals["still"] / samples, arena.scale * totals["centre"] / samples, samples)

@@ -52,12 +52,18 @@ def _circle(centre, radius):
 
 
 def plot_grid_score_histogram(scores, threshold: float = 0.3, path: str | os.PathLike | None = None,
-                              title: str = "") -> Figure:
-    """Histograms of every unit's 60- and 90-degree grid scores, with the grid-cell threshold marked."""
+                              title: str = "", null=None) -> Figure:
+    """Histograms of every unit's 60- and 90-degree grid scores, with the grid-cell threshold marked
+    and, when ``null`` scores are given (position-shuffled maps), their histogram outlined."""
     fig, axes = subplots(1, 2, figsize=(9, 3.2))
     for ax, values, name in ((axes[0], scores.score_60, "60-degree"), (axes[1], scores.score_90, "90-degree")):
         finite = values[np.isfinite(values)]
-        ax.hist(finite, bins=40, color="tab:blue" if name.startswith("60") else "tab:orange")
+        edges = np.histogram_bin_edges(finite, bins=40) if finite.size else 40
+        ax.hist(finite, bins=edges, color="tab:blue" if name.startswith("60") else "tab:orange", label="units")
+        if null is not None:
+            shuffled = (null.score_60 if name.startswith("60") else null.score_90)
+            ax.hist(shuffled[np.isfinite(shuffled)], bins=edges, histtype="step", color="k", label="shuffled")
+            ax.legend(fontsize=7)
         ax.axvline(threshold, color="k", linestyle="--", linewidth=1)
         above = np.mean(finite > threshold) if finite.size else float("nan")
         ax.set_title(f"{name} score: {100 * above:.1f}% of {finite.size} units above {threshold}", fontsize=9)

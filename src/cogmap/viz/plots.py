@@ -155,3 +155,38 @@ def plot_tuning_curves(curves_by_name: dict, path: str | os.PathLike | None = No
     fig.suptitle(title)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_harmonic_spectra(analysis, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Per joint, the population's variance fraction per degree on SO(3) for the model, an untrained
+    twin and the place-cell code; and the model's fractions over both joints' degrees."""
+    import numpy as np
+
+    joints = list(analysis.model)
+    fig, axes = subplots(1, len(joints) + 1, figsize=(4.2 * (len(joints) + 1), 3.4), squeeze=False)
+    degrees = np.arange(analysis.max_degree + 1)
+    for ax, joint in zip(axes[0], joints):
+        for offset, (label, table, colour) in enumerate((("trained", analysis.model, "tab:blue"),
+                                                         ("untrained", analysis.untrained, "tab:gray"),
+                                                         ("place-cell code", analysis.code, "tab:orange"))):
+            ax.bar(degrees + (offset - 1) * 0.27, analysis.population(table[joint]), width=0.27, label=label,
+                   color=colour)
+        peaks = analysis.peaks(analysis.model[joint])
+        ax.set_title(f"{joint}: units peaking at l=1 {100 * peaks['degree 1']:.0f}%, "
+                     f"l>=2 {100 * peaks['degree >= 2']:.0f}%, untuned {100 * peaks['untuned']:.0f}%", fontsize=9)
+        ax.set_xlabel("degree l on SO(3)")
+        ax.set_ylabel("mean fraction of a unit's variance")
+        ax.set_xticks(degrees)
+        ax.legend(fontsize=7)
+    ax = axes[0, -1]
+    joint = analysis.joint.mean(axis=0)
+    image = ax.imshow(joint, origin="lower", cmap="viridis")
+    for (i, j), value in np.ndenumerate(joint):
+        ax.annotate(f"{value:.2f}", (j, i), ha="center", va="center", fontsize=8, color="w")
+    ax.set_xlabel("degree on joint 2")
+    ax.set_ylabel("degree on joint 1")
+    ax.set_title("trained, both joints at once", fontsize=9)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title + f"  ({analysis.samples} states; fractions of each unit's variance)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
