@@ -167,7 +167,7 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
     assert not (evaluation / "long.png").exists()  # --force replaced the folder's contents
     analysis = tmp_path / "analysis"
     result = cli("analyze", ckpt, "--trajectories", 6, "--tsne-points", 48, "--harmonics-degree", 1,
-                 "--harmonics-trajectories", 300, "--out", analysis)
+                 "--harmonics-trajectories", 300, "--symmetry-elements", 1, "--out", analysis)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((analysis / "summary.json").read_text())
     assert summary["units"] == 16 and summary["steps"] == 8
@@ -182,12 +182,15 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
     assert summary["pca"]["components_for_95_percent"] == int(np.searchsorted(np.cumsum(eigen) / eigen.sum(), 0.95) + 1)
     assert summary["pca"]["participation_ratio"] == pytest.approx(eigen.sum() ** 2 / (eigen**2).sum(), rel=1e-6)
     assert set(summary["linear_probe_r2"]) == {"all joints", "joint1", "joint2"}
-    for figure in ("pca_spectrum", "pca_scatter", "tsne_scatter", "single_trajectories", "tuning_curves", "harmonics"):
+    for figure in ("pca_spectrum", "pca_scatter", "tsne_scatter", "single_trajectories", "tuning_curves", "harmonics",
+                   "symmetry"):
         assert (analysis / f"{figure}.png").stat().st_size > 1000
     harmonics = summary["harmonics"]
     assert harmonics["samples"] == 300 and harmonics["max_degree"] == 1
     assert set(harmonics["model"]["joint 1"]["peaks"]) == {"degree 1", "degree >= 2", "untuned"}
-    assert "harmonics, joint 1:" in result.stdout
+    assert "harmonics, joint 1:" in result.stdout and "symmetry (held out" in result.stdout
+    assert summary["symmetry"]["equivariance_error"]["pose"]["mean"] < 1e-6  # the poses are exactly equivariant
+    assert (analysis / "symmetry.png").stat().st_size > 1000
     missing = cli("evaluate", tmp_path / "nope.ckpt")
     assert missing.returncode == 2 and "nope.ckpt does not exist" in missing.stderr
 

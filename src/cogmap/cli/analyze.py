@@ -33,6 +33,13 @@ of each joint's rotation and of both joints together (up to degree 2), the fract
 peaking at degree 1 (smooth, place-like) or at 2 or more (periodic), beside an untrained network
 of the same shape and the place-cell code itself.
 
+They also get the symmetry test (symmetry.png, summary.json's "symmetry"): each joint's whole
+trajectory turned by a random rotation on the left (--symmetry-elements of them), which leaves the
+network's inputs unchanged and moves only its start; a linear map rho(g) from the states of the
+original runs to those of the turned runs is fitted on 1,000 trajectories and tested on 300 others:
+equivariance error, distance-invariance error and the change rho leaves unexplained, beside the
+poses themselves, the place-cell code and an untrained network.
+
 Models of one position in a box or one joint on the 2-torus also get the grid-cell analysis
 (Banino et al. 2018): every hidden unit's rate map over --grid-trajectories fresh trajectories
 (--bins a side, the mean activity per bin), its spatial autocorrelogram and grid scores
@@ -57,6 +64,8 @@ def add_parser(subparsers) -> None:
                    help="highest Wigner degree fitted per joint for SO(3) models (default 4; 0 skips the analysis)")
     p.add_argument("--harmonics-trajectories", dest="harmonics_trajectories", type=int, default=12_000,
                    help="trajectories for the harmonic fits, one independent pose each (default 12000)")
+    p.add_argument("--symmetry-elements", dest="symmetry_elements", type=int, default=4,
+                   help="random rotations for the symmetry test of SO(3) models (default 4; 0 skips it)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     add_output_arguments(p, "runs/analyze/<checkpoint name>")
     p.add_argument("--workers", type=int, help="CPU threads to use")
@@ -71,6 +80,7 @@ def run(args) -> int:
     from cogmap.pathint.harmonics import harmonic_analysis
     from cogmap.pathint.model import load_path_integrator
     from cogmap.pathint.spatial import spatial_analysis
+    from cogmap.pathint.symmetry import symmetry_errors
     from cogmap.viz import plots
 
     set_threads(args.workers)
@@ -79,6 +89,8 @@ def run(args) -> int:
     check_count("--harmonics-trajectories", args.harmonics_trajectories)
     if args.bins < 2:
         raise CogmapError(f"--bins must be at least 2, got {args.bins}")
+    if args.symmetry_elements < 0:
+        raise CogmapError(f"--symmetry-elements must be 0 (skip) or more, got {args.symmetry_elements}")
     if not 0 <= args.harmonics_degree <= 8:
         raise CogmapError(f"--harmonics-degree must be between 0 (skip) and 8, got {args.harmonics_degree}")
     check_tsne_points(args.tsne_points, "--tsne-points")
@@ -114,6 +126,11 @@ def run(args) -> int:
             harmonics = harmonic_analysis(model, n_trajectories=args.harmonics_trajectories, max_degree=args.harmonics_degree,
                                           joint_degree=min(2, args.harmonics_degree), seed=args.seed, progress=bar)
         figures["harmonics"] = plots.plot_harmonic_spectra(harmonics, title=name)
+    symmetry = None
+    if generation.manifold == "so3" and args.symmetry_elements > 0:
+        with tqdm(total=args.symmetry_elements, desc="symmetry test", unit="rotation") as bar:
+            symmetry = symmetry_errors(model, elements=args.symmetry_elements, seed=args.seed, progress=bar)
+        figures["symmetry"] = plots.plot_symmetry_errors(symmetry, title=name)
     grid = None
     if spatial:
         with tqdm(total=args.grid_trajectories, desc="rate maps", unit="traj") as bar:
@@ -127,6 +144,8 @@ def run(args) -> int:
         summary["grid"] = grid.to_json()
     if harmonics is not None:
         summary["harmonics"] = harmonics.to_json()
+    if symmetry is not None:
+        summary["symmetry"] = symmetry.to_json()
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     print(f"{n} trajectories x {steps} steps, {summary['units']} units")
     print(f"PCA: 95% of variance in {summary['pca']['components_for_95_percent']} components, "
@@ -141,6 +160,10 @@ def run(args) -> int:
                   f"{100 * peaks['degree >= 2']:.0f}% at 2 or more, {100 * peaks['untuned']:.0f}% untuned "
                   f"(untrained: {100 * control['degree 1']:.0f}%, {100 * control['degree >= 2']:.0f}%, "
                   f"{100 * control['untuned']:.0f}%)")
+    if symmetry is not None:
+        print("symmetry (held out; unexplained change, equivariance error): " + ", ".join(
+            f"{name} {symmetry.unexplained_change[name].mean():.3f}, {symmetry.equivariance[name].mean():.3f}"
+            for name in symmetry.equivariance))
     if grid is not None:
         g = summary["grid"]
         print(f"grid scores: {100 * g['fraction_score_60_above_0.3']:.1f}% of {g['units']} units above 0.3, "

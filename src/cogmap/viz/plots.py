@@ -190,3 +190,24 @@ def plot_harmonic_spectra(analysis, path: str | os.PathLike | None = None, title
     fig.suptitle(title + f"  ({analysis.samples} states; fractions of each unit's variance)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_symmetry_errors(errors, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Held-out equivariance error, distance-invariance error and unexplained change of each representation
+    (mean and sd over the group elements)."""
+    import numpy as np
+
+    measures = (("equivariance error", errors.equivariance), ("distance-invariance error", errors.distance_invariance),
+                ("unexplained change", errors.unexplained_change))
+    fig, axes = subplots(1, 3, figsize=(13, 3.4))
+    for ax, (label, table) in zip(axes, measures):
+        names = list(table)
+        means = [table[n].mean() for n in names]
+        ax.bar(np.arange(len(names)), means, yerr=[table[n].std() for n in names], color="tab:blue", capsize=3)
+        ax.set_xticks(np.arange(len(names)))
+        ax.set_xticklabels(names, rotation=20, fontsize=8, ha="right")
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(title + f"  (rho fitted on {errors.fit_trajectories} trajectories, tested on {errors.test_trajectories})",
+                 fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
