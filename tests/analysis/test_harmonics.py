@@ -10,7 +10,9 @@ from scipy.spatial.transform import Rotation
 from cogmap.analysis.harmonics import (
     class_function_power,
     peak_degrees,
+    periodicity_score,
     real_spherical_harmonics,
+    so3_autocorrelation,
     so3_power_spectrum,
     so3x2_power_spectrum,
     wigner_d,
@@ -124,3 +126,53 @@ def test_rotations_from_cogmap_and_torch_work_too():
     unit = wigner_d(rotations.double().numpy(), 2)[:, 0, 0]
     fractions = so3_power_spectrum(rotations, unit, 3)[0]
     assert fractions[2] / fractions.sum() > 0.99
+
+
+def test_the_autocorrelation_of_a_degree_one_map_is_its_character_and_never_rises_again():
+    rotations = haar(4000, 10)
+    unit = wigner_d(rotations, 1)[:, 0, 1] + 2.0
+    omega = np.linspace(0, math.pi, 13)
+    curve = so3_autocorrelation(rotations, unit, 3, omega)[0]
+    np.testing.assert_allclose(curve, (1 + 2 * np.cos(omega)) / 3, atol=1e-3)  # chi_1 / 3, by hand
+    assert periodicity_score(curve[None])[0] < 1e-3
+
+
+def test_a_degree_two_map_repeats_under_a_half_turn_and_scores_as_periodic():
+    rotations = haar(4000, 11)
+    unit = wigner_d(rotations, 2)[:, 2, 3]
+    omega = np.linspace(0, math.pi, 13)
+    curve = so3_autocorrelation(rotations, unit, 3, omega)[0]
+    # chi_2(omega) / 5 = (1 + 2 cos omega + 2 cos 2 omega) / 5 falls to -0.25 where cos omega = -1/4
+    # (its derivative -2 sin omega (1 + 4 cos omega) vanishes there) and rises back to 0.2 at pi.
+    np.testing.assert_allclose(curve, (1 + 2 * np.cos(omega) + 2 * np.cos(2 * omega)) / 5, atol=1e-3)
+    assert periodicity_score(curve[None])[0] == pytest.approx(0.45, abs=2e-3)
+
+
+def test_the_autocorrelation_about_one_axis_is_the_correlation_of_the_map_with_its_turned_self():
+    rotations = haar(4000, 12)
+    def tuning(r):
+        return wigner_d(r, 1)[:, 0, 1] + 0.7 * wigner_d(r, 2)[:, 1, 1]
+
+    axes = Rotation.random(2, random_state=13).apply([0.0, 0.0, 1.0])
+    omega = np.array([0.0, 1.0, 2.5])
+    curve = so3_autocorrelation(rotations, tuning(rotations), 2, omega, axes=axes)[0]
+    sample = haar(30_000, 14)  # Monte Carlo over fresh rotations, directly from the definition
+    for a, axis in enumerate(axes):
+        for k, angle in enumerate(omega):
+            turn = Rotation.from_rotvec(axis * angle).as_matrix()
+            direct = np.corrcoef(tuning(sample), tuning(turn @ sample))[0, 1]
+            assert curve[a, k] == pytest.approx(direct, abs=0.025)
+    # Averaged over many axes it is the closed form.
+    many = Rotation.random(150, random_state=15).apply([0.0, 0.0, 1.0])
+    average = so3_autocorrelation(rotations, tuning(rotations), 2, omega, axes=many)[0].mean(0)
+    np.testing.assert_allclose(average, so3_autocorrelation(rotations, tuning(rotations), 2, omega)[0], atol=0.05)
+
+
+def test_autocorrelation_inputs_are_checked():
+    rotations = haar(200, 16)
+    with pytest.raises(CogmapError, match="angles"):
+        so3_autocorrelation(rotations, np.ones(200), 1, np.ones((2, 2)))
+    with pytest.raises(CogmapError, match="unit vectors"):
+        so3_autocorrelation(rotations, np.ones(200), 1, [0.0, 1.0], axes=[[1.0, 1.0, 0.0]])
+    with pytest.raises(CogmapError, match="at least 2 angles"):
+        periodicity_score(np.ones((3, 1)))

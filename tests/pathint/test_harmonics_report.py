@@ -55,3 +55,13 @@ def test_only_so3_models_are_analysed():
     model = StateEstimationModel(hidden=8, velocity_dim=2, joints=1, cells=32, generation=box.to_dict())
     with pytest.raises(CogmapError, match="SO\\(3\\)"):
         harmonic_analysis(model)
+
+
+def test_periodicity_is_zero_for_smooth_units_and_positive_for_degree_two_units():
+    from cogmap.pathint.harmonics import HarmonicAnalysis
+
+    fractions = np.array([[0.0, 0.9, 0.0, 0.0], [0.0, 0.0, 0.9, 0.0], [0.0, 0.01, 0.02, 0.0]])
+    scores = HarmonicAnalysis.periodicity(fractions)
+    assert scores[0] == pytest.approx(0.0, abs=1e-12)
+    assert scores[1] == pytest.approx(0.45, abs=2e-3)  # chi_2 / 5: from -0.25 back up to 0.2
+    assert np.isnan(scores[2])  # under 10% of its variance on this joint: not tuned

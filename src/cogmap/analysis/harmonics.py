@@ -194,3 +194,85 @@ def class_function_power(function, max_degree: int, points: int = 2001) -> np.nd
                                for l in range(max_degree + 1)])
     a = simpson(f * characters * density, x=omega, axis=-1)
     return a**2 / simpson(f * f * density, x=omega)
+
+
+def harmonic_coefficients(rotations, values, max_degree: int) -> list[np.ndarray]:
+    """The least-squares coefficients of ``values (N[, units])`` on the Wigner harmonics, per degree:
+    ``C_l`` of shape ``(units, 2l + 1, 2l + 1)`` with ``f(R) ~ sum_l sqrt(2l + 1) <C_l, D_l(R)>``."""
+    r = _check_rotations(rotations)
+    v = _values(values, len(r))
+    features, degrees = wigner_features(r, max_degree)
+    if features.shape[0] < 2 * features.shape[1]:
+        raise CogmapError(f"{features.shape[0]} samples cannot fit {features.shape[1]} harmonics; give at least "
+                          f"{2 * features.shape[1]}, or lower max_degree")
+    coefficients = np.linalg.lstsq(features, v, rcond=None)[0]       # (F, units)
+    return [coefficients[degrees == l].T.reshape(-1, 2 * l + 1, 2 * l + 1) for l in range(max_degree + 1)]
+
+
+def so3_autocorrelation(rotations, values, max_degree: int, angles, axes=None) -> np.ndarray:
+    """The correlation of each unit's tuning map with itself turned by rotations of the given angles.
+
+    The SO(3) analogue of a spatial autocorrelogram: ``A(g) = corr_R(f(R), f(g R))`` over the
+    Haar measure, for the map ``f`` fitted by :func:`harmonic_coefficients` (its mean removed).
+    Without ``axes``, ``A`` is averaged over every axis, which has a closed form: the average of
+    ``D_l(g)`` over the rotations of angle ``omega`` is ``chi_l(omega) / (2l + 1)`` times the
+    identity (Schur), so ``A(omega) = sum_l P_l chi_l(omega) / (2l + 1) / sum_l P_l`` with ``P_l``
+    the power at degree ``l``. With ``axes (A, 3)`` (unit vectors), ``A`` is evaluated about each
+    axis: ``(units, A, angles)``; otherwise ``(units, angles)``.
+    """
+    coefficients = harmonic_coefficients(rotations, values, max_degree)
+    omega = np.asarray(angles, dtype=np.float64)
+    if omega.ndim != 1 or not np.isfinite(omega).all():
+        raise CogmapError(f"angles must be a 1-D array of finite radians, got shape {omega.shape}")
+    power = np.stack([(c**2).sum((-1, -2)) for c in coefficients[1:]], axis=1)   # (units, L): degrees >= 1
+    total = power.sum(1)
+    if axes is None:
+        return autocorrelation_from_power(np.concatenate([np.zeros((len(power), 1)), power], axis=1), omega)
+    from scipy.spatial.transform import Rotation
+
+    axes = np.asarray(axes, dtype=np.float64)
+    if axes.ndim != 2 or axes.shape[1] != 3 or not np.all(np.abs(np.linalg.norm(axes, axis=1) - 1) < 1e-6):
+        raise CogmapError(f"axes must be unit vectors (A, 3), got shape {axes.shape}")
+    turns = Rotation.from_rotvec((axes[:, None, :] * omega[None, :, None]).reshape(-1, 3)).as_matrix()
+    out = np.zeros((len(total), len(turns)))
+    for l, c in enumerate(coefficients[1:], start=1):
+        d = wigner_d(turns, l)                                                # (G, 2l+1, 2l+1)
+        # f(g R) has coefficients D_l(g)^T C_l; the covariance is <C_l, D_l(g)^T C_l> summed over l.
+        out += np.einsum("uij,gik,ukj->ug", c, d, c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(total[:, None] > 0, out / total[:, None], np.nan)
+    return out.reshape(len(total), len(axes), len(omega))
+
+
+def autocorrelation_from_power(power, angles) -> np.ndarray:
+    """The axis-averaged autocorrelation ``(units, angles)`` of maps with power ``(units, L + 1)`` per degree
+    (degree 0, the mean, is left out): ``sum_{l >= 1} P_l chi_l(omega) / (2l + 1) / sum_{l >= 1} P_l``."""
+    p = np.asarray(power, dtype=np.float64)
+    omega = np.asarray(angles, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise CogmapError(f"power must be (units, max_degree + 1) with max_degree >= 1, got {p.shape}")
+    if omega.ndim != 1 or not np.isfinite(omega).all():
+        raise CogmapError(f"angles must be a 1-D array of finite radians, got shape {omega.shape}")
+    degrees = np.arange(1, p.shape[1])
+    half = np.sin(omega / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        characters = np.where(np.abs(half) > 1e-12, np.sin(np.outer(2 * degrees + 1, omega) / 2) / half,
+                              (2 * degrees + 1)[:, None])                      # (L, angles)
+        total = p[:, 1:].sum(1)
+        return np.where(total[:, None] > 0, p[:, 1:] @ (characters / (2 * degrees + 1)[:, None]) / total[:, None],
+                        np.nan)
+
+
+def periodicity_score(autocorrelation: np.ndarray) -> np.ndarray:
+    """How far each autocorrelation curve ``(units, angles)`` (angles increasing from 0) rises again
+    after falling: the largest ``A(omega') - min A(omega <= omega')`` over later angles ``omega'``.
+
+    0 for a curve that only falls (a smooth, place-like map: degree 1 gives ``(1 + 2 cos omega) / 3``);
+    positive when the map repeats itself under a turn (a peak at a non-zero angle after a trough),
+    the analogue of a grid score's peaks against troughs.
+    """
+    a = np.asarray(autocorrelation, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] < 2:
+        raise CogmapError(f"autocorrelation must be (units, angles) with at least 2 angles, got {a.shape}")
+    trough = np.minimum.accumulate(a, axis=1)
+    return np.max(a - trough, axis=1)

@@ -156,10 +156,12 @@ def run(args) -> int:
         for joint, table in harmonics.model.items():
             peaks = harmonics.peaks(table)
             control = harmonics.peaks(harmonics.untrained[joint])
+            periodic = summary["harmonics"]["model"][joint]["periodicity"]["fraction_of_tuned_above_0.1"]
             print(f"harmonics, {joint}: {100 * peaks['degree 1']:.0f}% of units peak at degree 1, "
                   f"{100 * peaks['degree >= 2']:.0f}% at 2 or more, {100 * peaks['untuned']:.0f}% untuned "
                   f"(untrained: {100 * control['degree 1']:.0f}%, {100 * control['degree >= 2']:.0f}%, "
-                  f"{100 * control['untuned']:.0f}%)")
+                  f"{100 * control['untuned']:.0f}%); periodicity score above 0.1: "
+                  + ("no tuned units" if periodic is None else f"{100 * periodic:.0f}% of the tuned units"))
     if symmetry is not None:
         print("symmetry (held out; unexplained change, equivariance error): " + ", ".join(
             f"{name} {symmetry.unexplained_change[name].mean():.3f}, {symmetry.equivariance[name].mean():.3f}"

@@ -5,7 +5,9 @@ function on SO(3) x SO(3). Fitted with Wigner harmonics (:mod:`cogmap.analysis.h
 function of one joint's rotation (the other joint's variation then averages out into what the
 fit leaves unexplained) and jointly of both up to a low degree, it gives each unit's power per
 degree; a unit whose variance peaks at degree 1 is smooth, place-like; one that peaks at
-degree 2 or more has periodic, "grid-like" structure. Two references on the same poses: the
+degree 2 or more has periodic, "grid-like" structure. The same spectra give each unit's
+autocorrelation on SO(3) averaged over axes (the correlation of its map with itself turned by an
+angle, :func:`cogmap.analysis.harmonics.autocorrelation_from_power`) and its periodicity score. Two references on the same poses: the
 place-cell code the network was trained to predict, and an untrained network of the same
 architecture. Activities are centred first, so the fractions are of each unit's variance.
 What a fit cannot explain (the other joint's part in a per-joint fit, degrees above the
@@ -20,11 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cogmap.analysis.harmonics import peak_degrees, so3_power_spectrum, so3x2_power_spectrum
+from cogmap.analysis.harmonics import (
+    autocorrelation_from_power,
+    peak_degrees,
+    periodicity_score,
+    so3_power_spectrum,
+    so3x2_power_spectrum,
+)
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.pathint.data import GenerationConfig, Trajectories, iter_generate
 
-
+AUTOCORRELATION_ANGLES = np.linspace(0.0, np.pi, 91)
 TUNED = 0.1  # a unit with less of its variance than this in degrees >= 1 is not tuned to that joint
 
 
@@ -56,9 +64,24 @@ class HarmonicAnalysis:
         return {"degree 1": float(np.mean(is_tuned & (peak == 1))), "degree >= 2": float(np.mean(is_tuned & (peak >= 2))),
                 "untuned": float(np.mean(~is_tuned))}
 
+    @staticmethod
+    def periodicity(fractions: np.ndarray, tuned: float = TUNED) -> np.ndarray:
+        """Each tuned unit's periodicity score (NaN for untuned units): how far its axis-averaged
+        autocorrelation on SO(3) rises again after falling (0 for a smooth, degree-1 map)."""
+        curves = autocorrelation_from_power(fractions, AUTOCORRELATION_ANGLES)
+        scores = periodicity_score(np.nan_to_num(curves))
+        return np.where(fractions[:, 1:].sum(axis=1) >= tuned, scores, np.nan)
+
     def to_json(self) -> dict:
+        def periodic(f):
+            scores = self.periodicity(f)
+            tuned = scores[np.isfinite(scores)]
+            return {"median": float(np.median(tuned)) if tuned.size else None,
+                    "fraction_of_tuned_above_0.1": float(np.mean(tuned > 0.1)) if tuned.size else None}
+
         def describe(table):
-            return {joint: {"population": self.population(f).tolist(), "peaks": self.peaks(f)} for joint, f in table.items()}
+            return {joint: {"population": self.population(f).tolist(), "peaks": self.peaks(f),
+                            "periodicity": periodic(f)} for joint, f in table.items()}
 
         return {"samples": self.samples, "max_degree": self.max_degree, "model": describe(self.model),
                 "untrained": describe(self.untrained), "place_cell_code": describe(self.code),

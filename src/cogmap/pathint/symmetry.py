@@ -4,16 +4,16 @@ Turning every pose of a trajectory by the same rotation ``g`` on the left (``R_t
 ``g`` per joint) leaves its body-frame angular velocities unchanged, since they act on the right
 (``R_t = R_{t-1} exp(omega_t dt)``). So a network started from ``g R_0`` receives the same inputs as
 one started from ``R_0``, and only its start differs. If its state carries the pose the way a
-representation of SO(3) would, the two runs' states are related by one fixed linear map
-``rho(g)``, whatever the trajectory. Here ``rho(g)`` is fitted by least squares on one set of
-trajectories and tested on others with seed 004's measures (one implementation,
-:mod:`cogmap.analysis.equivariance`): the equivariance error ``mean ||rho h - h'|| / mean ||h||``
-and the distance-invariance error of random pairs of states (an orthogonal ``rho`` keeps
-distances). A state that ignores the start is trivially equivariant (``rho`` = identity), and
-its equivariance error is then small for that reason alone; so beside it, the unexplained change
-``mean ||rho h - h'|| / mean ||h - h'||``: 0 when ``rho`` accounts for all of the change the
-rotation made, 1 when it does no better than assuming no change. References on the same trajectories: the true poses (exactly equivariant: error 0),
-the place-cell code, and an untrained network of the same architecture.
+representation of SO(3) would, the two runs' states are related by one fixed linear map ``rho(g)``,
+whatever the trajectory. Here ``rho(g)`` is fitted by least squares on one set of trajectories and
+tested on others with seed 004's measures (one implementation, :mod:`cogmap.analysis.equivariance`):
+the equivariance error ``mean ||rho h - h'|| / mean ||h||`` and the distance-invariance error of
+random pairs of states (an orthogonal ``rho`` keeps distances). A state that ignores the start is
+trivially equivariant (``rho`` = identity), and its equivariance error is then small for that reason
+alone; so beside it, the unexplained change ``mean ||rho h - h'|| / mean ||h - h'||``: 0 when
+``rho`` accounts for all of the change the rotation made, 1 when it does no better than assuming no
+change. References on the same trajectories: the true poses (exactly equivariant: error 0), the
+place-cell code, and an untrained network of the same architecture.
 """
 
 from __future__ import annotations
