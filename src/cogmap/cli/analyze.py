@@ -24,8 +24,9 @@ participation ratio); 2-D PCA and t-SNE scatters coloured by the true state (eac
 rotation angle and axis on SO(3), its angles on tori, its position in a box); single-trajectory
 paths; tuning curves of the most selective units; and the held-out R^2 of a linear probe of
 the states (rotation matrices on SO(3)). Figures and summary.json go to --out (default
-runs/analyze/<checkpoint name>). About 15 s at the defaults on 2 CPU cores (t-SNE is most of
-it; --tsne-points 0 skips it).
+runs/analyze/<checkpoint name>). About 15 s at the defaults on 2 CPU cores for these (t-SNE is
+most of it; --tsne-points 0 skips it), plus about a minute for the SO(3) analyses below (0 skips
+each) or 15 s for the grid analysis.
 
 Models on SO(3) also get the harmonic analysis (harmonics.png, summary.json's "harmonics"):
 each unit's variance per degree of the Wigner harmonics up to --harmonics-degree, as a function
