@@ -109,12 +109,17 @@ def _values(values, n: int) -> np.ndarray:
     return v
 
 
-def _fractions(features: np.ndarray, labels: np.ndarray, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _fit(features: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients ``(F, units)`` of ``values`` on the harmonic ``features``."""
     if features.shape[0] < 2 * features.shape[1]:
         raise CogmapError(f"{features.shape[0]} samples cannot fit {features.shape[1]} harmonics; give at least "
                           f"{2 * features.shape[1]} (ideally ten times as many), or lower max_degree")
+    return np.linalg.lstsq(features, values, rcond=None)[0]
+
+
+def _fractions(features: np.ndarray, labels: np.ndarray, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     n, f = features.shape
-    coefficients = np.linalg.lstsq(features, values, rcond=None)[0]   # (F, units)
+    coefficients = _fit(features, values)
     # Noise of variance s^2 left by the fit adds about s^2 / n to every squared coefficient (the
     # features are orthonormal): subtracted, so that a unit with no power at a degree gets ~0
     # there rather than (harmonics of that degree) / n of its unexplained variance.
@@ -202,10 +207,7 @@ def harmonic_coefficients(rotations, values, max_degree: int) -> list[np.ndarray
     r = _check_rotations(rotations)
     v = _values(values, len(r))
     features, degrees = wigner_features(r, max_degree)
-    if features.shape[0] < 2 * features.shape[1]:
-        raise CogmapError(f"{features.shape[0]} samples cannot fit {features.shape[1]} harmonics; give at least "
-                          f"{2 * features.shape[1]}, or lower max_degree")
-    coefficients = np.linalg.lstsq(features, v, rcond=None)[0]       # (F, units)
+    coefficients = _fit(features, v)
     return [coefficients[degrees == l].T.reshape(-1, 2 * l + 1, 2 * l + 1) for l in range(max_degree + 1)]
 
 

@@ -108,7 +108,7 @@ def harmonic_analysis(model, generation: GenerationConfig | None = None, n_traje
     model's hidden states ``(B, T, units)`` for a chunk of trajectories (any recorded network);
     the untrained twin is still built from ``model``'s settings.
     """
-    from cogmap.pathint.model import StateEstimationModel
+    from cogmap.pathint.model import untrained_twin
 
     generation = generation if generation is not None else model.generation
     if generation.manifold != "so3":
@@ -117,9 +117,7 @@ def harmonic_analysis(model, generation: GenerationConfig | None = None, n_traje
         check_positive_int(name, value)
     model.eval()
     parameter = next(model.parameters())
-    torch.manual_seed(seed)
-    twin = StateEstimationModel(**{k: v for k, v in model.hparams.items() if k != "init_from"})
-    twin = twin.to(device=parameter.device, dtype=parameter.dtype).eval()
+    twin = untrained_twin(model, seed)
     steps = torch.randint(generation.seq_len, (n_trajectories,), generator=torch.Generator().manual_seed(seed))
     kept = {"hidden": [], "untrained": [], "poses": [], "codes": []}
     done = 0

@@ -13,6 +13,8 @@ in the memory the LSTM actually integrates with.
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 from torch import nn
@@ -186,7 +188,7 @@ class StateEstimationModel(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         check_choice("optimizer", optimizer, OPTIMIZERS)
-        if not (isinstance(recurrent_decay, (int, float)) and recurrent_decay >= 0):
+        if not (isinstance(recurrent_decay, (int, float)) and math.isfinite(recurrent_decay) and recurrent_decay >= 0):
             raise CogmapError(f"recurrent_decay must be a number >= 0, got {recurrent_decay!r}")
         self.net = PathIntegrator(cell, velocity_dim, joints, cells, hidden, dropout, init, encode, nonlinearity, bias,
                                   readout)
@@ -312,6 +314,16 @@ class StateEstimationModel(L.LightningModule):
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, self.hparams.max_epochs),
                                                               eta_min=self.hparams.min_lr)
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
+
+
+def untrained_twin(model: StateEstimationModel, seed: int = 0) -> StateEstimationModel:
+    """A freshly initialised model with ``model``'s settings (seeded), on its device, in eval mode: the
+    control for what training put into a network."""
+    hyper = {k: v for k, v in model.hparams.items() if k != "init_from"}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        twin = StateEstimationModel(**hyper)
+    return twin.to(device=next(model.parameters()).device).eval()
 
 
 def load_path_integrator(path, device=None) -> StateEstimationModel:

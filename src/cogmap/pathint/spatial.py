@@ -66,13 +66,6 @@ def top_cells_decode(codes: torch.Tensor, centres: torch.Tensor, k: int = DECODE
     return chosen.mean(-2)
 
 
-def arena_distance(a: torch.Tensor, b: torch.Tensor, periodic: bool) -> torch.Tensor:
-    difference = a - b
-    if periodic:
-        difference = torch.remainder(difference + math.pi, 2 * math.pi) - math.pi
-    return difference.norm(dim=-1)
-
-
 @dataclass(frozen=True)
 class SpatialAnalysis:
     """Rate maps and grid scores of every hidden unit, and decoded position errors (in ``arena.unit``)."""
@@ -152,6 +145,7 @@ def spatial_analysis(model, generation: GenerationConfig | None = None, n_trajec
     # unit's activity and its time course are kept; only the link to position is broken.
     shuffled = RateMapAccumulator(arena.bounds, bins)
     centre = torch.tensor([sum(b) / 2 for b in arena.bounds], dtype=torch.float64)
+    distance = generation.space.distance  # Euclidean in a box, wrapped on the torus
     totals = {"model": 0.0, "still": 0.0, "centre": 0.0}
     samples = 0
     for part in iter_generate(generation, n_trajectories, "val", chunk_size=chunk):
@@ -166,9 +160,9 @@ def spatial_analysis(model, generation: GenerationConfig | None = None, n_trajec
         shuffled.add(other.reshape(-1, 2).numpy(), activity)
         decoded = top_cells_decode(log_codes.double().cpu(), centres, periodic=arena.periodic)
         start = part.initial_states[:, None, 0].to(torch.float64).cpu()
-        totals["model"] += arena_distance(decoded, positions, arena.periodic).sum().item()
-        totals["still"] += arena_distance(start, positions, arena.periodic).sum().item()
-        totals["centre"] += arena_distance(centre, positions, arena.periodic).sum().item()
+        totals["model"] += distance(decoded, positions).sum().item()
+        totals["still"] += distance(start.expand_as(positions), positions).sum().item()
+        totals["centre"] += distance(centre.expand_as(positions), positions).sum().item()
         samples += positions.shape[0] * positions.shape[1]
         if progress is not None:
             progress.update(positions.shape[0])

@@ -88,7 +88,7 @@ def symmetry_errors(model, generation: GenerationConfig | None = None, elements:
     """Held-out equivariance and distance-invariance errors of ``model``'s states under ``elements``
     random left rotations of every joint, beside the poses, the code and an untrained twin."""
     from cogmap.geometry import SO3
-    from cogmap.pathint.model import StateEstimationModel
+    from cogmap.pathint.model import untrained_twin
 
     generation = generation if generation is not None else model.generation
     if generation.manifold != "so3":
@@ -99,10 +99,7 @@ def symmetry_errors(model, generation: GenerationConfig | None = None, elements:
     if every > generation.seq_len:
         raise CogmapError(f"every must be at most the {generation.seq_len} steps of a trajectory, got {every}")
     model.eval()
-    torch.manual_seed(seed)
-    twin = StateEstimationModel(**{k: v for k, v in model.hparams.items() if k != "init_from"}).eval()
-    twin = twin.to(device=next(model.parameters()).device)
-    networks = {"trained network": model, "untrained network": twin}
+    networks = {"trained network": model, "untrained network": untrained_twin(model, seed)}
     n = fit_trajectories + test_trajectories
     initial, velocities = sample_motion(generation, _STREAM_SYMMETRY, 0, n)
     original = _states(networks, generation, initial, velocities, every)
