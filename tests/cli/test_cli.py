@@ -167,7 +167,8 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
     assert not (evaluation / "long.png").exists()  # --force replaced the folder's contents
     analysis = tmp_path / "analysis"
     result = cli("analyze", ckpt, "--trajectories", 6, "--tsne-points", 48, "--harmonics-degree", 1,
-                 "--harmonics-trajectories", 300, "--symmetry-elements", 1, "--out", analysis)
+                 "--harmonics-trajectories", 300, "--symmetry-elements", 1, "--topology-trajectories", 300,
+                 "--topology-landmarks", 40, "--out", analysis)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((analysis / "summary.json").read_text())
     assert summary["units"] == 16 and summary["steps"] == 8
@@ -191,6 +192,12 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
     assert "harmonics, joint 1:" in result.stdout and "symmetry (held out" in result.stdout
     assert summary["symmetry"]["equivariance_error"]["pose"]["mean"] < 1e-6  # the poses are exactly equivariant
     assert (analysis / "symmetry.png").stat().st_size > 1000
+    if "topology" in summary:  # the topology extra installed (it is in CI)
+        assert summary["topology"]["settings"]["landmarks"] == 40
+        assert summary["topology"]["one joint moving"]["joint 2"]["pose"]["Z/2"]["classes"]["H1"] == 1
+        assert (analysis / "topology.png").stat().st_size > 1000 and "topology, joint 1 moving" in result.stdout
+    bad = cli("analyze", ckpt, "--topology-landmarks", 301, "--topology-trajectories", 300, "--out", tmp_path / "bad")
+    assert bad.returncode == 2 and "--topology-landmarks must be 0 (skip) to --topology-trajectories" in bad.stderr
     missing = cli("evaluate", tmp_path / "nope.ckpt")
     assert missing.returncode == 2 and "nope.ckpt does not exist" in missing.stderr
 

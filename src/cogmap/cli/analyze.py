@@ -41,6 +41,16 @@ original runs to those of the turned runs is fitted on 1,000 trajectories and te
 equivariance error, distance-invariance error and the change rho leaves unexplained, beside the
 poses themselves, the place-cell code and an untrained network.
 
+With ripser installed (pip install 'cogmap[topology]') they get the persistent homology of
+their states (topology.png, summary.json's "topology"), one joint moving and the other still:
+--topology-trajectories states (one per trajectory) reduced to 9 principal components, their
+densest 90%, --topology-landmarks max-min landmarks, Rips persistence in H1-H3 with Z/2 and Z/3
+coefficients; a class counts when it stands above a clear gap and outlives the longest bar of a
+coordinate-shuffled copy. Beside the raw states: their tuning map (each state averaged over
+the 20 nearest poses, as a rate map averages over visits), an untrained network's tuning map,
+the poses (RP^3: 1, 1, 1 classes with Z/2, 0, 0, 1 with Z/3) and the place-cell code. About
+2 minutes for two joints; --arm-landmarks adds the whole arm (H1 only).
+
 Models of one position in a box or one joint on the 2-torus also get the grid-cell analysis
 (Banino et al. 2018): every hidden unit's rate map over --grid-trajectories fresh trajectories
 (--bins a side, the mean activity per bin), its spatial autocorrelogram and grid scores
@@ -67,10 +77,24 @@ def add_parser(subparsers) -> None:
                    help="trajectories for the harmonic fits, one independent pose each (default 12000)")
     p.add_argument("--symmetry-elements", dest="symmetry_elements", type=int, default=4,
                    help="random rotations for the symmetry test of SO(3) models (default 4; 0 skips it)")
+    p.add_argument("--topology-landmarks", dest="topology_landmarks", type=int, default=None,
+                   help="landmarks of the persistent-homology clouds of SO(3) models (default 100 when ripser is "
+                        "installed, else skipped with a note; 0 skips)")
+    p.add_argument("--topology-trajectories", dest="topology_trajectories", type=int, default=3000,
+                   help="trajectories (one state each) of the topology clouds (default 3000)")
+    p.add_argument("--arm-landmarks", dest="arm_landmarks", type=int, default=0,
+                   help="landmarks of the whole arm's clouds, H1 only (default 0 skips: SO(3) x SO(3) needs "
+                        "over 1000, minutes each)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     add_output_arguments(p, "runs/analyze/<checkpoint name>")
     p.add_argument("--workers", type=int, help="CPU threads to use")
     p.set_defaults(run=run)
+
+
+def ripser_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ripser") is not None
 
 
 def run(args) -> int:
@@ -82,6 +106,7 @@ def run(args) -> int:
     from cogmap.pathint.model import load_path_integrator
     from cogmap.pathint.spatial import spatial_analysis
     from cogmap.pathint.symmetry import symmetry_errors
+    from cogmap.pathint.topology import progress_steps, topology_analysis
     from cogmap.viz import plots
 
     set_threads(args.workers)
@@ -95,6 +120,16 @@ def run(args) -> int:
     if not 0 <= args.harmonics_degree <= 8:
         raise CogmapError(f"--harmonics-degree must be between 0 (skip) and 8, got {args.harmonics_degree}")
     check_tsne_points(args.tsne_points, "--tsne-points")
+    check_count("--topology-trajectories", args.topology_trajectories)
+    topology_landmarks = args.topology_landmarks
+    for flag, value in (("--topology-landmarks", topology_landmarks), ("--arm-landmarks", args.arm_landmarks)):
+        if value is not None and not 0 <= value <= args.topology_trajectories:
+            raise CogmapError(f"{flag} must be 0 (skip) to --topology-trajectories ({args.topology_trajectories}), "
+                              f"got {value}")
+    if topology_landmarks is None:
+        topology_landmarks = 100 if ripser_available() else 0
+        if not topology_landmarks:
+            print("topology skipped: persistent homology needs ripser (pip install 'cogmap[topology]')")
     model = load_path_integrator(args.checkpoint, resolve_device(args.device, "--device"))
     out = output_dir(args.out, Path("runs/analyze") / source_label(args.checkpoint), args.force)
     generation = model.generation
@@ -132,6 +167,14 @@ def run(args) -> int:
         with tqdm(total=args.symmetry_elements, desc="symmetry test", unit="rotation") as bar:
             symmetry = symmetry_errors(model, elements=args.symmetry_elements, seed=args.seed, progress=bar)
         figures["symmetry"] = plots.plot_symmetry_errors(symmetry, title=name)
+    topology = None
+    if generation.manifold == "so3" and (topology_landmarks or args.arm_landmarks):
+        total = progress_steps(generation.joints, topology_landmarks > 0, args.arm_landmarks > 0)
+        with tqdm(total=total, desc="persistent homology", unit="cloud") as bar:
+            topology = topology_analysis(model, n_trajectories=args.topology_trajectories,
+                                         landmarks=topology_landmarks, arm_landmarks=args.arm_landmarks,
+                                         seed=args.seed, progress=bar)
+        figures["topology"] = plots.plot_persistence_barcodes(topology, title=name)
     grid = None
     if spatial:
         with tqdm(total=args.grid_trajectories, desc="rate maps", unit="traj") as bar:
@@ -147,6 +190,8 @@ def run(args) -> int:
         summary["harmonics"] = harmonics.to_json()
     if symmetry is not None:
         summary["symmetry"] = symmetry.to_json()
+    if topology is not None:
+        summary["topology"] = topology.to_json()
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     print(f"{n} trajectories x {steps} steps, {summary['units']} units")
     print(f"PCA: 95% of variance in {summary['pca']['components_for_95_percent']} components, "
@@ -167,6 +212,11 @@ def run(args) -> int:
         print("symmetry (held out; unexplained change, equivariance error): " + ", ".join(
             f"{name} {symmetry.unexplained_change[name].mean():.3f}, {symmetry.equivariance[name].mean():.3f}"
             for name in symmetry.equivariance))
+    if topology is not None:
+        for joint, clouds in {**topology.joints, **({"whole arm": topology.arm} if topology.arm else {})}.items():
+            print(f"topology, {joint} moving (classes in H1, H2, H3 with Z/2 | Z/3; RP^3 is 1 1 1 | 0 0 1): " + "; ".join(
+                f"{cloud} " + " | ".join(" ".join(str(c) for c in h.classes.values()) for h in table.values())
+                for cloud, table in clouds.items()))
     if grid is not None:
         g = summary["grid"]
         print(f"grid scores: {100 * g['fraction_score_60_above_0.3']:.1f}% of {g['units']} units above 0.3, "

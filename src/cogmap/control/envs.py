@@ -240,10 +240,18 @@ class GymnasiumVectorEnv:
 
 def make_env(name: str, num_envs: int, seed: int = 0, observation: str = "full", device=None,
              env_kwargs: dict | None = None) -> VectorEnv:
-    """``pendulum`` (the batched torch pendulum, ``observation`` full or partial) or a Gymnasium id.
+    """``pendulum`` (the batched torch pendulum, ``observation`` full or partial), ``arm_reach``
+    (:class:`~cogmap.control.reaching.BatchedArmReach`, its options in ``env_kwargs``) or a Gymnasium id.
 
     ``env_kwargs`` go to the Gymnasium environment's constructor (e.g. ``{"frame_skip": 5}``).
     """
+    if name == "arm_reach":
+        from cogmap.control.reaching import BatchedArmReach
+
+        try:
+            return BatchedArmReach(num_envs, seed=seed, device=device, **(env_kwargs or {}))
+        except TypeError as error:
+            raise CogmapError(f"env_kwargs for arm_reach: {error}") from None
     if name == "pendulum":
         if env_kwargs:
             raise CogmapError(f"env_kwargs are for Gymnasium environments; the batched pendulum takes none, "

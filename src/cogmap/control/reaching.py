@@ -1,0 +1,225 @@
+"""Reaching with a two-joint arm whose joints rotate freely in 3-D (issue 20, section 6).
+
+The arm of the path integrators (SO(3) x SO(3)): a shoulder rotation ``R1`` and an elbow
+rotation ``R2`` relative to it, links of length ``l1`` and ``l2`` along each rotated z axis, so
+the hand is at ``l1 R1 e_z + l2 R1 R2 e_z``. The agent sets both joints' body-frame angular
+velocities (6 numbers, rad/s, clipped to ``max_speed``); a step turns each joint by
+``exp(omega dt)`` on the right, exactly as the path integrators' training data moves
+(:func:`cogmap.pathint.data.integrate_joints`). Every episode starts from the identity pose
+(the arm straight up) with a target drawn as the hand of a Haar-random pose (so every target is
+reachable); the reward is minus the hand's distance to the target at every step, and an
+episode is a success when that distance is below ``success_radius`` at its last step.
+
+What the agent observes (``observe``):
+
+- ``velocities``: the target (3) and the angular velocities it has just applied (6), never its
+  pose. A memoryless policy cannot tell where its hand is; a recurrent one can integrate.
+- ``pose``: the same plus both joints' rotation matrices (18), the upper bound.
+- ``embedding``: the same plus the hidden state of a frozen, pretrained path integrator
+  (``integrator``: its checkpoint) fed the velocities the agent applied, from the start pose's
+  place-cell code: the learned representation in place of the pose.
+
+:class:`BatchedArmReach` is a batch of these in torch (the :class:`~cogmap.control.envs.VectorEnv`
+protocol PPO trains on; ``env: arm_reach`` in a control config); ``cogmap/ArmReach-v0`` is
+one of them as a Gymnasium environment, for acting on what Gymnasium returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cogmap.control.envs import Transition
+from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
+from cogmap.geometry import so3
+
+REACH_OBSERVATIONS = ("velocities", "pose", "embedding")
+ARM_REACH_ID = "cogmap/ArmReach-v0"
+
+
+def hand_position(rotations: torch.Tensor, lengths: tuple[float, float] = (0.5, 0.5)) -> torch.Tensor:
+    """The hand ``(..., 3)`` of poses ``(..., 2, 3, 3)``: ``l1 R1 e_z + l2 R1 R2 e_z``."""
+    upper = rotations[..., 0, :, 2]                                   # R1 e_z
+    fore = (rotations[..., 0, :, :] @ rotations[..., 1, :, 2:3])[..., 0]  # R1 R2 e_z
+    return lengths[0] * upper + lengths[1] * fore
+
+
+class BatchedArmReach:
+    """``num_envs`` reaching arms in torch that reset themselves after ``steps`` steps."""
+
+    action_dim = 6
+
+    def __init__(self, num_envs: int = 16, seed: int = 0, device=None, observe: str = "velocities",
+                 integrator: str | None = None, steps: int = 100, dt: float = 0.01, max_speed: float = 3.0,
+                 lengths: tuple[float, float] = (0.5, 0.5), success_radius: float = 0.1):
+        check_positive_int("num_envs", num_envs)
+        check_positive_int("steps", steps)
+        check_choice("observe", observe, REACH_OBSERVATIONS)
+        for name, value in (("dt", dt), ("max_speed", max_speed), ("success_radius", success_radius)):
+            check_positive(name, value)
+        lengths = tuple(float(v) for v in lengths)
+        if len(lengths) != 2 or not all(np.isfinite(v) and v > 0 for v in lengths):
+            raise CogmapError(f"lengths must be two positive link lengths, got {lengths!r}")
+        self.num_envs, self.observe, self.steps, self.dt = num_envs, observe, steps, float(dt)
+        self.max_speed, self.lengths, self.success_radius = float(max_speed), lengths, float(success_radius)
+        self.device = torch.device(device or "cpu")
+        self.generator = torch.Generator().manual_seed(seed)
+        self.action_low = torch.full((6,), -self.max_speed, device=self.device)
+        self.action_high = torch.full((6,), self.max_speed, device=self.device)
+        self.integrator = None
+        if observe == "embedding":
+            self.integrator = self._load_integrator(integrator)
+        elif integrator is not None:
+            raise CogmapError(f"an integrator is used only with observe=embedding, not observe={observe}")
+        self.rotations = torch.eye(3, dtype=torch.float64, device=self.device).expand(num_envs, 2, 3, 3).clone()
+        self.target = torch.zeros(num_envs, 3, dtype=torch.float64, device=self.device)
+        self.velocity = torch.zeros(num_envs, 6, dtype=torch.float64, device=self.device)
+        self.elapsed = torch.zeros(num_envs, dtype=torch.long, device=self.device)
+        self.hidden = None
+
+    def _load_integrator(self, path):
+        from cogmap.pathint.model import load_path_integrator
+
+        if path is None:
+            raise CogmapError("observe=embedding needs integrator: the checkpoint of a path integrator on SO(3) x SO(3)")
+        model = load_path_integrator(path, self.device).eval()
+        generation = model.generation
+        if generation.manifold != "so3" or generation.joints != 2:
+            raise CogmapError(f"the integrator {path} must be trained on SO(3) x SO(3), not {generation.joints} "
+                              f"joint(s) on {generation.manifold}")
+        if abs(generation.dt - self.dt) > 1e-12:
+            raise CogmapError(f"the integrator {path} was trained with dt {generation.dt}; this arm steps {self.dt}")
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        return model
+
+    # -- the VectorEnv protocol ------------------------------------------------------------
+
+    @property
+    def observation_dim(self) -> int:
+        extra = {"velocities": 0, "pose": 18, "embedding": 0 if self.integrator is None else self.integrator.hparams.hidden}
+        return 9 + extra[self.observe]
+
+    @property
+    def observation_scale(self) -> torch.Tensor:
+        """Velocities divided by their bound; the target (within the arm's reach, 1 m) and the pose's
+        entries are already of order 1, and so is a path integrator's (tanh-bounded) state."""
+        scale = torch.ones(self.observation_dim, device=self.device)
+        scale[3:9] = 1.0 / self.max_speed
+        return scale
+
+    def _reset_rows(self, rows: torch.Tensor) -> None:
+        n = len(rows)
+        if n == 0:
+            return
+        poses = so3.random(2 * n, self.generator, dtype=torch.float64).to(self.device).reshape(n, 2, 3, 3)
+        self.target[rows] = hand_position(poses, self.lengths)
+        self.rotations[rows] = torch.eye(3, dtype=torch.float64, device=self.device)
+        self.velocity[rows] = 0.0
+        self.elapsed[rows] = 0
+        if self.integrator is not None:
+            code = self.integrator.place_cells().encode(self.rotations[rows].float()).to(self.device)
+            start = self.integrator.net.encode_initial(code)
+            if self.hidden is None:
+                self.hidden = tuple(torch.zeros(1, self.num_envs, s.shape[-1], device=self.device) for s in
+                                    (start if isinstance(start, tuple) else (start,)))
+            for buffer, value in zip(self.hidden, start if isinstance(start, tuple) else (start,)):
+                buffer[:, rows] = value
+
+    def _observation(self) -> torch.Tensor:
+        parts = [self.target, self.velocity]
+        if self.observe == "pose":
+            parts.append(self.rotations.reshape(self.num_envs, 18))
+        elif self.observe == "embedding":
+            parts.append(self.hidden[0][0].double())
+        return torch.cat(parts, dim=1).float()
+
+    def reset(self) -> torch.Tensor:
+        self._reset_rows(torch.arange(self.num_envs, device=self.device))
+        return self._observation()
+
+    def distance(self) -> torch.Tensor:
+        """Each hand's distance to its target now ``(N,)``."""
+        return (hand_position(self.rotations, self.lengths) - self.target).norm(dim=-1)
+
+    @torch.no_grad()
+    def step(self, action) -> Transition:
+        action = torch.as_tensor(action, device=self.device).reshape(self.num_envs, 6).double()
+        if not torch.isfinite(action).all():
+            raise CogmapError("the action has non-finite values")
+        self.velocity = torch.maximum(torch.minimum(action, self.action_high.double()), self.action_low.double())
+        turn = so3.exp(self.velocity.reshape(self.num_envs, 2, 3) * self.dt)
+        self.rotations = so3.project(self.rotations @ turn)
+        if self.integrator is not None:
+            h = self.hidden if len(self.hidden) == 2 else self.hidden[0]
+            _, h = self.integrator.net.rnn(self.velocity.float()[:, None], h)
+            self.hidden = tuple(h) if isinstance(h, tuple) else (h,)
+        self.elapsed += 1
+        reward = -self.distance()
+        truncated = self.elapsed >= self.steps
+        final = self._observation()
+        rows = truncated.nonzero().flatten()
+        self._reset_rows(rows)
+        observation = self._observation() if len(rows) else final
+        return Transition(observation, reward.float(), torch.zeros_like(truncated), truncated, final)
+
+
+@torch.no_grad()
+def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
+    """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy` or its agent):
+    the success rate, the final distances' mean and median, and the mean return."""
+    from cogmap.control.policy import Policy
+
+    policy = policy if isinstance(policy, Policy) else Policy(policy)
+    env = BatchedArmReach(episodes, seed=seed, device=policy.device, **env_kwargs)
+    observation = env.reset()
+    policy.reset(episodes)
+    total = torch.zeros(episodes, dtype=torch.float64)
+    for _ in range(env.steps):
+        transition = env.step(policy.act(observation, deterministic=True))
+        total += transition.reward.double().cpu()
+        observation = transition.observation
+    # The last step reset the arms: its reward is minus the final distance.
+    final = -transition.reward.double().cpu()
+    return {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
+            "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),
+            "return_mean": float(total.mean())}
+
+
+def _gymnasium_arm_reach(**kwargs):
+    import gymnasium as gym
+
+    class ArmReach(gym.Env):
+        """One :class:`BatchedArmReach` as a Gymnasium environment (NumPy in and out)."""
+
+        metadata = {"render_modes": []}
+
+        def __init__(self, **options):
+            self.arm = BatchedArmReach(1, **options)
+            n = self.arm.observation_dim
+            self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n,), dtype=np.float32)
+            self.action_space = gym.spaces.Box(-self.arm.max_speed, self.arm.max_speed, shape=(6,), dtype=np.float32)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            if seed is not None:
+                self.arm.generator.manual_seed(int(seed))
+            return self.arm.reset()[0].cpu().numpy(), {}
+
+        def step(self, action):
+            transition = self.arm.step(torch.as_tensor(np.asarray(action, dtype=np.float64)))
+            distance = float(-transition.reward[0])
+            info = {"distance": distance, "success": distance < self.arm.success_radius}
+            # The batch resets itself at the step limit; Gymnasium's caller resets instead.
+            return (transition.final_observation[0].cpu().numpy(), float(transition.reward[0]), False,
+                    bool(transition.truncated[0]), info)
+
+    return ArmReach(**kwargs)
+
+
+def register() -> None:
+    """Register :data:`ARM_REACH_ID` with Gymnasium (done when :mod:`cogmap.control` is imported)."""
+    import gymnasium as gym
+
+    if ARM_REACH_ID not in gym.registry:
+        gym.register(id=ARM_REACH_ID, entry_point=_gymnasium_arm_reach)

@@ -1,0 +1,136 @@
+"""The reaching arm: kinematics by hand, the same motion as the path integrators' data, the embedding."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from cogmap.control import ARM_REACH_ID, load_policy, make_env, reach_episodes
+from cogmap.control.ppo import PPOConfig, train
+from cogmap.control.reaching import BatchedArmReach, hand_position
+from cogmap.errors import CogmapError
+from cogmap.pathint.data import GenerationConfig, integrate_joints
+from cogmap.pathint.model import load_path_integrator
+
+GRU = "pretrained/so3x2_gru.ckpt"
+
+
+def _rx(angle):
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[1.0, 0, 0], [0, c, -s], [0, s, c]], dtype=torch.float64)
+
+
+def test_hand_positions_by_hand():
+    eye = torch.eye(3, dtype=torch.float64)
+    assert torch.allclose(hand_position(torch.stack([eye, eye])), torch.tensor([0, 0, 1.0], dtype=torch.float64))
+    # A quarter turn about x at the shoulder lays the whole arm along -y ...
+    quarter = _rx(math.pi / 2)
+    assert torch.allclose(hand_position(torch.stack([quarter, eye])), torch.tensor([0, -1.0, 0], dtype=torch.float64),
+                          atol=1e-12)
+    # ... at the elbow only the forearm turns; with links 0.3 and 0.7 the hand is at (0, -0.7, 0.3).
+    assert torch.allclose(hand_position(torch.stack([eye, quarter]), (0.3, 0.7)),
+                          torch.tensor([0, -0.7, 0.3], dtype=torch.float64), atol=1e-12)
+
+
+def test_the_arm_moves_as_the_path_integrators_data_do():
+    env = BatchedArmReach(5, seed=1, observe="pose", steps=50)
+    first = env.reset()
+    assert first.shape == (5, 27) and torch.allclose(first[:, 9:], torch.eye(3).flatten().repeat(5, 2))
+    velocities = torch.rand(5, 30, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 8 - 4
+    for t in range(30):
+        transition = env.step(velocities[:, t])
+    clipped = velocities.clamp(-3, 3)  # the action bounds
+    reference = integrate_joints(GenerationConfig(dt=0.01), torch.eye(3, dtype=torch.float64).expand(5, 2, 3, 3),
+                                 clipped)[:, -1]
+    assert torch.allclose(env.rotations, reference, atol=1e-9)
+    assert torch.allclose(transition.observation[:, 3:9], clipped[:, -1].float())
+    assert torch.allclose(transition.reward.double(), -(hand_position(reference) - env.target).norm(dim=-1), atol=1e-6)
+
+
+def test_episodes_end_after_their_steps_and_restart_straight_up():
+    env = BatchedArmReach(3, seed=2, steps=4)
+    env.reset()
+    targets = env.target.clone()
+    assert torch.all(targets.norm(dim=-1) <= 1.0 + 1e-9)  # reachable: the hand of some pose
+    for t in range(4):
+        transition = env.step(torch.ones(3, 6))
+        assert bool(transition.truncated.all()) == (t == 3) and not transition.terminated.any()
+    assert not torch.allclose(env.target, targets)  # new targets ...
+    assert torch.allclose(env.rotations, torch.eye(3, dtype=torch.float64).expand(3, 2, 3, 3))  # ... from the start
+    assert torch.allclose(transition.final_observation[:, 3:9], torch.ones(3, 6))
+    assert torch.allclose(transition.observation[:, 3:9], torch.zeros(3, 6))
+
+
+def test_the_embedding_is_the_integrators_state_on_the_applied_velocities():
+    env = BatchedArmReach(4, seed=3, observe="embedding", integrator=GRU)
+    model = load_path_integrator(GRU)
+    assert env.reset().shape == (4, 9 + model.hparams.hidden)
+    velocities = torch.randn(4, 25, 6, generator=torch.Generator().manual_seed(1)).clamp(-3, 3)
+    for t in range(25):
+        transition = env.step(velocities[:, t])
+    start = model.place_cells().encode(torch.eye(3).expand(4, 2, 3, 3))
+    with torch.no_grad():
+        expected = model.get_hidden_states(velocities, start)[:, -1]
+    assert torch.allclose(transition.observation[:, 9:], expected, atol=1e-5)
+
+
+def test_bad_settings_are_one_clear_error():
+    with pytest.raises(CogmapError, match="observe"):
+        BatchedArmReach(2, observe="vision")
+    with pytest.raises(CogmapError, match="needs integrator"):
+        BatchedArmReach(2, observe="embedding")
+    with pytest.raises(CogmapError, match="only with observe=embedding"):
+        BatchedArmReach(2, observe="pose", integrator=GRU)
+    with pytest.raises(CogmapError, match="SO\\(3\\) x SO\\(3\\)"):
+        BatchedArmReach(2, observe="embedding", integrator="pretrained/box_grid_dog.ckpt")
+    with pytest.raises(CogmapError, match="dt 0.01"):
+        BatchedArmReach(2, observe="embedding", integrator=GRU, dt=0.02)
+    with pytest.raises(CogmapError, match="does not exist"):
+        BatchedArmReach(2, observe="embedding", integrator="pretrained/nothing.ckpt")
+    with pytest.raises(CogmapError, match="lengths"):
+        BatchedArmReach(2, lengths=(0.5, -1))
+    with pytest.raises(CogmapError, match="non-finite"):
+        BatchedArmReach(2).step(torch.full((2, 6), float("nan")))
+    with pytest.raises(CogmapError, match="env_kwargs for arm_reach"):
+        make_env("arm_reach", 2, env_kwargs={"colour": "red"})
+
+
+def test_the_gymnasium_environment_passes_gymnasiums_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make(ARM_REACH_ID, observe="pose", steps=5)
+    check_env(env.unwrapped, skip_render_check=True)
+    observation, _ = env.reset(seed=4)
+    again, _ = env.reset(seed=4)
+    assert observation.shape == (27,) and np.array_equal(observation, again)  # seeded targets
+    for _ in range(5):
+        observation, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    assert truncated and not terminated and info["distance"] == pytest.approx(-reward)
+
+
+def test_ppo_trains_on_the_arm_and_the_policy_acts_on_gymnasium_observations(tmp_path):
+    config = PPOConfig(env="arm_reach", env_kwargs={"observe": "embedding", "integrator": GRU, "steps": 10},
+                       cell="gru", hidden=8, head=8, total_steps=160, num_envs=4, num_steps=20, epochs=1,
+                       minibatches=2, eval_episodes=2)
+    train(config, tmp_path / "run", progress=False)
+    policy = load_policy(tmp_path / "run")
+    result = reach_episodes(policy, 6, observe="embedding", integrator=GRU, steps=10)
+    assert result["episodes"] == 6 and 0 <= result["success_rate"] <= 1 and result["final_distance_mean"] > 0
+    env = gym.make(ARM_REACH_ID, observe="embedding", integrator=GRU, steps=10)
+    observation, _ = env.reset(seed=0)
+    policy.reset()
+    action = policy.act(observation)
+    assert action.shape == (6,) and env.action_space.contains(action)
+
+
+@pytest.mark.parametrize("name", ["reach_pose_mlp", "reach_embedding_mlp", "reach_velocities_gru", "reach_velocities_mlp"])
+def test_the_reaching_configs_make_their_arm(name):
+    from cogmap.control import load_control_config
+    from cogmap.control.ppo import make_agent, make_env_for
+
+    config = load_control_config(f"configs/control/{name}.yaml")
+    env = make_env_for(config, num_envs=2)
+    expected = {"pose": 27, "embedding": 9 + 256, "velocities": 9}[config.env_kwargs["observe"]]
+    assert env.observation_dim == expected and make_agent(config, env).observation_dim == expected
