@@ -1,6 +1,8 @@
 """The reaching arm: kinematics by hand, the same motion as the path integrators' data, the embedding."""
 
 import math
+import re
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -101,7 +103,10 @@ def test_the_gymnasium_environment_passes_gymnasiums_checker():
     from gymnasium.utils.env_checker import check_env
 
     env = gym.make(ARM_REACH_ID, observe="pose", steps=5)
-    check_env(env.unwrapped, skip_render_check=True)
+    with warnings.catch_warnings():  # it recommends actions in [-1, 1]; ours are in rad/s, on purpose
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=".*symmetric and normalized space.*")
+        check_env(env.unwrapped, skip_render_check=True)
     observation, _ = env.reset(seed=4)
     again, _ = env.reset(seed=4)
     assert observation.shape == (27,) and np.array_equal(observation, again)  # seeded targets
@@ -110,7 +115,7 @@ def test_the_gymnasium_environment_passes_gymnasiums_checker():
     assert truncated and not terminated and info["distance"] == pytest.approx(-reward)
 
 
-def test_ppo_trains_on_the_arm_and_the_policy_acts_on_gymnasium_observations(tmp_path):
+def test_ppo_trains_on_the_arm_and_the_policy_acts_on_gymnasium_observations(tmp_path, cli):
     config = PPOConfig(env="arm_reach", env_kwargs={"observe": "embedding", "integrator": GRU, "steps": 10},
                        cell="gru", hidden=8, head=8, total_steps=160, num_envs=4, num_steps=20, epochs=1,
                        minibatches=2, eval_episodes=2)
@@ -123,6 +128,9 @@ def test_ppo_trains_on_the_arm_and_the_policy_acts_on_gymnasium_observations(tmp
     policy.reset()
     action = policy.act(observation)
     assert action.shape == (6,) and env.action_space.contains(action)
+    evaluated = cli("control", "evaluate", tmp_path / "run", "--episodes", 3)
+    assert evaluated.returncode == 0
+    assert re.search(r"over 3 episodes; success \d+\.\d%, final distance \d\.\d{3} \(mean\)", evaluated.stdout)
 
 
 @pytest.mark.parametrize("name", ["reach_pose_mlp", "reach_embedding_mlp", "reach_velocities_gru", "reach_velocities_mlp"])

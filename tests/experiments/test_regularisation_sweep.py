@@ -23,7 +23,7 @@ def _write_cell(out: Path, accuracy: float, rp3: bool):
     model = {"accuracy": accuracy, "geodesic_error_deg": 10 * (1 - accuracy)}
     (out / "evaluate" / "metrics.json").write_text(json.dumps({"train_length": {"model": model},
                                                                "long": {"model": {**model, "accuracy": accuracy / 2}}}))
-    peaks = {"degree 1": 0.5, "degree >= 2": 0.0, "untuned": 0.5}
+    peaks = {"degree 1": 0.5, "degree >= 2": 0.1, "untuned": 0.4}
     classes = ({"H1": 1, "H2": 1, "H3": 1}, {"H1": 0, "H2": 0, "H3": 1}) if rp3 else ({"H1": 0, "H2": 0, "H3": 0},) * 2
     tuning = {"trained tuning map": {"Z/2": {"classes": classes[0]}, "Z/3": {"classes": classes[1]}}}
     (out / "analyze" / "summary.json").write_text(json.dumps({
@@ -47,10 +47,12 @@ def test_report_reads_every_cell(sweep, tmp_path, monkeypatch):
                 "--log-dir", "logs"])
     rows = json.loads((tmp_path / "runs" / "table.json").read_text())
     assert [(r["dropout"], r["weight_decay"], r["accuracy"]) for r in rows] == [(*k, v) for k, v in accuracies.items()]
-    assert rows[0]["degree_1"] == pytest.approx(0.4) and rows[0]["tuning_map_rp3"] == "2/2"
+    assert rows[0]["degree_1"] == pytest.approx(0.4) and rows[0]["degree_2_up"] == pytest.approx(0.1)
+    assert rows[0]["tuning_map_rp3"] == "2/2"
     assert rows[2]["tuning_map_rp3"] == "0/2"
     table = (tmp_path / "runs" / "table.md").read_text().splitlines()
-    assert len(table) == 2 + 4 and "| 0.5 | 0.01 | 0.6000 | 4.00 deg | 0.3000 |" in table[-1]
+    assert len(table) == 2 + 4 and table[-1].startswith("| 0.5 | 0.01 | 0.6000 | 4.00 deg | 0.3000 | 4.00 deg | 40% / 10% |")
+    assert all(line.count("|") == table[0].count("|") for line in table)
     assert (tmp_path / "runs" / "regularisation.png").stat().st_size > 1000
     with pytest.raises(SystemExit, match="reg_d0.2_wd0.0 has no complete measurements"):
         sweep.main(["--stage", "report", "--dropout", "0.2", "--weight-decay", "0", "--out", "runs", "--log-dir", "logs"])

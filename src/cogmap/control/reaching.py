@@ -196,8 +196,11 @@ def _gymnasium_arm_reach(**kwargs):
 
         def __init__(self, **options):
             self.arm = BatchedArmReach(1, **options)
-            n = self.arm.observation_dim
-            self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n,), dtype=np.float32)
+            reach, speed = sum(self.arm.lengths), self.arm.max_speed
+            high = np.concatenate([np.full(3, reach), np.full(6, speed),
+                                   np.full(self.arm.observation_dim - 9, 1.0 if self.arm.observe == "pose" else np.inf)])
+            high = high.astype(np.float32)
+            self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
             self.action_space = gym.spaces.Box(-self.arm.max_speed, self.arm.max_speed, shape=(6,), dtype=np.float32)
 
         def reset(self, *, seed=None, options=None):

@@ -246,7 +246,7 @@ def plot_persistence_barcodes(topology, path: str | os.PathLike | None = None, t
                 ax.set_ylabel(f"{joint}\n{cloud}", fontsize=7, rotation=0, ha="right", va="center")
             if r == len(rows) - 1:
                 ax.set_xlabel("lifetime (dashed: shuffled cloud)", fontsize=7)
-    fig.suptitle(title + "  (one joint moving, the other still; RP^3 shows 1, 1, 1 with Z/2 and 0, 0, 1 with Z/3)",
-                 fontsize=9)
+    fig.suptitle(title + "\nrows: one joint moving, the other still (RP^3: classes 1, 1, 1 with Z/2 and 0, 0, 1 with Z/3)"
+                 + ("; the whole arm, H1 only" if topology.arm else ""), fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
