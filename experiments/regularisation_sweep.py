@@ -112,10 +112,10 @@ def report(args) -> None:
     (args.out / "table.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(lines))
     measures = (("accuracy", "accuracy, 100 steps"), ("accuracy_500", "accuracy, 500 steps"),
-                ("error_500_deg", "geodesic error, 500 steps (deg)"), ("degree_1", "units peaking at degree 1"),
+                ("error_500_deg", "geodesic error, 500 steps (deg)"), ("degree_1", "units peaking at degree 1 (per joint)"),
                 ("unexplained_change", "symmetry: unexplained change"), ("participation_ratio", "participation ratio"))
-    fig, axes = subplots(1, len(measures), figsize=(3.3 * len(measures), 3.3))
-    for ax, (key, label) in zip(axes, measures):
+    fig, axes = subplots(2, 3, figsize=(11, 7))
+    for ax, (key, label) in zip(axes.flat, measures):
         grid = np.array([[next(r[key] for r in rows if r["dropout"] == d and r["weight_decay"] == w)
                           for w in args.weight_decay] for d in args.dropout])
         image = ax.imshow(grid, cmap="viridis")
@@ -127,7 +127,7 @@ def report(args) -> None:
         ax.set_xlabel("weight decay", fontsize=8)
         ax.set_ylabel("dropout", fontsize=8)
         ax.set_title(label, fontsize=9)
-        fig.colorbar(image, ax=ax, fraction=0.046)
+        fig.colorbar(image, ax=ax, fraction=0.046).ax.tick_params(labelsize=7)
     fig.suptitle(f"GRU path integrator, {args.trajectories:,} training trajectories per cell", fontsize=10)
     fig.tight_layout()
     save_figure(fig, args.out / "regularisation.png")
