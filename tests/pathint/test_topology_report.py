@@ -67,3 +67,21 @@ def test_the_whole_arm_only_and_bad_settings():
     boxed = StateEstimationModel(hidden=8, velocity_dim=2, joints=1, cells=32, generation=box.to_dict())
     with pytest.raises(CogmapError, match="SO\\(3\\)"):
         topology_analysis(boxed)
+
+
+def test_the_shipped_grus_tuning_map_has_the_homology_of_rp3():
+    # RESULTS.md, "Topology of the hidden states": joint 1's tuning map of the shipped GRU has one
+    # class in each of H1-H3 with Z/2 and only H3's with Z/3, like the poses; its raw states none.
+    from pathlib import Path
+
+    from cogmap.pathint.model import load_path_integrator
+
+    model = load_path_integrator(Path(__file__).resolve().parents[2] / "pretrained" / "so3x2_gru.ckpt")
+    result = topology_analysis(model, joints=(0,), clouds=("trained tuning map", "trained network"))
+    tuning = result.joints["joint 1"]["trained tuning map"]
+    assert tuning[2].classes == {1: 1, 2: 1, 3: 1} and tuning[3].classes == {1: 0, 2: 0, 3: 1}
+    assert result.joints["joint 1"]["trained network"][2].classes == {1: 0, 2: 0, 3: 0}
+    with pytest.raises(CogmapError, match="clouds must be some of"):
+        topology_analysis(model, clouds=("pose", "spikes"))
+    with pytest.raises(CogmapError, match="joints must be indices"):
+        topology_analysis(model, joints=(2,))

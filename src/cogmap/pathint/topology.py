@@ -92,12 +92,14 @@ def _clouds(model, twin, generation: GenerationConfig, initial: torch.Tensor, ve
 def topology_analysis(model, generation: GenerationConfig | None = None, n_trajectories: int = 3000,
                       landmarks: int = 100, max_dim: int = 3, coeffs: tuple[int, ...] = (2, 3), keep: float = 0.9,
                       average: int = 20, arm_landmarks: int = 0, shuffles: int = 1, seed: int = 0, chunk: int = 1000,
+                      joints: tuple[int, ...] | None = None, clouds: tuple[str, ...] = CLOUDS,
                       progress=None) -> TopologyAnalysis:
     """Persistent homology of ``model``'s states with one joint moving (each joint in turn) and,
     if ``arm_landmarks`` > 0, with all moving (H1 only): the raw states, their tuning map (each
     averaged over the ``average`` nearest poses), the untrained twin's tuning map, the poses and
     the code. Every cloud is reduced to 9 principal components per moving joint (a rotation
-    matrix's entries) and its ``keep`` densest points before the landmarks are chosen."""
+    matrix's entries) and its ``keep`` densest points before the landmarks are chosen. ``joints``
+    (indices, default all) and ``clouds`` (a subset of :data:`CLOUDS`) narrow what is computed."""
     from cogmap.pathint.model import untrained_twin
 
     generation = generation if generation is not None else model.generation
@@ -114,6 +116,12 @@ def topology_analysis(model, generation: GenerationConfig | None = None, n_traje
     if max(landmarks, arm_landmarks, average) > n_trajectories:
         raise CogmapError(f"landmarks, arm_landmarks and average must be at most the {n_trajectories} states, "
                           f"got {landmarks}, {arm_landmarks} and {average}")
+    joints = tuple(range(generation.joints)) if joints is None else tuple(joints)
+    if not joints or any(not isinstance(k, int) or not 0 <= k < generation.joints for k in joints):
+        raise CogmapError(f"joints must be indices in 0..{generation.joints - 1}, got {joints!r}")
+    unknown = [c for c in clouds if c not in CLOUDS]
+    if unknown or not clouds:
+        raise CogmapError(f"clouds must be some of {', '.join(CLOUDS)}; got {list(clouds)!r}")
     model.eval()
     twin = untrained_twin(model, seed)
     initial, velocities = sample_motion(generation, _STREAM_TOPOLOGY, 0, n_trajectories)
@@ -130,28 +138,28 @@ def topology_analysis(model, generation: GenerationConfig | None = None, n_traje
 
     def homology(clouds: dict[str, np.ndarray], n_pcs: int, dims: int, count: int, every_coeff) -> dict:
         out = {}
-        for cloud in CLOUDS:
+        for cloud in clouds:
             out[cloud] = persistent_homology(clouds[cloud], dims, every_coeff, n_pcs=n_pcs, keep=keep,
                                              landmarks=count, shuffles=shuffles, seed=seed)
             if progress is not None:
                 progress.update(1)
         return out
 
-    joints = {}
-    for k in range(generation.joints if landmarks else 0):
+    by_joint = {}
+    for k in (joints if landmarks else ()):
         still = [j for j in range(generation.joints) if j != k]
         init, vel = initial.clone(), velocities.clone()
         init[:, still] = initial[0, still]  # every trajectory's other joints start at one pose ...
         for j in still:                      # ... and never move
             vel[:, :, j * dim:(j + 1) * dim] = 0
-        joints[f"joint {k + 1}"] = homology(record(init, vel, [k]), 9, max_dim, landmarks, coeffs)
+        by_joint[f"joint {k + 1}"] = homology(record(init, vel, [k]), 9, max_dim, landmarks, coeffs)
     arm = {}
     if arm_landmarks and generation.joints > 1:
         arm = homology(record(initial, velocities, list(range(generation.joints))), 9 * generation.joints, 1,
                        arm_landmarks, coeffs)
     settings = {"landmarks": landmarks, "max_dim": max_dim, "keep": keep, "n_pcs_per_joint": 9, "average": average,
                 "arm_landmarks": arm_landmarks, "shuffles": shuffles}
-    return TopologyAnalysis(joints, arm, n_trajectories, settings)
+    return TopologyAnalysis(by_joint, arm, n_trajectories, settings)
 
 
 def progress_steps(joints: int, one_joint: bool = True, arm: bool = False) -> int:

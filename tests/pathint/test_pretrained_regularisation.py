@@ -1,0 +1,43 @@
+"""The shipped networks of the regularisation sweep reproduce RESULTS.md's table (section 5 of issue 20)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from cogmap.pathint.evaluate import evaluate
+from cogmap.pathint.model import load_path_integrator
+
+SWEEP = Path(__file__).resolve().parents[2] / "pretrained" / "regularisation"
+
+# RESULTS.md, "Regularisation: dropout x weight decay": accuracy at 100 and at 500 steps on 2,000
+# validation trajectories. The checks use the first 300 of them.
+REPORTED = {
+    (0.0, "0.0"): (0.9476, 0.4697), (0.0, "1.0e-4"): (0.9485, 0.4631), (0.0, "1.0e-2"): (0.9516, 0.4856),
+    (0.2, "0.0"): (0.9453, 0.5531), (0.2, "1.0e-4"): (0.9449, 0.5589), (0.2, "1.0e-2"): (0.9465, 0.5685),
+    (0.5, "0.0"): (0.9393, 0.5595), (0.5, "1.0e-4"): (0.9375, 0.5732), (0.5, "1.0e-2"): (0.9415, 0.5797),
+}
+
+
+@lru_cache(maxsize=None)
+def _accuracies(dropout, decay):
+    model = load_path_integrator(SWEEP / f"gru_d{dropout}_wd{decay}.ckpt")
+    assert model.hparams.dropout == dropout and model.hparams.weight_decay == float(decay)
+    short = evaluate(model, model.generation, n=300, n_decode=1, refine_steps=1).model.accuracy
+    long = evaluate(model, model.generation, n=300, seq_len=500, n_decode=1, refine_steps=1).model.accuracy
+    return short, long
+
+
+@pytest.mark.parametrize("dropout,decay", list(REPORTED))
+def test_each_cell_matches_its_row(dropout, decay):
+    short, long = _accuracies(dropout, decay)
+    reported_short, reported_long = REPORTED[dropout, decay]
+    assert short == pytest.approx(reported_short, abs=0.01)
+    assert long == pytest.approx(reported_long, abs=0.04)  # long runs vary more between trajectories
+
+
+def test_dropout_helps_past_the_training_length():
+    # The table's consistent effect, on the same 300 trajectories: dropout 0.5 keeps more of the
+    # pose at 500 steps than no dropout, at every weight decay.
+    for decay in ("0.0", "1.0e-4", "1.0e-2"):
+        assert _accuracies(0.5, decay)[1] > _accuracies(0.0, decay)[1] + 0.05
