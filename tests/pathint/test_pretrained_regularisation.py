@@ -1,6 +1,6 @@
 """The shipped networks of the regularisation sweep reproduce RESULTS.md's table (section 5 of issue 20)."""
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ REPORTED = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _accuracies(dropout, decay):
     model = load_path_integrator(SWEEP / f"gru_d{dropout}_wd{decay}.ckpt")
     assert model.hparams.dropout == dropout and model.hparams.weight_decay == float(decay)
