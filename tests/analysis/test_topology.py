@@ -28,12 +28,20 @@ def _circle(n, noise, seed):
     return np.c_[np.cos(a), np.sin(a)] + noise * rng.standard_normal((n, 2))
 
 
-def test_a_circle_has_one_loop_and_a_blob_none():
+@pytest.mark.parametrize("n", [30, 31])
+def test_evenly_spaced_points_on_a_circle_have_the_known_barcode(n):
+    # n evenly spaced points on the unit circle: the loop appears when neighbours connect (the chord
+    # 2 sin(pi / n)) and dies at the first chord of k steps with k / n >= 1/3 (Adamaszek & Adams 2017,
+    # the Vietoris-Rips complexes of a circle): sqrt(3) when 3 divides n.
+    angles = 2 * np.pi * np.arange(n) / n
+    h1 = diagrams(np.c_[np.cos(angles), np.sin(angles)], max_dim=1)[1]
+    k = -(-n // 3)
+    assert h1 == pytest.approx(np.array([[2 * np.sin(np.pi / n), 2 * np.sin(np.pi * k / n)]]), abs=1e-6)
+
+
+def test_a_noisy_circle_has_one_loop_and_a_blob_none():
     circle = persistent_homology(_circle(1500, 0.05, 0), max_dim=1, landmarks=60)[2]
     assert circle.classes == {1: 1}
-    # Its one bar is born near the landmarks' spacing and dies when the Rips complex fills the disc
-    # (at about the side of the inscribed equilateral triangle, sqrt(3)).
-    assert 1.2 < circle.lifetimes[1][0] < np.sqrt(3)
     blob = persistent_homology(np.random.default_rng(1).standard_normal((1500, 3)), max_dim=2, landmarks=80)[2]
     assert blob.classes == {1: 0, 2: 0}
 
@@ -69,6 +77,7 @@ def test_gap_count_by_hand():
     assert gap_count([1.0, 0.9, 0.35, 0.1], floor=0.3) == 3  # 0.35 outlives the floor, then a gap
     assert gap_count([1.0, 0.9, 0.32, 0.3], floor=0.31) == 2
     assert gap_count([1.0, 0.9], floor=0.3) == 2 and gap_count([1.0, 0.9]) == 0
+    assert gap_count([1.0, 0.0]) == 1  # a bar of no length is no bar
     assert gap_count([0.2, 0.05], floor=0.3) == 0
 
 
@@ -88,14 +97,15 @@ def test_maxmin_landmarks_match_a_brute_force_farthest_point_search():
         maxmin_landmarks(points, 301)
 
 
-def test_density_filter_drops_the_sparse_points_and_agrees_with_a_kd_tree():
+def test_density_filter_drops_the_sparse_points_and_agrees_with_brute_force():
     rng = np.random.default_rng(5)
     cluster = rng.normal(scale=0.1, size=(500, 2))
     outliers = rng.uniform(5, 10, size=(20, 2))
     points = np.vstack([cluster, outliers])
-    kept = density_filter(points, keep=0.95, k=10, chunk=64)
+    kept = density_filter(points, keep=0.95, k=10)
     assert len(kept) == round(0.95 * 520) and not np.any(kept >= 500)
-    kth = cKDTree(points).query(points, k=11)[0][:, 10]
+    # By brute force: every point's sorted distances to all points, the 11th (the 10th neighbour).
+    kth = np.sort(np.linalg.norm(points[:, None] - points[None], axis=-1), axis=1)[:, 10]
     assert set(kept.tolist()) == set(np.argsort(kth, kind="stable")[:len(kept)].tolist())
     with pytest.raises(CogmapError, match="keep"):
         density_filter(points, keep=0)

@@ -3,6 +3,7 @@
 import math
 import re
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -91,8 +92,9 @@ def test_bad_settings_are_one_clear_error():
         BatchedArmReach(2, observe="embedding", integrator=GRU, dt=0.02)
     with pytest.raises(CogmapError, match="does not exist"):
         BatchedArmReach(2, observe="embedding", integrator="pretrained/nothing.ckpt")
-    with pytest.raises(CogmapError, match="lengths"):
-        BatchedArmReach(2, lengths=(0.5, -1))
+    for lengths in ((0.5, -1), ("a", "b"), 5, (0.5, float("nan"))):
+        with pytest.raises(CogmapError, match="lengths must be two positive"):
+            BatchedArmReach(2, lengths=lengths)
     with pytest.raises(CogmapError, match="non-finite"):
         BatchedArmReach(2).step(torch.full((2, 6), float("nan")))
     with pytest.raises(CogmapError, match="env_kwargs for arm_reach"):
@@ -142,3 +144,13 @@ def test_the_reaching_configs_make_their_arm(name):
     env = make_env_for(config, num_envs=2)
     expected = {"pose": 27, "embedding": 9 + 256, "velocities": 9}[config.env_kwargs["observe"]]
     assert env.observation_dim == expected and make_agent(config, env).observation_dim == expected
+
+
+def test_reach_episodes_are_the_episodes_ppo_evaluates():
+    from cogmap.control.ppo import evaluate
+
+    policy = load_policy(Path(__file__).resolve().parents[2] / "pretrained" / "control" / "reach_pose_mlp_seed0.pt")
+    returns = evaluate(policy, make_env("arm_reach", 8, seed=5, env_kwargs=policy.config.env_kwargs))
+    measured = reach_episodes(policy, 8, 5, **policy.config.env_kwargs)
+    assert measured["return_mean"] == pytest.approx(float(returns.mean()), rel=1e-6)
+    assert measured["return_sd"] == pytest.approx(float(returns.std()), rel=1e-5)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from cogmap.errors import CogmapError, check_positive_int
 
@@ -57,24 +58,18 @@ def principal_components(points, n_pcs: int) -> np.ndarray:
     return x @ vt[:n_pcs].T
 
 
-def _pairwise(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    d2 = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * x @ y.T
-    return np.sqrt(np.maximum(d2, 0.0))
-
-
-def density_filter(points, keep: float = 0.9, k: int = 15, chunk: int = 2048) -> np.ndarray:
+def density_filter(points, keep: float = 0.9, k: int = 15) -> np.ndarray:
     """Indices of the ``keep`` fraction of points closest to their ``k``-th nearest neighbour
     (the densest ones), in their original order."""
+    from scipy.spatial import cKDTree
+
     x = _cloud(points)
     check_positive_int("k", k)
     if not 0 < keep <= 1:
         raise CogmapError(f"keep must be in (0, 1], got {keep}")
     if k >= len(x):
         raise CogmapError(f"k must be less than the {len(x)} points, got {k}")
-    kth = np.empty(len(x))
-    for start in range(0, len(x), chunk):  # rows at a time: (chunk, n) distances, never (n, n)
-        d = _pairwise(x[start:start + chunk], x)
-        kth[start:start + chunk] = np.partition(d, k, axis=1)[:, k]  # column 0 is the point itself
+    kth = cKDTree(x).query(x, k=k + 1)[0][:, k]  # neighbour 0 is the point itself
     n_keep = max(2, int(round(keep * len(x))))
     return np.sort(np.argsort(kth, kind="stable")[:n_keep])
 
@@ -104,7 +99,7 @@ def diagrams(points, max_dim: int = 1, coeff: int = 2) -> list[np.ndarray]:
     if coeff not in (2, 3, 5, 7, 11, 13):
         raise CogmapError(f"coeff must be a small prime (2, 3, 5, 7, 11 or 13), got {coeff!r}")
     return [np.asarray(d, dtype=float).reshape(-1, 2)
-            for d in _ripser()(_pairwise(x, x), maxdim=max_dim, coeff=coeff, distance_matrix=True)["dgms"]]
+            for d in _ripser()(cdist(x, x), maxdim=max_dim, coeff=coeff, distance_matrix=True)["dgms"]]
 
 
 def lifetimes(diagram: np.ndarray) -> np.ndarray:
@@ -118,17 +113,15 @@ def gap_count(life, min_ratio: float = 1.5, max_classes: int = 6, floor: float =
     """How many of the longest bars are classes: the bars longer than ``floor`` are candidates,
     and the count is the ``k`` (at most ``max_classes`` and the number of candidates) with the
     largest ratio of consecutive sorted lifetimes ``l_k / l_{k+1}``, or 0 if that ratio is below
-    ``min_ratio``. The last bar of all is compared with ``floor`` when that is positive, and a
-    lone bar with nothing to compare counts."""
+    ``min_ratio``. The last bar of all is compared with ``floor`` when that is positive (and not
+    at all when it is 0); a lone bar counts."""
     life = np.sort(np.asarray(life, dtype=float))[::-1]
+    life = life[life > 0]
     candidates = min(int(np.sum(life > floor)), max_classes)
-    if candidates == 0:
-        return 0
-    following = np.append(life[1:], floor if floor > 0 else np.nan)[:candidates]
-    if np.isnan(following[0]):
-        return 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.nan_to_num(life[:candidates] / following, nan=0.0, posinf=np.inf)
+    if candidates == 0 or len(life) == 1:
+        return candidates
+    following = np.append(life[1:], floor)[:candidates]
+    ratios = np.divide(life[:candidates], following, out=np.zeros(candidates), where=following > 0)
     best = int(np.argmax(ratios))
     return best + 1 if ratios[best] >= min_ratio else 0
 

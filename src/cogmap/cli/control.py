@@ -133,17 +133,20 @@ def run_evaluate(args) -> int:
     policies = [load_policy(run) for run in args.runs]  # every file checked before any work
     means = []
     for run, policy in zip(args.runs, policies):
-        returns = evaluate(policy, make_env_for(policy.config, num_envs=args.episodes, seed=args.seed))
-        means.append(float(returns.mean()))
         reach = ""
-        if policy.config.env == "arm_reach":
+        if policy.config.env == "arm_reach":  # the same episodes, with where each one ended
             from cogmap.control.reaching import reach_episodes
 
             measured = reach_episodes(policy, args.episodes, args.seed, **policy.config.env_kwargs)
+            mean, sd = measured["return_mean"], measured["return_sd"]
             reach = (f"; success {100 * measured['success_rate']:.1f}%, final distance "
                      f"{measured['final_distance_mean']:.3f} (mean)")
-        print(f"{run}: update {policy.update}, return {means[-1]:.1f} +- {float(returns.std()):.1f} "
-              f"over {args.episodes} episodes{reach}", flush=True)
+        else:
+            returns = evaluate(policy, make_env_for(policy.config, num_envs=args.episodes, seed=args.seed))
+            mean, sd = float(returns.mean()), float(returns.std())
+        means.append(mean)
+        print(f"{run}: update {policy.update}, return {mean:.1f} +- {sd:.1f} over {args.episodes} episodes{reach}",
+              flush=True)
     if len(means) > 1:
         print(f"over {len(means)} runs: mean {statistics.fmean(means):.1f} +- {statistics.pstdev(means):.1f} "
               f"(population sd of the run means), median {statistics.median(means):.1f}")

@@ -57,7 +57,10 @@ class BatchedArmReach:
         check_choice("observe", observe, REACH_OBSERVATIONS)
         for name, value in (("dt", dt), ("max_speed", max_speed), ("success_radius", success_radius)):
             check_positive(name, value)
-        lengths = tuple(float(v) for v in lengths)
+        try:
+            lengths = tuple(float(v) for v in lengths)
+        except (TypeError, ValueError):
+            raise CogmapError(f"lengths must be two positive link lengths, got {lengths!r}") from None
         if len(lengths) != 2 or not all(np.isfinite(v) and v > 0 for v in lengths):
             raise CogmapError(f"lengths must be two positive link lengths, got {lengths!r}")
         self.num_envs, self.observe, self.steps, self.dt = num_envs, observe, steps, float(dt)
@@ -167,7 +170,8 @@ class BatchedArmReach:
 @torch.no_grad()
 def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
     """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy` or its agent):
-    the success rate, the final distances' mean and median, and the mean return."""
+    the success rate, the final distances' mean and median, and the returns' mean and sd (the
+    episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`~cogmap.control.ppo.evaluate` runs them)."""
     from cogmap.control.policy import Policy
 
     policy = policy if isinstance(policy, Policy) else Policy(policy)
@@ -183,7 +187,7 @@ def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs)
     final = -transition.reward.double().cpu()
     return {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
             "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),
-            "return_mean": float(total.mean())}
+            "return_mean": float(total.mean()), "return_sd": float(total.std())}
 
 
 def _gymnasium_arm_reach(**kwargs):

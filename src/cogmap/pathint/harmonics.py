@@ -116,7 +116,6 @@ def harmonic_analysis(model, generation: GenerationConfig | None = None, n_traje
     for name, value in (("n_trajectories", n_trajectories), ("chunk", chunk)):
         check_positive_int(name, value)
     model.eval()
-    parameter = next(model.parameters())
     twin = untrained_twin(model, seed)
     steps = torch.randint(generation.seq_len, (n_trajectories,), generator=torch.Generator().manual_seed(seed))
     kept = {"hidden": [], "untrained": [], "poses": [], "codes": []}
@@ -124,8 +123,7 @@ def harmonic_analysis(model, generation: GenerationConfig | None = None, n_traje
     for part in iter_generate(generation, n_trajectories, "val", chunk_size=chunk):
         rows = torch.arange(len(part.velocities))
         step = steps[done:done + len(rows)]
-        velocities = part.velocities.to(device=parameter.device, dtype=parameter.dtype)
-        initial = part.initial_code.to(device=parameter.device, dtype=parameter.dtype)
+        velocities, initial = part.velocities, part.initial_code
         hidden = respond(part) if respond is not None else model.get_hidden_states(velocities, initial)
         kept["hidden"].append(hidden[rows, step].cpu())
         kept["untrained"].append(twin.get_hidden_states(velocities, initial)[rows, step].cpu())

@@ -210,8 +210,10 @@ class StateEstimationModel(L.LightningModule):
         return self._encode_init_pos(init_pc)
 
     def get_hidden_states(self, velocities: torch.Tensor, init_pc: torch.Tensor | None = None) -> torch.Tensor:
-        """Hidden states ``(B, T, hidden)``, started from ``init_pc`` when it is given."""
-        return self.net(velocities, self._initial(velocities, init_pc))[1]
+        """Hidden states ``(B, T, hidden)``, started from ``init_pc`` when it is given; the inputs
+        may be on any device and in any float dtype (they are moved to the model's)."""
+        velocities = self._own(velocities)
+        return self.net(velocities, self._initial(velocities, None if init_pc is None else self._own(init_pc)))[1]
 
     def get_embedding(self, velocities: torch.Tensor, init_pc: torch.Tensor | None = None) -> torch.Tensor:
         """The last hidden state ``(B, hidden)``, started from ``init_pc`` when it is given."""

@@ -75,9 +75,7 @@ def _states(model, generation: GenerationConfig, initial: torch.Tensor, velociti
     steps = slice(every - 1, None, every)
     out = {"pose": trajectories.states[:, steps].flatten(2), "place-cell code": trajectories.targets[:, steps]}
     for name, net in model.items():
-        parameter = next(net.parameters())
-        hidden = net.get_hidden_states(velocities.to(device=parameter.device, dtype=parameter.dtype),
-                                       trajectories.initial_code.to(device=parameter.device, dtype=parameter.dtype))
+        hidden = net.get_hidden_states(velocities, trajectories.initial_code)
         out[name] = hidden[:, steps].cpu()
     return {k: v.reshape(-1, v.shape[-1]).double().numpy() for k, v in out.items()}
 

@@ -76,12 +76,8 @@ def _clouds(model, twin, generation: GenerationConfig, initial: torch.Tensor, ve
     """The states of both networks, the ``moving`` joints' poses and code, at one step per trajectory."""
     trajectories = complete(generation, initial, velocities)
     rows = torch.arange(len(steps))
-    parameter = next(model.parameters())
-    out = {}
-    for name, net in (("trained", model), ("untrained", twin)):
-        hidden = net.get_hidden_states(velocities.to(device=parameter.device, dtype=parameter.dtype),
-                                       trajectories.initial_code.to(device=parameter.device, dtype=parameter.dtype))
-        out[name] = hidden[rows, steps].cpu()
+    out = {name: net.get_hidden_states(velocities, trajectories.initial_code)[rows, steps].cpu()
+           for name, net in (("trained", model), ("untrained", twin))}
     cells = generation.cells
     out["pose"] = trajectories.states[rows, steps][:, moving].flatten(1)
     out["place-cell code"] = torch.cat([trajectories.targets[rows, steps][:, k * cells:(k + 1) * cells] for k in moving], 1)
