@@ -79,6 +79,66 @@ def test_the_embedding_is_the_integrators_state_on_the_applied_velocities():
     assert torch.allclose(transition.observation[:, 9:], expected, atol=1e-5)
 
 
+def test_a_held_action_is_that_many_steps_of_it_and_the_integrator_sees_each():
+    velocities = torch.randn(3, 6, 6, generator=torch.Generator().manual_seed(2), dtype=torch.float64).clamp(-3, 3)
+    held = BatchedArmReach(3, seed=4, observe="embedding", integrator=GRU, action_repeat=4)
+    single = BatchedArmReach(3, seed=4, observe="embedding", integrator=GRU)
+    held.reset(), single.reset()
+    for t in range(6):
+        transition = held.step(velocities[:, t])
+        for _ in range(4):
+            single.step(velocities[:, t])
+    assert torch.allclose(held.rotations, single.rotations, atol=1e-12)
+    model = load_path_integrator(GRU)
+    start = model.place_cells().encode(torch.eye(3).expand(3, 2, 3, 3))
+    with torch.no_grad():
+        expected = model.get_hidden_states(velocities.float().repeat_interleave(4, dim=1), start)[:, -1]
+    assert torch.allclose(transition.observation[:, 9:], expected, atol=1e-5)
+
+
+def test_the_shaped_reward_by_hand():
+    env = BatchedArmReach(4, seed=5, steps=3, action_repeat=2, progress_weight=0.3, success_bonus=2.0)
+    env.reset()
+    before = (torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64) - env.target).norm(dim=-1)  # straight up
+    action = torch.randn(4, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64).clamp(-3, 3)
+    reward = env.step(action).reward.double()
+    after = (hand_position(env.rotations) - env.target).norm(dim=-1)
+    assert torch.allclose(reward, -after + 0.3 * (before - after) / 0.02, atol=1e-5)
+    env.target = hand_position(env.rotations).clone()  # on the target: the bonus, and the whole last distance as progress
+    assert torch.allclose(env.step(torch.zeros(4, 6)).reward.double(), 2.0 + 0.3 * after / 0.02, atol=1e-5)
+
+
+def test_the_final_distance_is_measured_before_the_reset():
+    from cogmap.control.policies import RecurrentActorCritic
+
+    still = RecurrentActorCritic(9, 6, cell="mlp", hidden=4, head=4, action_low=[-3.0] * 6, action_high=[3.0] * 6)
+    with torch.no_grad():  # the mean action is the centre of the range: the arm never moves
+        still.policy[-1].weight.zero_()
+    env = BatchedArmReach(7, seed=12345)
+    env.reset()
+    expected = (env.target - torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)).norm(dim=-1)  # straight up
+    measured = reach_episodes(still, 7, seed=12345)
+    assert measured["final_distance_mean"] == pytest.approx(float(expected.mean()), abs=1e-9)
+    assert measured["success_rate"] == pytest.approx(float((expected < 0.1).double().mean()))
+
+
+def test_the_integrators_drift_is_measured_against_its_own_prediction():
+    from cogmap.control.policies import RecurrentActorCritic
+    from cogmap.geometry import so3
+
+    model = load_path_integrator(GRU)
+    still = RecurrentActorCritic(9 + model.hparams.hidden, 6, cell="mlp", hidden=4, head=4, action_low=[-3.0] * 6,
+                                 action_high=[3.0] * 6)
+    with torch.no_grad():
+        still.policy[-1].weight.zero_()
+    measured = reach_episodes(still, 3, seed=1, observe="embedding", integrator=GRU, steps=30)
+    # the same network, run through its own prediction path on 30 zero velocities from straight up
+    start = model.place_cells().encode(torch.eye(3).expand(3, 2, 3, 3))
+    predicted = model.predict_states(torch.zeros(3, 30, 6), start)[:, -1]
+    expected = torch.rad2deg(so3.distance(predicted.double(), torch.eye(3, dtype=torch.float64))).mean()
+    assert measured["integrator_error_deg"] == pytest.approx(float(expected), abs=1e-3)
+
+
 def test_bad_settings_are_one_clear_error():
     with pytest.raises(CogmapError, match="observe"):
         BatchedArmReach(2, observe="vision")
@@ -95,6 +155,12 @@ def test_bad_settings_are_one_clear_error():
     for lengths in ((0.5, -1), ("a", "b"), 5, (0.5, float("nan"))):
         with pytest.raises(CogmapError, match="lengths must be two positive"):
             BatchedArmReach(2, lengths=lengths)
+    for name, value in (("progress_weight", -1.0), ("success_bonus", "a"), ("progress_weight", True),
+                        ("success_bonus", float("inf"))):
+        with pytest.raises(CogmapError, match=f"{name} must be a non-negative number"):
+            BatchedArmReach(2, **{name: value})
+    with pytest.raises(CogmapError, match="action_repeat"):
+        BatchedArmReach(2, action_repeat=0)
     with pytest.raises(CogmapError, match="non-finite"):
         BatchedArmReach(2).step(torch.full((2, 6), float("nan")))
     with pytest.raises(CogmapError, match="env_kwargs for arm_reach"):

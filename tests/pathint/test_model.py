@@ -4,6 +4,7 @@ import torch
 from scipy.special import rel_entr
 
 from cogmap.errors import CogmapError
+from cogmap.geometry import so3
 from cogmap.pathint.data import GenerationConfig, generate
 from cogmap.pathint.model import PathIntegrator, StateEstimationModel
 
@@ -36,6 +37,19 @@ def test_the_initial_code_is_used(cell):
     assert torch.equal(model.get_embedding(v, c1), first[:, -1])
     # Same as calling the network with the encoded start, as in the seed's example.
     assert torch.equal(first, model(v, hidden=model._encode_init_pos(c1))[1])
+
+
+def test_decoding_a_hidden_state_is_predicting_its_step():
+    model = StateEstimationModel(hidden=16, generation=GEN.to_dict())
+    model.train()  # dropout on: decode_hidden must read out in eval mode, as predict does, and restore the mode
+    v, start = torch.randn(4, 7, 6), model.place_cells().encode(so3.random(8).reshape(4, 2, 3, 3))
+    with torch.no_grad():
+        hidden = model.get_hidden_states(v, start)
+    assert torch.allclose(model.decode_hidden(hidden[:, 3], refine_steps=20),
+                          model.predict_states(v, start, refine_steps=20)[:, 3], atol=1e-5)
+    assert model.training
+    with pytest.raises(CogmapError, match=r"hidden states must have shape \(batch, 16\)"):
+        model.decode_hidden(hidden)
 
 
 def test_wrong_shapes_state_what_is_expected():

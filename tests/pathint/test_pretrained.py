@@ -30,3 +30,13 @@ def test_shipped_rnn_and_lstm_load_and_match_their_reported_accuracy(cell, repor
     results = evaluate(model, generation, n=200, n_decode=4, refine_steps=5)
     assert results.model.accuracy == pytest.approx(reported, abs=0.04)  # RESULTS.md, on 5,000
     assert results.model.accuracy > results.stay_still.accuracy + 0.2
+
+
+def test_shipped_reacher_torus_gru_matches_its_reported_accuracy():
+    model = StateEstimationModel.load_from_checkpoint(PRETRAINED / "reacher_torus_gru.ckpt", map_location="cpu")
+    generation = GenerationConfig.from_dict(model.hparams.generation)
+    assert (generation.manifold, generation.joints, generation.dt, generation.seq_len) == ("so2", 2, 0.02, 50)
+    results = evaluate(model, generation, n=300, n_decode=32, refine_steps=20)
+    # RESULTS.md: 0.8826 and 0.66 deg on 5,000 trajectories of 50 steps
+    assert results.model.accuracy == pytest.approx(0.8826, abs=0.03)
+    assert results.model.geodesic_error_deg < 1.5 < 60 < results.stay_still.geodesic_error_deg

@@ -51,9 +51,12 @@ class BatchedArmReach:
 
     def __init__(self, num_envs: int = 16, seed: int = 0, device=None, observe: str = "velocities",
                  integrator: str | None = None, steps: int = 100, dt: float = 0.01, max_speed: float = 3.0,
-                 lengths: tuple[float, float] = (0.5, 0.5), success_radius: float = 0.1):
+                 lengths: tuple[float, float] = (0.5, 0.5), success_radius: float = 0.1,
+                 success_bonus: float = 0.0, progress_weight: float = 0.0, action_repeat: int = 1):
         check_positive_int("num_envs", num_envs)
         check_positive_int("steps", steps)
+        check_positive_int("action_repeat", action_repeat)
+        self.action_repeat = action_repeat
         check_choice("observe", observe, REACH_OBSERVATIONS)
         for name, value in (("dt", dt), ("max_speed", max_speed), ("success_radius", success_radius)):
             check_positive(name, value)
@@ -65,6 +68,10 @@ class BatchedArmReach:
             raise CogmapError(f"lengths must be two positive link lengths, got {lengths!r}")
         self.num_envs, self.observe, self.steps, self.dt = num_envs, observe, steps, float(dt)
         self.max_speed, self.lengths, self.success_radius = float(max_speed), lengths, float(success_radius)
+        for name, value in (("success_bonus", success_bonus), ("progress_weight", progress_weight)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+                raise CogmapError(f"{name} must be a non-negative number, got {value!r}")
+        self.success_bonus, self.progress_weight = float(success_bonus), float(progress_weight)
         self.device = torch.device(device or "cpu")
         self.generator = torch.Generator().manual_seed(seed)
         self.action_low = torch.full((6,), -self.max_speed, device=self.device)
@@ -75,10 +82,13 @@ class BatchedArmReach:
         elif integrator is not None:
             raise CogmapError(f"an integrator is used only with observe=embedding, not observe={observe}")
         self.rotations = torch.eye(3, dtype=torch.float64, device=self.device).expand(num_envs, 2, 3, 3).clone()
+        self.last_rotations = self.rotations.clone()
         self.target = torch.zeros(num_envs, 3, dtype=torch.float64, device=self.device)
         self.velocity = torch.zeros(num_envs, 6, dtype=torch.float64, device=self.device)
         self.elapsed = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self.hidden = None
+        self.last_distance = torch.full((num_envs,), float("nan"), dtype=torch.float64, device=self.device)
+        self._previous = torch.zeros(num_envs, dtype=torch.float64, device=self.device)
 
     def _load_integrator(self, path):
         from cogmap.pathint.model import load_path_integrator
@@ -120,6 +130,7 @@ class BatchedArmReach:
         self.rotations[rows] = torch.eye(3, dtype=torch.float64, device=self.device)
         self.velocity[rows] = 0.0
         self.elapsed[rows] = 0
+        self._previous[rows] = (hand_position(self.rotations[rows], self.lengths) - self.target[rows]).norm(dim=-1)
         if self.integrator is not None:
             code = self.integrator.place_cells().encode(self.rotations[rows].float()).to(self.device)
             start = self.integrator.net.encode_initial(code)
@@ -152,15 +163,21 @@ class BatchedArmReach:
             raise CogmapError("the action has non-finite values")
         self.velocity = torch.maximum(torch.minimum(action, self.action_high.double()), self.action_low.double())
         turn = so3.exp(self.velocity.reshape(self.num_envs, 2, 3) * self.dt)
-        self.rotations = so3.project(self.rotations @ turn)
+        for _ in range(self.action_repeat):
+            self.rotations = so3.project(self.rotations @ turn)
         if self.integrator is not None:
             h = self.hidden if len(self.hidden) == 2 else self.hidden[0]
-            _, h = self.integrator.net.rnn(self.velocity.float()[:, None], h)
+            held = self.velocity.float()[:, None].expand(-1, self.action_repeat, -1).contiguous()
+            _, h = self.integrator.net.rnn(held, h)
             self.hidden = tuple(h) if isinstance(h, tuple) else (h,)
         self.elapsed += 1
-        reward = -self.distance()
+        distance = self.last_distance = self.distance()  # kept: the step may reset the arms
+        reward = (-distance + self.success_bonus * (distance < self.success_radius)
+                  + self.progress_weight * (self._previous - distance) / (self.dt * self.action_repeat))
+        self._previous = distance.clone()  # not an alias: resets write into it
         truncated = self.elapsed >= self.steps
         final = self._observation()
+        self.last_rotations = self.rotations.clone()  # the poses the episodes ended in, before the resets below
         rows = truncated.nonzero().flatten()
         self._reset_rows(rows)
         observation = self._observation() if len(rows) else final
@@ -171,7 +188,9 @@ class BatchedArmReach:
 def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
     """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy` or its agent):
     the success rate, the final distances' mean and median, and the returns' mean and sd (the
-    episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`~cogmap.control.ppo.evaluate` runs them)."""
+    episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`~cogmap.control.ppo.evaluate` runs them);
+    with ``observe="embedding"`` also ``integrator_error_deg``, the mean geodesic error (per joint)
+    of the pose the integrator's last state decodes to."""
     from cogmap.control.policy import Policy
 
     policy = policy if isinstance(policy, Policy) else Policy(policy)
@@ -183,11 +202,15 @@ def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs)
         transition = env.step(policy.act(observation, deterministic=True))
         total += transition.reward.double().cpu()
         observation = transition.observation
-    # The last step reset the arms: its reward is minus the final distance.
-    final = -transition.reward.double().cpu()
-    return {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
-            "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),
-            "return_mean": float(total.mean()), "return_sd": float(total.std())}
+    final = env.last_distance.double().cpu()  # before the last step's reset
+    result = {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
+              "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),
+              "return_mean": float(total.mean()), "return_sd": float(total.std())}
+    if env.integrator is not None:  # how far the integrator's belief had drifted from the pose by the end
+        believed = env.integrator.decode_hidden(transition.final_observation[:, 9:])
+        error = so3.distance(believed.double(), env.last_rotations.cpu())
+        result["integrator_error_deg"] = float(torch.rad2deg(error).mean())
+    return result
 
 
 def _gymnasium_arm_reach(**kwargs):
@@ -215,7 +238,7 @@ def _gymnasium_arm_reach(**kwargs):
 
         def step(self, action):
             transition = self.arm.step(torch.as_tensor(np.asarray(action, dtype=np.float64)))
-            distance = float(-transition.reward[0])
+            distance = float(self.arm.last_distance[0])
             info = {"distance": distance, "success": distance < self.arm.success_radius}
             # The batch resets itself at the step limit; Gymnasium's caller resets instead.
             return (transition.final_observation[0].cpu().numpy(), float(transition.reward[0]), False,

@@ -248,6 +248,23 @@ class StateEstimationModel(L.LightningModule):
         codes = self.predict(velocities, initial_code)
         return self.place_cells().decode(codes.float().cpu(), refine_steps=refine_steps)
 
+    def decode_hidden(self, hidden: torch.Tensor, refine_steps: int = 100) -> torch.Tensor:
+        """The poses ``(B, K, *P)`` that hidden states ``(B, hidden)`` stand for: the read-out's code,
+        decoded (on the CPU, float32), as :meth:`predict_states` decodes every step of a run. For a
+        network run elsewhere, e.g. a controller's observation that carries the state."""
+        hidden = self._own(hidden)
+        if hidden.dim() != 2 or hidden.shape[-1] != self.hparams.hidden:
+            raise CogmapError(f"hidden states must have shape (batch, {self.hparams.hidden}), got {tuple(hidden.shape)}")
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                logits = self.net.head(hidden).reshape(len(hidden), self.net.joints, self.net.cells)
+        finally:
+            self.train(was_training)
+        codes = torch.softmax(logits, dim=-1).reshape(len(hidden), -1)
+        return self.place_cells().decode(codes.float().cpu(), refine_steps=refine_steps)
+
     @classmethod
     def load(cls, path, device=None) -> "StateEstimationModel":
         """A trained model from a checkpoint, in eval mode on ``device`` (default CPU): see :func:`load_path_integrator`."""
