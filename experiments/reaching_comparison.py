@@ -8,8 +8,9 @@ the same with the torus path integrator's state added, the target and velocities
 state, with a GRU of their own, and alone. Every run is ``cogmap control train`` with the
 agent's config and a seed; the measure stage evaluates the final policy on ``--episodes``
 deterministic episodes and a dozen checkpoints along training on ``--curve-episodes`` (the
-learning curves of the success rate); the report is a Markdown table (mean and sd over seeds)
-and a figure. Each stage skips what an earlier run finished:
+learning curves of the success rate); the report is a Markdown table (mean and sd over seeds,
+with a controller that is not learned, damped least squares on the arm's true pose, as the
+task's ceiling) and a figure. Each stage skips what an earlier run finished:
 
     python experiments/reaching_comparison.py                 # all stages, 2 runs at a time
     python experiments/reaching_comparison.py --stage report  # only the table and figure
@@ -128,30 +129,47 @@ def _mean_sd(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+def reference_controller(episodes: int) -> dict:
+    """:class:`~cogmap.control.reaching.PoseController` on the arm task of the pose agent's config."""
+    from cogmap.control import load_control_config
+    from cogmap.control.reaching import PoseController, reach_episodes
+
+    kwargs = load_control_config(ROOT / "configs" / "control" / "reach_pose_mlp.yaml").env_kwargs
+    return reach_episodes(PoseController(), episodes, **kwargs)
+
+
 def report(args) -> None:
     import numpy as np
 
     from cogmap.viz.plots import save_figure, subplots
 
     measures = load_measures(args)
-    lines, rows = [], []
+    lines, rows, reference = [], [], {}
     for task in args.tasks:
         lines += [f"**{TITLES[task]}** ({len(args.seeds)} seeds: {', '.join(map(str, args.seeds))}; "
                   f"{args.episodes} episodes per policy)", "",
-                  "| agent observes | success (mean +- sd over seeds) | per seed | final distance (m) | return |",
-                  "|---|---|---|---|---|"]
+                  "| agent observes | success (mean +- sd over seeds) | per seed | final distance (m) | return "
+                  "| integrator's drift at the end |",
+                  "|---|---|---|---|---|---|"]
         for agent, _, label in AGENTS[task]:
             finals = [measures[task, agent, s]["final"] for s in args.seeds]
             success = _mean_sd([100 * f["success_rate"] for f in finals])
             distance = _mean_sd([f["final_distance_mean"] for f in finals])
             ret = _mean_sd([f["return_mean"] for f in finals])
             per_seed = " / ".join(f"{100 * f['success_rate']:.1f}" for f in finals)
+            drifts = [f["integrator_error_deg"] for f in finals if "integrator_error_deg" in f]
+            drift = "-" if not drifts else "{:.1f} +- {:.1f} deg".format(*_mean_sd(drifts))
             lines.append(f"| {label} | {success[0]:.1f}% +- {success[1]:.1f} | {per_seed} | {distance[0]:.3f} +- "
-                         f"{distance[1]:.3f} | {ret[0]:.1f} +- {ret[1]:.1f} |")
+                         f"{distance[1]:.3f} | {ret[0]:.1f} +- {ret[1]:.1f} | {drift} |")
             rows.append({"task": task, "agent": agent, "label": label, "seeds": list(args.seeds),
                          "success_rate": [f["success_rate"] for f in finals],
                          "final_distance_mean": [f["final_distance_mean"] for f in finals],
-                         "return_mean": [f["return_mean"] for f in finals]})
+                         "return_mean": [f["return_mean"] for f in finals], "integrator_error_deg": drifts})
+        if task == "arm":
+            reference[task] = reference_controller(args.episodes)
+            lines.append(f"| (not learned) damped least squares on the true pose | "
+                         f"{100 * reference[task]['success_rate']:.1f}% | - | {reference[task]['final_distance_mean']:.3f} "
+                         f"| {reference[task]['return_mean']:.1f} | - |")
         lines.append("")
     (args.out / "table.md").write_text("\n".join(lines))
     (args.out / "table.json").write_text(json.dumps(rows, indent=1))
@@ -167,6 +185,9 @@ def report(args) -> None:
             for one in success:
                 ax.plot(steps, one, color=colour, lw=0.6, alpha=0.35)
             ax.plot(steps, success.mean(0), color=colour, lw=2, label=label)
+        if task in reference:
+            ax.axhline(100 * reference[task]["success_rate"], color="k", ls="--", lw=1,
+                       label="damped least squares on the pose (not learned)")
         ax.set_xlabel("environment steps (agent decisions)")
         ax.set_ylabel(f"success rate, % ({args.curve_episodes} episodes)")
         ax.set_title(TITLES[task], fontsize=9)

@@ -37,6 +37,32 @@ def test_hand_positions_by_hand():
                           torch.tensor([0, -0.7, 0.3], dtype=torch.float64), atol=1e-12)
 
 
+def test_the_hand_jacobian_against_finite_differences():
+    from cogmap.control.reaching import hand_jacobian
+    from cogmap.geometry import so3
+
+    rotations = so3.random(8, torch.Generator().manual_seed(0), dtype=torch.float64).reshape(4, 2, 3, 3)
+    lengths, h = (0.3, 0.7), 1e-6
+    numeric = torch.zeros(4, 3, 6, dtype=torch.float64)
+    for k in range(6):
+        omega = torch.zeros(4, 2, 3, dtype=torch.float64)
+        omega[:, k // 3, k % 3] = h
+        plus = hand_position(rotations @ so3.exp(omega), lengths)
+        minus = hand_position(rotations @ so3.exp(-omega), lengths)
+        numeric[..., k] = (plus - minus) / (2 * h)
+    assert torch.allclose(hand_jacobian(rotations, lengths), numeric, atol=1e-8)
+
+
+def test_the_pose_controller_shows_what_the_task_allows():
+    from cogmap.control.reaching import PoseController
+
+    # 2 s of held decisions: every target is reached; the pilot's 1 s at +-3 rad/s is too short for many
+    assert reach_episodes(PoseController(), 200, observe="pose", steps=40, action_repeat=5)["success_rate"] > 0.98
+    assert reach_episodes(PoseController(), 200, observe="pose", steps=100)["success_rate"] < 0.85
+    with pytest.raises(CogmapError, match="27 numbers"):
+        PoseController().act(torch.zeros(2, 9))
+
+
 def test_the_arm_moves_as_the_path_integrators_data_do():
     env = BatchedArmReach(5, seed=1, observe="pose", steps=50)
     first = env.reset()

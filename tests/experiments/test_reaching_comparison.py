@@ -17,9 +17,11 @@ def study():
     return module
 
 
-def _measures(folder: Path, success: float, seed: int):
+def _measures(folder: Path, success: float, seed: int, drift: float | None = None):
     folder.mkdir(parents=True)
     point = {"success_rate": success, "final_distance_mean": 1 - success, "return_mean": -10 * (1 - success)}
+    if drift is not None:
+        point["integrator_error_deg"] = drift
     curve = [{"update": u, "steps": 1000 * u, **point, "success_rate": success * u / 3} for u in (1, 2, 3)]
     (folder / "reaching.json").write_text(json.dumps({"final": point, "curve": curve, "seed": seed}))
 
@@ -29,12 +31,15 @@ def test_the_report_averages_over_seeds(study, tmp_path):
                  "velocities_mlp": (0.0, 0.02)}
     for agent, values in successes.items():
         for seed, value in zip((0, 1), values):
-            _measures(tmp_path / "arm" / agent / f"seed{seed}", value, seed)
-    study.main(["--stage", "report", "--tasks", "arm", "--seeds", "0", "1", "--out", str(tmp_path)])
+            _measures(tmp_path / "arm" / agent / f"seed{seed}", value, seed,
+                      drift=(4.0, 6.0)[seed] if agent == "embedding_mlp" else None)
+    study.main(["--stage", "report", "--tasks", "arm", "--seeds", "0", "1", "--episodes", "50", "--out", str(tmp_path)])
     table = (tmp_path / "table.md").read_text()
     # (90 + 80) / 2 = 85, sd of (90, 80) with ddof 1 = 7.07; (50 + 30) / 2 = 40, sd 14.1
-    assert "| pose (MLP) | 85.0% +- 7.1 | 90.0 / 80.0 |" in table
+    assert "| pose (MLP) | 85.0% +- 7.1 | 90.0 / 80.0 | 0.150 +- 0.071 | -1.5 +- 0.7 | - |" in table
     assert "| path integrator's state (MLP) | 40.0% +- 14.1 | 50.0 / 30.0 |" in table
+    assert "| 5.0 +- 1.4 deg |" in table  # the drift of (4, 6) degrees
+    assert "| (not learned) damped least squares on the true pose | 100.0% |" in table
     assert "| nothing (MLP) | 1.0% +- 1.4 |" in table
     rows = json.loads((tmp_path / "table.json").read_text())
     assert [r["agent"] for r in rows] == list(successes) and rows[0]["success_rate"] == [0.9, 0.8]

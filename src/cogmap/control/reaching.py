@@ -44,6 +44,55 @@ def hand_position(rotations: torch.Tensor, lengths: tuple[float, float] = (0.5, 
     return lengths[0] * upper + lengths[1] * fore
 
 
+def hand_jacobian(rotations: torch.Tensor, lengths: tuple[float, float] = (0.5, 0.5)) -> torch.Tensor:
+    """``(..., 3, 6)``: the hand's velocity per body-frame angular velocity of each joint.
+
+    Turning ``R1`` to ``R1 exp(w1 dt)`` moves the hand by ``R1 (w1 x (l1 e_z + l2 R2 e_z)) dt``;
+    turning ``R2`` moves it by ``l2 R1 R2 (w2 x e_z) dt``; ``a x b = -[b]_x a`` gives the columns.
+    """
+    r1, r2 = rotations[..., 0, :, :], rotations[..., 1, :, :]
+    e_z = torch.zeros(3, dtype=rotations.dtype, device=rotations.device)
+    e_z[2] = 1.0
+    arm = lengths[0] * e_z + lengths[1] * r2[..., :, 2]                      # the arm below the shoulder, in R1's frame
+    shoulder = -r1 @ so3.hat(arm)
+    elbow = -lengths[1] * (r1 @ r2) @ so3.hat(e_z.expand_as(arm))
+    return torch.cat([shoulder, elbow], dim=-1)
+
+
+class PoseController:
+    """A controller that is not learned: damped least squares on the true pose (``observe="pose"``).
+
+    Each decision asks the hand to close ``gain`` times its offset to the target per second,
+    ``w = J^T (J J^T + damping I)^-1 gain (target - hand)``, scaled down (not clipped, so the
+    direction is kept) to the speed bound. It acts on the raw observations of
+    ``BatchedArmReach(observe="pose")`` as a trained policy does, and shows what the task allows.
+    """
+
+    def __init__(self, gain: float = 10.0, damping: float = 1e-2, max_speed: float = 3.0,
+                 lengths: tuple[float, float] = (0.5, 0.5)):
+        for name, value in (("gain", gain), ("damping", damping), ("max_speed", max_speed)):
+            check_positive(name, value)
+        self.gain, self.damping, self.max_speed, self.lengths = float(gain), float(damping), float(max_speed), lengths
+        self.device = torch.device("cpu")
+
+    def reset(self, num_envs: int = 1) -> "PoseController":
+        return self
+
+    def act(self, observation, deterministic: bool = True) -> torch.Tensor:
+        observation = torch.as_tensor(observation, dtype=torch.float64)
+        if observation.shape[-1] != 27:
+            raise CogmapError(f"the pose controller reads observe=pose observations (27 numbers), got "
+                              f"{observation.shape[-1]}")
+        target, rotations = observation[..., :3], observation[..., 9:27].reshape(*observation.shape[:-1], 2, 3, 3)
+        rotations = so3.project(rotations)  # the observation is float32
+        jacobian = hand_jacobian(rotations, self.lengths)
+        wanted = self.gain * (target - hand_position(rotations, self.lengths))
+        gram = jacobian @ jacobian.transpose(-1, -2) + self.damping * torch.eye(3, dtype=torch.float64)
+        velocity = (jacobian.transpose(-1, -2) @ torch.linalg.solve(gram, wanted[..., None]))[..., 0]
+        excess = velocity.abs().amax(-1, keepdim=True).clamp(min=self.max_speed) / self.max_speed
+        return (velocity / excess).float()
+
+
 class BatchedArmReach:
     """``num_envs`` reaching arms in torch that reset themselves after ``steps`` steps."""
 
@@ -186,14 +235,15 @@ class BatchedArmReach:
 
 @torch.no_grad()
 def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
-    """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy` or its agent):
+    """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy`, its agent, or a
+    :class:`PoseController`):
     the success rate, the final distances' mean and median, and the returns' mean and sd (the
     episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`~cogmap.control.ppo.evaluate` runs them);
     with ``observe="embedding"`` also ``integrator_error_deg``, the mean geodesic error (per joint)
     of the pose the integrator's last state decodes to."""
     from cogmap.control.policy import Policy
 
-    policy = policy if isinstance(policy, Policy) else Policy(policy)
+    policy = policy if isinstance(policy, (Policy, PoseController)) else Policy(policy)
     env = BatchedArmReach(episodes, seed=seed, device=policy.device, **env_kwargs)
     observation = env.reset()
     policy.reset(episodes)
