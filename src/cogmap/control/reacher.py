@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cogmap.errors import CogmapError, check_choice, check_positive_int
+from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
 
 REACHER_ID = "cogmap/Reacher-v5"
 REACHER_OBSERVATIONS = ("full", "blind")
@@ -124,6 +124,7 @@ def reacher_episodes(policy, episodes: int = 100, seed: int = 12345, success_rad
     from cogmap.control.policy import Policy
 
     check_positive_int("episodes", episodes)
+    check_positive("success_radius", success_radius)
     policy = policy if isinstance(policy, Policy) else Policy(policy)
     env = gym.make(REACHER_ID, **env_kwargs)
     model = env.get_wrapper_attr("model")

@@ -7,8 +7,11 @@ velocities (6 numbers, rad/s, clipped to ``max_speed``); a step turns each joint
 ``exp(omega dt)`` on the right, exactly as the path integrators' training data moves
 (:func:`cogmap.pathint.data.integrate_joints`). Every episode starts from the identity pose
 (the arm straight up) with a target drawn as the hand of a Haar-random pose (so every target is
-reachable); the reward is minus the hand's distance to the target at every step, and an
-episode is a success when that distance is below ``success_radius`` at its last step.
+reachable); the reward is minus the hand's distance to the target at every step (plus, by
+option, ``progress_weight`` times its approach speed and ``success_bonus`` while within the
+radius), and an episode is a success when that distance is below ``success_radius`` at its
+last step. ``action_repeat`` holds each decision for that many steps of ``dt``.
+:class:`PoseController` is a controller that is not learned (damped least squares on the pose).
 
 What the agent observes (``observe``):
 
