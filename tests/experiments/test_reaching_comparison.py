@@ -1,20 +1,14 @@
 """The reaching comparison's report (its table and figure from the runs' measurements) and its measure stage."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def study():
-    spec = importlib.util.spec_from_file_location("reaching_comparison", ROOT / "experiments" / "reaching_comparison.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def study(load_experiment):
+    return load_experiment("reaching_comparison")
 
 
 def _measures(folder: Path, success: float, seed: int, drift: float | None = None):

@@ -1,6 +1,5 @@
 """The regularisation sweep's report: its table and figure from the runs' own output files."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,11 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def sweep():
-    spec = importlib.util.spec_from_file_location("regularisation_sweep", ROOT / "experiments" / "regularisation_sweep.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def sweep(load_experiment):
+    return load_experiment("regularisation_sweep")
 
 
 def _write_cell(out: Path, accuracy: float, rp3: bool):

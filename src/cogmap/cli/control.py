@@ -128,18 +128,17 @@ def run_evaluate(args) -> int:
 
     from cogmap.control.policy import load_policy
     from cogmap.control.ppo import evaluate, make_env_for
-    from cogmap.control.reacher import REACHER_ID
+    from cogmap.control.reacher import REACHER_ID, reacher_episodes
+    from cogmap.control.reaching import reach_episodes
 
+    reaching = {"arm_reach": reach_episodes, REACHER_ID: reacher_episodes}
     check_count("--episodes", args.episodes)
     policies = [load_policy(run) for run in args.runs]  # every file checked before any work
     means = []
     for run, policy in zip(args.runs, policies):
         reach = ""
-        if policy.config.env in ("arm_reach", REACHER_ID):  # the same episodes, with where each one ended
-            from cogmap.control.reacher import reacher_episodes
-            from cogmap.control.reaching import reach_episodes
-
-            episodes = reach_episodes if policy.config.env == "arm_reach" else reacher_episodes
+        episodes = reaching.get(policy.config.env)
+        if episodes is not None:  # the same episodes, with where each one ended
             measured = episodes(policy, args.episodes, args.seed, **policy.config.env_kwargs)
             mean, sd = measured["return_mean"], measured["return_sd"]
             reach = (f"; success {100 * measured['success_rate']:.1f}%, final distance "

@@ -27,27 +27,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from cogmap.control.reaching import frozen_integrator
 from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
 
 REACHER_ID = "cogmap/Reacher-v5"
 REACHER_OBSERVATIONS = ("full", "blind")
 _BLIND = np.array([4, 5, 6, 7])  # the target and the joint velocities
-
-
-def load_torus_integrator(path, dt: float):
-    """A frozen path integrator on SO(2) x SO(2) trained at step ``dt`` (one line on any mismatch)."""
-    from cogmap.pathint.model import load_path_integrator
-
-    model = load_path_integrator(path, "cpu").eval()
-    generation = model.generation
-    if generation.manifold != "so2" or generation.joints != 2:
-        raise CogmapError(f"the integrator {path} must be trained on SO(2) x SO(2) (manifold so2, joints 2), not "
-                          f"{generation.joints} joint(s) on {generation.manifold}")
-    if abs(generation.dt - dt) > 1e-9:
-        raise CogmapError(f"the integrator {path} was trained with dt {generation.dt}; Reacher steps {dt}")
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
 
 
 def _make_reacher(observe: str = "full", integrator: str | None = None, **reacher_kwargs):
@@ -61,7 +46,8 @@ def _make_reacher(observe: str = "full", integrator: str | None = None, **reache
         def __init__(self, env):
             super().__init__(env)
             self.keep = slice(None) if observe == "full" else _BLIND
-            self.model = None if integrator is None else load_torus_integrator(integrator, env.unwrapped.dt)
+            self.model = None if integrator is None else frozen_integrator(integrator, "so2", env.unwrapped.dt,
+                                                                            "Reacher", "cpu")
             width = (10 if observe == "full" else len(_BLIND)) + (0 if self.model is None else self.model.hparams.hidden)
             self.observation_space = gym.spaces.Box(-np.inf, np.inf, (width,), dtype=np.float64)
             self.hidden, self.velocity, self.start = None, None, None
@@ -125,7 +111,7 @@ def reacher_episodes(policy, episodes: int = 100, seed: int = 12345, success_rad
 
     check_positive_int("episodes", episodes)
     check_positive("success_radius", success_radius)
-    policy = policy if isinstance(policy, Policy) else Policy(policy)
+    policy = policy if hasattr(policy, "act") else Policy(policy)
     env = gym.make(REACHER_ID, **env_kwargs)
     model = env.get_wrapper_attr("model")
     finals, returns, errors = [], [], []

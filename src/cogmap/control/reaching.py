@@ -96,6 +96,24 @@ class PoseController:
         return (velocity / excess).float()
 
 
+def frozen_integrator(path, manifold: str, dt: float, stepper: str, device=None):
+    """A pretrained path integrator with two joints on ``manifold``, trained at step ``dt``, frozen
+    for use as an observation; any mismatch with the environment (``stepper``) is one line."""
+    from cogmap.pathint.model import load_path_integrator
+
+    model = load_path_integrator(path, device).eval()
+    generation = model.generation
+    space = {"so3": "SO(3) x SO(3)", "so2": "SO(2) x SO(2)"}[manifold]
+    if generation.manifold != manifold or generation.joints != 2:
+        raise CogmapError(f"the integrator {path} must be trained on {space} (manifold {manifold}, joints 2), not "
+                          f"{generation.joints} joint(s) on {generation.manifold}")
+    if abs(generation.dt - dt) > 1e-9:
+        raise CogmapError(f"the integrator {path} was trained with dt {generation.dt}; {stepper} steps {dt}")
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
 class BatchedArmReach:
     """``num_envs`` reaching arms in torch that reset themselves after ``steps`` steps."""
 
@@ -130,7 +148,10 @@ class BatchedArmReach:
         self.action_high = torch.full((6,), self.max_speed, device=self.device)
         self.integrator = None
         if observe == "embedding":
-            self.integrator = self._load_integrator(integrator)
+            if integrator is None:
+                raise CogmapError("observe=embedding needs integrator: the checkpoint of a path integrator on "
+                                  "SO(3) x SO(3)")
+            self.integrator = frozen_integrator(integrator, "so3", self.dt, "this arm", self.device)
         elif integrator is not None:
             raise CogmapError(f"an integrator is used only with observe=embedding, not observe={observe}")
         self.rotations = torch.eye(3, dtype=torch.float64, device=self.device).expand(num_envs, 2, 3, 3).clone()
@@ -141,22 +162,6 @@ class BatchedArmReach:
         self.hidden = None
         self.last_distance = torch.full((num_envs,), float("nan"), dtype=torch.float64, device=self.device)
         self._previous = torch.zeros(num_envs, dtype=torch.float64, device=self.device)
-
-    def _load_integrator(self, path):
-        from cogmap.pathint.model import load_path_integrator
-
-        if path is None:
-            raise CogmapError("observe=embedding needs integrator: the checkpoint of a path integrator on SO(3) x SO(3)")
-        model = load_path_integrator(path, self.device).eval()
-        generation = model.generation
-        if generation.manifold != "so3" or generation.joints != 2:
-            raise CogmapError(f"the integrator {path} must be trained on SO(3) x SO(3), not {generation.joints} "
-                              f"joint(s) on {generation.manifold}")
-        if abs(generation.dt - self.dt) > 1e-12:
-            raise CogmapError(f"the integrator {path} was trained with dt {generation.dt}; this arm steps {self.dt}")
-        for parameter in model.parameters():
-            parameter.requires_grad_(False)
-        return model
 
     # -- the VectorEnv protocol ------------------------------------------------------------
 
@@ -179,10 +184,12 @@ class BatchedArmReach:
             return
         poses = so3.random(2 * n, self.generator, dtype=torch.float64).to(self.device).reshape(n, 2, 3, 3)
         self.target[rows] = hand_position(poses, self.lengths)
-        self.rotations[rows] = torch.eye(3, dtype=torch.float64, device=self.device)
+        # Out of place: last_rotations and last_distance may share these tensors' storage.
+        self.rotations = self.rotations.index_put((rows,), torch.eye(3, dtype=torch.float64, device=self.device))
         self.velocity[rows] = 0.0
         self.elapsed[rows] = 0
-        self._previous[rows] = (hand_position(self.rotations[rows], self.lengths) - self.target[rows]).norm(dim=-1)
+        start = (hand_position(self.rotations[rows], self.lengths) - self.target[rows]).norm(dim=-1)
+        self._previous = self._previous.index_put((rows,), start)
         if self.integrator is not None:
             code = self.integrator.place_cells().encode(self.rotations[rows].float()).to(self.device)
             start = self.integrator.net.encode_initial(code)
@@ -226,10 +233,10 @@ class BatchedArmReach:
         distance = self.last_distance = self.distance()  # kept: the step may reset the arms
         reward = (-distance + self.success_bonus * (distance < self.success_radius)
                   + self.progress_weight * (self._previous - distance) / (self.dt * self.action_repeat))
-        self._previous = distance.clone()  # not an alias: resets write into it
+        self._previous = distance
         truncated = self.elapsed >= self.steps
         final = self._observation()
-        self.last_rotations = self.rotations.clone()  # the poses the episodes ended in, before the resets below
+        self.last_rotations = self.rotations  # the poses the episodes ended in (resets replace, not overwrite)
         rows = truncated.nonzero().flatten()
         self._reset_rows(rows)
         observation = self._observation() if len(rows) else final
@@ -238,15 +245,15 @@ class BatchedArmReach:
 
 @torch.no_grad()
 def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
-    """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy`, its agent, or a
-    :class:`PoseController`):
+    """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy`, its agent, or any
+    controller with ``reset(n)``, ``act(observations)`` and ``device``, e.g. :class:`PoseController`):
     the success rate, the final distances' mean and median, and the returns' mean and sd (the
     episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`~cogmap.control.ppo.evaluate` runs them);
     with ``observe="embedding"`` also ``integrator_error_deg``, the mean geodesic error (per joint)
     of the pose the integrator's last state decodes to."""
     from cogmap.control.policy import Policy
 
-    policy = policy if isinstance(policy, (Policy, PoseController)) else Policy(policy)
+    policy = policy if hasattr(policy, "act") else Policy(policy)  # a trained agent is wrapped; a controller acts
     env = BatchedArmReach(episodes, seed=seed, device=policy.device, **env_kwargs)
     observation = env.reset()
     policy.reset(episodes)
