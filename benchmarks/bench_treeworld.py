@@ -4,7 +4,9 @@ An agent-step is one world sensing (smell and sight) and applying one action (mo
 eating, regrowth, death). The reference is what the original did: one world at a time in a
 Python loop, here written plainly in NumPy (the faster choice for arrays of 25 trees). Both
 see the same worlds and the same random actions; the script checks that they end in the same
-state before it prints any number.
+state before it prints any number. For one world it also times the NumPy engine that
+``TreeWorld`` steps on the CPU (``NumpyTreeWorld``), through the batched interface (``sense``,
+``step``) and through ``TreeWorld``'s own (``observe`` then ``step_one``, what a one-world agent pays).
 
     python benchmarks/bench_treeworld.py                      # 1 and 1,024 worlds
     python benchmarks/bench_treeworld.py --worlds 1,4096 --device cuda
@@ -21,7 +23,8 @@ import time
 import numpy as np
 import torch
 
-from cogmap.treeworld import BatchedTreeWorld, TreeWorldConfig
+from cogmap.treeworld import BatchedTreeWorld, TreeWorld, TreeWorldConfig
+from cogmap.treeworld.single import NumpyTreeWorld
 
 
 class ReferenceWorld:
@@ -80,6 +83,16 @@ def run_batched(world: BatchedTreeWorld, moves: torch.Tensor, rests: torch.Tenso
     return time.perf_counter() - start
 
 
+def run_tree_world(world: TreeWorld, moves: torch.Tensor, rests: torch.Tensor) -> float:
+    """The one-world API: an observation each step, then the step (as TreeWorld.step, less the agent)."""
+    engine, moves, rests = world.batched, moves[:, 0].numpy(), rests[:, 0].tolist()
+    start = time.perf_counter()
+    for t in range(moves.shape[0]):
+        world.observe()
+        engine.step_one(moves[t], rests[t])
+    return time.perf_counter() - start
+
+
 def run_reference(worlds: list[ReferenceWorld], moves: np.ndarray, rests: np.ndarray) -> float:
     start = time.perf_counter()
     for t in range(moves.shape[0]):
@@ -101,27 +114,34 @@ def main() -> None:
     config = TreeWorldConfig(embedding_dim=args.embedding_dim)  # otherwise the original's settings: 25 trees
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}, device {args.device}, embedding_dim {args.embedding_dim}")
-    print(f"{'worlds':>7} {'cogmap agent-steps/s':>21} {'reference agent-steps/s':>24} {'ratio':>7}")
+    print(f"{'worlds':>7} {'engine':>24} {'cogmap agent-steps/s':>21} {'reference agent-steps/s':>24} {'ratio':>7}")
     for size in [int(s) for s in args.worlds.split(",")]:
-        world = BatchedTreeWorld.random_from_config(config, list(range(size)), device=args.device)
         generator = torch.Generator().manual_seed(0)
         moves = torch.randn(args.steps, size, 2, generator=generator) * 5
         rests = torch.rand(args.steps, size, generator=generator) < 0.2
-        # Warm-up (allocations, kernels), then a fresh batch for the timed run.
-        run_batched(world, moves[:5].to(args.device), rests[:5].to(args.device))
-        world.reset()
-        ours = run_batched(world, moves.to(args.device), rests.to(args.device))
-        n_ref = min(size, args.reference_worlds)
-        layout = world.layout
-        reference = [ReferenceWorld(config, layout.location[i].double().cpu().numpy(), layout.poisonous[i].cpu().numpy(),
-                                    layout.embedding[i].double().cpu().numpy()) for i in range(n_ref)]
-        theirs = run_reference(reference, moves[:, :n_ref].double().numpy(), rests[:, :n_ref].numpy())
-        for i, ref in enumerate(reference):
-            assert np.allclose(ref.location, world.location[i].cpu().double().numpy(), atol=1e-2), i
-            assert ref.health == float(world.health[i]) and ref.alive == bool(world.alive[i]), i
-            assert np.array_equal(ref.fruit, world.fruit[i].cpu().numpy()), i
-        ours_rate, theirs_rate = size * args.steps / ours, n_ref * args.steps / theirs
-        print(f"{size:>7} {ours_rate:>21,.0f} {theirs_rate:>24,.0f} {ours_rate / theirs_rate:>7.1f}")
+        engines = [("BatchedTreeWorld", BatchedTreeWorld.random_from_config(config, list(range(size)),
+                                                                           device=args.device), run_batched)]
+        if size == 1 and args.device == "cpu":
+            engines += [("NumpyTreeWorld", NumpyTreeWorld.random_from_config(config, [0]), run_batched),
+                        ("TreeWorld observe+step", TreeWorld.random_from_config(config, seed=0), run_tree_world)]
+        for name, world, run in engines:
+            # Warm-up (allocations, kernels), then a fresh world for the timed run.
+            run(world, moves[:5].to(args.device), rests[:5].to(args.device))
+            world.reset()
+            ours = run(world, moves.to(args.device), rests.to(args.device))
+            world = getattr(world, "batched", world)
+            n_ref = min(size, args.reference_worlds)
+            layout = world.layout
+            reference = [ReferenceWorld(config, layout.location[i].double().cpu().numpy(),
+                                        layout.poisonous[i].cpu().numpy(), layout.embedding[i].double().cpu().numpy())
+                         for i in range(n_ref)]
+            theirs = run_reference(reference, moves[:, :n_ref].double().numpy(), rests[:, :n_ref].numpy())
+            for i, ref in enumerate(reference):
+                assert np.allclose(ref.location, world.location[i].cpu().double().numpy(), atol=1e-2), i
+                assert ref.health == float(world.health[i]) and ref.alive == bool(world.alive[i]), i
+                assert np.array_equal(ref.fruit, world.fruit[i].cpu().numpy()), i
+            ours_rate, theirs_rate = size * args.steps / ours, n_ref * args.steps / theirs
+            print(f"{size:>7} {name:>24} {ours_rate:>21,.0f} {theirs_rate:>24,.0f} {ours_rate / theirs_rate:>7.1f}")
 
 
 if __name__ == "__main__":

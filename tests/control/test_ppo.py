@@ -327,3 +327,27 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
                                                     "reward_to_go": 3 * d + 1}) for d in (0.5, 1.0, 2.0, 4.0, 0.0))
     pooled = distance_reward_correlation([RunStudy("x", "partial", rows, ())])
     assert isinstance(pooled, Correlation) and pooled.r == pytest.approx(1.0) and pooled.n == 4 and pooled.runs == 1
+
+
+def test_a_run_can_start_from_a_saved_agent_of_the_same_shape(tmp_path):
+    first = PPOConfig(observation="full", total_steps=1600, num_envs=8, epochs=1, eval_episodes=2,
+                      normalize_observations=True, seed=0)
+    source = train(first, tmp_path / "first", progress=False) / "checkpoints" / "update_0001.pt"
+    saved = load_policy(source).agent.state_dict()
+    # A fresh agent of another seed takes every weight and the observation statistics of the saved one.
+    agent = make_agent(PPOConfig(observation="full", normalize_observations=True, seed=5))
+    assert not torch.equal(agent.state_dict()["core.weight_hh_l0"], saved["core.weight_hh_l0"])
+    ppo_module.initialise_from(agent, source)
+    assert all(torch.equal(v, saved[k]) for k, v in agent.state_dict().items())
+    # Training from it: the run's first update starts where the saved agent stopped, not from scratch.
+    tuned = train(PPOConfig(observation="full", total_steps=1600, num_envs=8, epochs=1, eval_episodes=2,
+                            normalize_observations=True, seed=5, lr=1e-12, init_from=str(source)),
+                  tmp_path / "tuned", progress=False)
+    after = load_policy(tuned / "checkpoints" / "update_0001.pt").agent.state_dict()
+    for name in ("core.weight_hh_l0", "policy.0.weight", "value.2.bias", "log_std"):
+        torch.testing.assert_close(after[name], saved[name], atol=1e-6, rtol=0)
+    assert float(after["normalizer.count"]) > float(saved["normalizer.count"])  # its statistics go on
+    with pytest.raises(CogmapError, match="differs"):
+        ppo_module.initialise_from(make_agent(PPOConfig(observation="full", hidden=32)), source)
+    with pytest.raises(CogmapError, match="init_from"):
+        PPOConfig(init_from="")

@@ -170,7 +170,7 @@ def test_unperceived_motor_noise_moves_the_body_but_not_the_estimate():
     assert errors[-50:].mean() > errors[:50].mean()  # without correction the drift only grows
 
 
-@pytest.mark.parametrize("name", ["drive-tem2d", "drive-phase", "drive-odometry"])
+@pytest.mark.parametrize("name", ["drive-tem2d", "drive-phase", "drive-odometry", "drive-landmarks"])
 def test_the_self_localizing_agents_are_made_by_name(name):
     from cogmap.treeworld.agents import SelfLocalizingForager
 
@@ -181,3 +181,44 @@ def test_the_self_localizing_agents_are_made_by_name(name):
     assert rows[0]["steps"] == 30 and len(rows[0]["localization_error_every_100"]) == 1
     with pytest.raises(CogmapError, match="action_noise"):
         SelfLocalizingForager(DriveForager(), None, action_noise=float("nan"))
+
+
+def test_a_recognised_tree_puts_the_estimate_at_its_remembered_place_minus_its_offset():
+    from cogmap.treeworld.agents import SelfLocalizingForager
+    from cogmap.treeworld.agents.localizing import landmark_fix
+    from cogmap.treeworld.phase import PhaseLocalizer
+
+    # By hand: a tree remembered at (10, 5), seen 3 units east and 4 north of the body: the body is at (7, 1).
+    assert landmark_fix(torch.tensor([10.0, 5.0]), torch.tensor([103.0, 54.0]), torch.tensor([100.0, 50.0])).tolist() \
+        == [7.0, 1.0]
+    localizer = PhaseLocalizer(sensory_dim=8, use_memory_to_localize=False, action_noise=1.0)
+    agent = SelfLocalizingForager(DriveForager(match_distance=20.0, reanchor=False), localizer, landmarks=True)
+    look = torch.nn.functional.normalize(torch.arange(1.0, 9.0), dim=0)
+    agent.forager._remember(torch.tensor([10.0, 5.0]), look)  # met and mapped earlier, in the map's frame
+    seen = dict(location=torch.tensor([100.0, 50.0]), heading=torch.tensor([1.0, 0.0]), health=1000.0,
+                smell=torch.zeros(8), nearest_distance=5.0, nearest_location=torch.tensor([103.0, 54.0]),
+                sight=look, sight_distance=5.0, sight_location=torch.tensor([103.0, 54.0]))
+    agent.get_action(Observation(step=0, **seen))
+    assert agent.estimates[-1].tolist() == pytest.approx([7.0, 1.0], abs=1e-5)
+    assert float(localizer.variance[0]) == 0.0  # snapped: the map defines the frame
+    # An unknown look corrects nothing: the estimate is the odometry's, the fix moved by the command.
+    command = agent._command[0].clone()
+    other = {**seen, "sight": torch.nn.functional.normalize(torch.ones(8), dim=0)}
+    agent.get_action(Observation(step=1, **other))
+    assert agent.estimates[-1].tolist() == pytest.approx((torch.tensor([7.0, 1.0]) + command).tolist(), abs=1e-4)
+    with pytest.raises(CogmapError, match="fixed map"):
+        SelfLocalizingForager(DriveForager(), PhaseLocalizer(sensory_dim=8), landmarks=True)
+    with pytest.raises(CogmapError, match="phase-code"):
+        SelfLocalizingForager(DriveForager(reanchor=False), None, landmarks=True)
+
+
+def test_recognised_trees_keep_a_fixed_map_usable_under_motor_noise():
+    from cogmap.treeworld.agents.batched import run_survival
+
+    config = TreeWorldConfig(embedding_dim=32)
+    fixed = run_survival(config, range(4), 1500, "odometry", action_noise=2.0, reanchor=False)
+    fixes = run_survival(config, range(4), 1500, "landmarks", action_noise=2.0)
+    error = lambda rows: sum(r["localization_error_mean"] for r in rows) / len(rows)  # noqa: E731
+    # Path integration alone drifts without bound; fixes from recognised trees hold the estimate near the map.
+    assert error(fixes) < 0.5 * error(fixed)
+    assert sum(r["poisonous_fruit_eaten"] for r in fixes) < sum(r["poisonous_fruit_eaten"] for r in fixed)

@@ -37,6 +37,7 @@ def test_in_lock_step_with_one_world_foragers_even_when_its_memory_must_grow():
     ("true", "drive", 4, 1500),
     ("phase", "drive-phase", 2, 700),
     ("odometry", "drive-odometry", 2, 700),
+    ("landmarks", "drive-landmarks", 2, 700),
 ])
 def test_survival_rows_equal_the_one_world_runs(source, agent, worlds, steps):
     noise = 0.0 if source == "true" else 1.5

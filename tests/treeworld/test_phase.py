@@ -175,3 +175,25 @@ def test_bad_inputs_get_one_clear_error():
         localizer(torch.zeros(1, 2), torch.ones(1, 3))
     with pytest.raises(CogmapError, match="movements"):
         localizer(torch.zeros(3), torch.ones(1, 2))
+
+
+def test_a_position_fix_is_fused_by_its_variance_and_sets_the_phases_exactly():
+    localizer = PhaseLocalizer(sensory_dim=4, batch_size=3, action_noise=2.0, use_memory_to_localize=False)
+    localizer(torch.tensor([[30.0, -40.0], [5.0, 5.0], [1.0, 2.0]]), torch.zeros(3, 4))  # variance 4 in every world
+    estimate = localizer.estimate.clone()
+    fix = torch.tensor([[50.0, -20.0], [0.0, 0.0], [9.0, 9.0]], dtype=torch.float64)
+    out = localizer.fix(fix, torch.tensor([12.0, 0.0, 1.0], dtype=torch.float64),
+                        mask=torch.tensor([True, True, False]))
+    # By hand: gain 4 / (4 + 12) = 1/4 and variance 4 * 12 / 16 = 3 in world 0; a snap (variance 0) in world 1.
+    torch.testing.assert_close(out[0], estimate[0] + 0.25 * (fix[0] - estimate[0]))
+    torch.testing.assert_close(out[1], fix[1])
+    torch.testing.assert_close(out[2], estimate[2])  # masked out: unchanged
+    assert localizer.variance.tolist() == pytest.approx([3.0, 0.0, 4.0])
+    torch.testing.assert_close(localizer.mu[:2], localizer.code.phases(out[:2]))
+    # The next step moves from the fixed position, exactly.
+    moved, _, _ = localizer(torch.tensor([[1.0, 1.0]] * 3), torch.zeros(3, 4), action_noise=0.0)
+    torch.testing.assert_close(moved, out + 1.0, atol=1e-6, rtol=0)
+    with pytest.raises(CogmapError, match="finite positions"):
+        localizer.fix(torch.full((3, 2), float("nan")))
+    with pytest.raises(CogmapError, match="variance"):
+        localizer.fix(fix, -1.0)

@@ -88,7 +88,8 @@ def add_parser(subparsers) -> None:
                         "runs at each")
     s.add_argument("--fixed-map", action="store_true",
                    help="the drive foragers keep each tree where they first met it (default: moved to where it is "
-                        "sensed again, which keeps the map in a drifting estimate's frame)")
+                        "sensed again, which keeps the map in a drifting estimate's frame; drive-landmarks always "
+                        "keeps a fixed map)")
     s.add_argument("--batch", type=int, default=100,
                    help="worlds stepped together for the drive foragers (default 100; memory grows with it)")
     _common(s, "runs/treeworld/survival")
@@ -203,7 +204,7 @@ def run_survival(args) -> int:
             else:
                 rows = survival_runs(agent, config, range(args.worlds), args.steps, progress=True, action_noise=noise)
             results[key] = {"summary": {**survival_summary(rows, args.steps), "action_noise": noise,
-                                        "fixed_map": args.fixed_map}, "runs": rows}
+                                        "fixed_map": args.fixed_map or agent == "drive-landmarks"}, "runs": rows}
             curves[key] = survival_curve(rows, args.steps)
             s = results[key]["summary"]
             where = (f", localization error mean {s['localization_error_mean']:.1f}"

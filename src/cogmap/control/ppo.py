@@ -74,6 +74,9 @@ class PPOConfig:
     eval_episodes: int = 20
     seed: int = 0
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
+    # A saved agent (checkpoint or run folder) whose weights and observation statistics start the run:
+    # fine-tuning on a changed task (e.g. a wider command range). Its network must have this config's shape.
+    init_from: str | None = None
 
     def __post_init__(self):
         check_choices(self)
@@ -94,6 +97,8 @@ class PPOConfig:
                               f"rollout (num_envs x num_steps / bptt)")
         if not self.env or not isinstance(self.env, str):
             raise CogmapError(f"env must name an environment, got {self.env!r}")
+        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from):
+            raise CogmapError(f"init_from must be the path of a saved agent, got {self.init_from!r}")
 
     @property
     def sequence_length(self) -> int:
@@ -373,6 +378,25 @@ def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env:
                     "state_dict": {k: v.cpu() for k, v in agent.state_dict().items()}, **numbers}, tmp)
 
 
+def initialise_from(agent: RecurrentActorCritic, source: str | Path) -> None:
+    """Copy a saved agent's weights (observation statistics and action noise included) into ``agent``.
+
+    The environment may differ (a fine-tune on a changed task), but observations and actions must
+    have the same sizes and the network the same shape; anything else is one error naming the mismatch.
+    """
+    from cogmap.control.policy import load_policy
+
+    saved = load_policy(source).agent.state_dict()
+    own = agent.state_dict()
+    missing = sorted(set(own) ^ set(saved))
+    shapes = [f"{k} {tuple(saved[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+              if k in saved and saved[k].shape != v.shape]
+    if missing or shapes:
+        raise CogmapError(f"init_from {source}: its network differs from this config's "
+                          f"({', '.join(missing + shapes)[:300]})")
+    agent.load_state_dict({k: v.to(own[k].device) for k, v in saved.items()})
+
+
 def as_vector_env(env, device=None) -> VectorEnv:
     """A :class:`VectorEnv` from a torch one (returned as is) or a Gymnasium vector environment (wrapped)."""
     import gymnasium as gym
@@ -408,11 +432,13 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     if env.num_envs != config.num_envs:
         raise CogmapError(f"env has {env.num_envs} copies but num_envs is {config.num_envs}")
     described = env_description(env)
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
     with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's random state
         torch.manual_seed(config.seed)
         agent = make_agent(config, described).to(device)
+    if config.init_from is not None and not resume:
+        initialise_from(agent, config.init_from)  # before any file is written: a bad source leaves nothing
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
     optimiser = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     generator = torch.Generator().manual_seed(config.seed + 1)
     metrics = run_dir / "metrics.csv"

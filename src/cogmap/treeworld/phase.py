@@ -471,6 +471,33 @@ class PhaseLocalizer(nn.Module):
         """The position's sd per axis ``(B,)``, world units."""
         return self.variance.sqrt()
 
+    def fix(self, position: torch.Tensor, variance: float | torch.Tensor = 0.0,
+            mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Fuse a position fix ``(B, 2)`` of ``variance`` per axis into the belief, where ``mask`` ``(B,)``.
+
+        A fix is where a landmark recognised for certain says the agent is (a remembered tree
+        minus its sensed offset). Both are Gaussian in position, so the fused estimate is the
+        variance-weighted mean and its variance the harmonic sum (unlike the smell memory's
+        landmarks, a fix is evidence independent of the odometry); the phases are set to that
+        position's exactly, since the code moves without blur. ``variance`` 0 snaps to the fix.
+        Returns the new estimates ``(B, 2)``.
+        """
+        b = self.batch_size
+        position = torch.as_tensor(position).to(dtype=self.code.dtype, device=self.device)
+        if position.shape != (b, 2) or not bool(torch.isfinite(position).all()):
+            raise CogmapError(f"a fix takes finite positions ({b}, 2), got {tuple(position.shape)}")
+        variance = torch.as_tensor(variance, dtype=self.code.dtype, device=self.device).expand(b)
+        if not bool(((variance >= 0) & torch.isfinite(variance)).all()):
+            raise CogmapError("a fix's variance must be finite and >= 0")
+        mask = torch.ones(b, dtype=torch.bool, device=self.device) if mask is None else mask.to(self.device)
+        total = self.variance + variance
+        gain = torch.where(total > 0, self.variance / total.clamp_min(1e-300), torch.ones_like(total))
+        fused = self.estimate + gain[:, None] * (position - self.estimate)
+        self.estimate = torch.where(mask[:, None], fused, self.estimate)
+        self.mu = torch.where(mask[:, None], self.code.phases(self.estimate), self.mu)
+        self.variance = torch.where(mask, (1 - gain) * self.variance, self.variance)
+        return self.estimate
+
     def forward(self, action: torch.Tensor, senses: torch.Tensor, action_noise: float | torch.Tensor | None = None):
         """One step: ``action`` ``(B, 2)`` the movement reported since the last step, ``senses`` ``(B, D)``.
 

@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.treeworld.agents.base import AgentModel, Observation
 from cogmap.treeworld.config import TreeWorldConfig
-from cogmap.treeworld.world import BatchedTreeWorld
+from cogmap.treeworld.single import NumpyTreeWorld
+from cogmap.treeworld.world import BatchedTreeWorld, StepOutcome
 
 
 @dataclass
@@ -83,7 +84,10 @@ class TreeWorld:
     @classmethod
     def random_from_config(cls, config: TreeWorldConfig, seed: int = 0, model: AgentModel | None = None,
                            device=None) -> "TreeWorld":
-        return cls(config, BatchedTreeWorld.random_from_config(config, [seed], device=device), model, seed)
+        """The world of ``seed``: stepped in NumPy on the CPU (:class:`NumpyTreeWorld`), as tensors elsewhere."""
+        on_cpu = device is None or torch.device(device).type == "cpu"
+        engine = NumpyTreeWorld if on_cpu else BatchedTreeWorld
+        return cls(config, engine.random_from_config(config, [seed], device=device), model, seed)
 
     @property
     def trees(self) -> list[Tree]:
@@ -102,7 +106,10 @@ class TreeWorld:
         self.record, self._tasted = None, 0
 
     def observe(self) -> Observation:
-        senses, w = self.batched.sense(), self.batched
+        w = self.batched
+        if isinstance(w, NumpyTreeWorld):
+            return w.observation(self._tasted)
+        senses = w.sense()
         return Observation(step=self.steps, location=w.location[0].cpu(), heading=w.heading[0].cpu(),
                            health=float(w.health[0]), smell=senses.smell.embedding[0].cpu(),
                            nearest_distance=float(senses.smell.distance[0]),
@@ -115,8 +122,15 @@ class TreeWorld:
         move, heading = self.agent.model.get_action(self.observe())
         rest = move is None
         move = torch.zeros(2) if rest else torch.as_tensor(move, dtype=torch.float32).reshape(2)
-        heading_row = None if heading is None else torch.as_tensor(heading, dtype=torch.float32).reshape(1, 2)
-        outcome = self.batched.step(move[None], torch.tensor([rest]), heading_row)
+        if isinstance(self.batched, NumpyTreeWorld):
+            change, ate, poison, tree, died = self.batched.step_one(
+                move.detach().numpy(), rest,
+                None if heading is None else torch.as_tensor(heading, dtype=torch.float32).detach().cpu().numpy())
+            outcome = StepOutcome(torch.tensor([change]), torch.tensor([ate]), torch.tensor([poison]),
+                                  torch.tensor([tree]), torch.tensor([died]))
+        else:
+            heading_row = None if heading is None else torch.as_tensor(heading, dtype=torch.float32).reshape(1, 2)
+            outcome = self.batched.step(move[None], torch.tensor([rest]), heading_row)
         self._tasted = -1 if bool(outcome.ate_poison[0]) else (1 if bool(outcome.ate[0]) else 0)
         if self.record is not None:
             self._record(move, rest, outcome)

@@ -5,7 +5,7 @@ from cogmap.treeworld.agents.drive import DriveForager
 from cogmap.treeworld.agents.localizing import AGENT_SOURCES, SelfLocalizingForager, make_localizer, match_distance
 from cogmap.treeworld.agents.simple import CircleTracer, PathTracer, RandomForager, SpiralTracer
 
-AGENTS = ("random", "spiral", "circle", "drive", "drive-tem2d", "drive-phase", "drive-odometry")
+AGENTS = ("random", "spiral", "circle", "drive", "drive-tem2d", "drive-phase", "drive-odometry", "drive-landmarks")
 
 __all__ = ["AGENTS", "AgentModel", "CircleTracer", "DriveForager", "Observation", "PathTracer", "RandomForager",
            "SelfLocalizingForager", "SpiralTracer", "make_agent"]
@@ -17,9 +17,11 @@ def make_agent(name: str, config, seed: int = 0, action_noise: float = 0.0, rean
     The drive foragers: ``drive`` is told its true location; ``drive-tem2d`` and ``drive-phase``
     localize themselves from odometry and smell (TEM2d, affinity-gated memory; the phase code);
     ``drive-odometry`` is the phase code with its memory correction switched off (path
-    integration alone). ``action_noise`` is their motor noise (sd per axis, unperceived), and for
-    the tracers their odometry noise; ``reanchor`` False keeps a drive forager's trees where it
-    first met them (see :meth:`DriveForager._remember`).
+    integration alone); ``drive-landmarks`` is that path integration corrected by the trees it
+    recognises, whose map is always fixed (:class:`SelfLocalizingForager`). ``action_noise`` is
+    their motor noise (sd per axis, unperceived), and for the tracers their odometry noise;
+    ``reanchor`` False keeps a drive forager's trees where it first met them (see
+    :meth:`DriveForager._remember`).
     """
     from cogmap.errors import check_choice
 
@@ -33,7 +35,8 @@ def make_agent(name: str, config, seed: int = 0, action_noise: float = 0.0, rean
     if name == "drive" and action_noise == 0:
         return DriveForager.from_config(config, seed=seed, reanchor=reanchor)
     source = AGENT_SOURCES[name]
+    landmarks = source == "landmarks"
     forager = DriveForager.from_config(config, seed=seed, match_distance=match_distance(config, source),
-                                       reanchor=reanchor)
+                                       reanchor=reanchor and not landmarks)
     return SelfLocalizingForager(forager, make_localizer(source, config, action_noise=action_noise),
-                                 action_noise=action_noise, seed=seed)
+                                 action_noise=action_noise, seed=seed, landmarks=landmarks)

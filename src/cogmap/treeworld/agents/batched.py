@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from cogmap.errors import CogmapError, check_choice, check_positive
 from cogmap.treeworld.agents.drive import NoiseStreams
-from cogmap.treeworld.agents.localizing import SOURCES, make_localizer, match_distance
+from cogmap.treeworld.agents.localizing import SOURCES, landmark_fix, make_localizer, match_distance
 from cogmap.treeworld.config import TreeWorldConfig
 from cogmap.treeworld.tem import localize_step
 from cogmap.treeworld.world import BatchedTreeWorld, Senses
@@ -103,6 +103,26 @@ class BatchedDriveForager:
         self.alike[rows, slots] = dots
         self.alike[rows, :, slots] = dots
 
+    def _recognise(self, rows: torch.Tensor, look: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whether worlds ``rows`` remember a tree of look ``look`` ``(n, D)``, and its slot."""
+        # Reading every remembered look of every world (B x C x D) each step would cost more
+        # than all the rest; a 16-d sketch finds the one candidate, whose full look then decides
+        # (a look is matched at most once, so at most one slot can match).
+        sketch = torch.nn.functional.normalize(look @ self._projection, dim=-1)
+        closeness = torch.where(self.has_look[rows], (self.sketch[rows] * sketch[:, None]).sum(-1),
+                                torch.full(self.has_look[rows].shape, -math.inf, device=self.device))
+        slot = closeness.argmax(-1)
+        dots = (self.look[rows, slot] * look).sum(-1)
+        return self.has_look[rows, slot] & (dots > 0.999 * (look * look).sum(-1)), slot
+
+    def recognise(self, seen: torch.Tensor, looks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B,)`` whether each world in ``seen`` remembers the tree of look ``looks[b]``, and where
+        (``(B, 2)``, its remembered place; NaN where not recognised)."""
+        rows = torch.arange(self.num_worlds, device=self.device)
+        same, slot = self._recognise(rows, looks.to(self.device))
+        same = same & seen.to(self.device)
+        return same, torch.where(same[:, None], self.location[rows, slot], torch.full_like(self.location[:, 0], math.nan))
+
     def _remember(self, seen: torch.Tensor, where: torch.Tensor, looks: torch.Tensor | None) -> None:
         """Worlds ``seen`` sensed a tree at ``where`` (with its look, for sight): match it to a remembered
         tree (by look, else within ``match_distance``) and move that one there, or remember a new one."""
@@ -116,15 +136,7 @@ class BatchedDriveForager:
         slot = torch.zeros(rows.numel(), dtype=torch.long, device=self.device)
         if looks is not None:
             look = looks[rows]
-            # Reading every remembered look of every world (B x C x D) each step would cost more
-            # than all the rest; a 16-d sketch finds the one candidate, whose full look then decides
-            # (a look is matched at most once, so at most one slot can match).
-            sketch = torch.nn.functional.normalize(look @ self._projection, dim=-1)
-            closeness = torch.where(self.has_look[rows], (self.sketch[rows] * sketch[:, None]).sum(-1),
-                                    torch.full(self.has_look[rows].shape, -math.inf, device=self.device))
-            slot = closeness.argmax(-1)
-            dots = (self.look[rows, slot] * look).sum(-1)
-            same = self.has_look[rows, slot] & (dots > 0.999 * (look * look).sum(-1))
+            same, slot = self._recognise(rows, look)
         distance = torch.where(self.known[rows], (self.location[rows] - place[:, None]).norm(dim=-1),
                                torch.full(self.known[rows].shape, math.inf, device=self.device))
         nearest = distance.argmin(-1)
@@ -256,9 +268,13 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
     it gave and the smell: ``phase`` (:class:`PhaseLocalizer`), ``odometry`` (the phase code
     without memory correction) or ``tem2d``. ``action_noise``: motor noise, sd per axis, felt by
     the body only. ``reanchor``: whether the forager moves a remembered tree to where it senses
-    it now (see :meth:`DriveForager._remember`).
+    it now (see :meth:`DriveForager._remember`); ``landmarks`` (path integration corrected by
+    recognised trees, :class:`~cogmap.treeworld.agents.localizing.SelfLocalizingForager`) always
+    keeps a fixed map.
     """
     check_choice("source", source, SOURCES)
+    landmarks = source == "landmarks"
+    reanchor = reanchor and not landmarks
     if not (math.isfinite(action_noise) and action_noise >= 0):
         raise CogmapError(f"action_noise must be a finite number >= 0, got {action_noise!r}")
     seeds = list(seeds)
@@ -281,6 +297,11 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
             # A body at rest is not moved by motor noise: its uncertainty does not grow.
             estimate, _, _, _, belief = localize_step(localizer, belief, command, senses.smell.embedding,
                                                       action_noise=action_noise * moved)
+            if landmarks:
+                known, where = agent.recognise(torch.isfinite(senses.sight.distance), senses.sight.embedding)
+                if bool(known.any()):
+                    fix = landmark_fix(where, senses.sight.location, location)
+                    estimate = localizer.fix(torch.where(known[:, None], fix, estimate), mask=known).float()
             errors.append(torch.where(world.alive, (estimate - location).norm(dim=-1), torch.nan))
             for reading in (senses.sight, senses.smell):  # the trees where the body senses them, in the estimate's frame
                 reading.location = estimate + (reading.location - location)

@@ -107,10 +107,7 @@ class DriveForager(AgentModel):
         for an agent that localizes itself); without, the map keeps where each tree was first met.
         For an agent told its location nothing moves either way.
         """
-        same = None
-        if embedding is not None:
-            same = next((t for t in self.trees if t.embedding is not None
-                         and float(t.embedding @ embedding) > 0.999 * float(embedding @ embedding)), None)
+        same = None if embedding is None else self.recognise(embedding)
         if same is None and self.trees:
             nearest = min(self.trees, key=lambda t: float((t.location - location).norm()))
             if float((nearest.location - location).norm()) < self.match_distance:
@@ -124,6 +121,11 @@ class DriveForager(AgentModel):
         tree = RememberedTree(location.clone(), embedding=None if embedding is None else embedding.clone())
         self.trees.append(tree)
         return tree
+
+    def recognise(self, embedding: torch.Tensor) -> RememberedTree | None:
+        """The remembered tree whose look is ``embedding`` (each tree's look is its own), or None."""
+        return next((t for t in self.trees if t.embedding is not None
+                     and float(t.embedding @ embedding) > 0.999 * float(embedding @ embedding)), None)
 
     def looks_poisonous(self, tree: RememberedTree) -> bool:
         if tree.status != UNKNOWN:

@@ -30,7 +30,8 @@ from cogmap.treeworld.agents.base import AgentModel, Observation
 from cogmap.treeworld.agents.drive import DriveForager, NoiseStreams
 
 # Where a drive forager's location comes from, by agent name.
-AGENT_SOURCES = {"drive": "true", "drive-tem2d": "tem2d", "drive-phase": "phase", "drive-odometry": "odometry"}
+AGENT_SOURCES = {"drive": "true", "drive-tem2d": "tem2d", "drive-phase": "phase", "drive-odometry": "odometry",
+                 "drive-landmarks": "landmarks"}
 SOURCES = tuple(AGENT_SOURCES.values())
 
 
@@ -42,8 +43,9 @@ def match_distance(config, source: str) -> float:
 
 def make_localizer(source: str, config, batch_size: int = 1, action_noise: float = 0.0, device=None):
     """The localizer of a drive forager whose location comes from ``source`` (None for ``true``):
-    TEM2d with the affinity-gated memory, or the phase code assuming ``action_noise`` (``odometry``:
-    without its memory correction)."""
+    TEM2d with the affinity-gated memory, or the phase code assuming ``action_noise`` (``odometry``
+    and ``landmarks``: without its smell-memory correction; ``landmarks`` is corrected by
+    recognised trees instead, see :class:`SelfLocalizingForager`)."""
     from cogmap.errors import check_choice
 
     check_choice("source", source, SOURCES)
@@ -59,15 +61,35 @@ def make_localizer(source: str, config, batch_size: int = 1, action_noise: float
                           use_memory_to_localize=source == "phase", device=device)
 
 
-class SelfLocalizingForager(AgentModel):
-    """``localizer`` None: told the true location (the plain drive forager, with the same motor noise)."""
+def landmark_fix(remembered: torch.Tensor, sensed: torch.Tensor, body: torch.Tensor) -> torch.Tensor:
+    """Where a recognised tree says the body is: its remembered place (in the map's frame) minus
+    its offset from the body as sensed (``sensed - body``, both in the world's frame; eyes report
+    only the offset)."""
+    return remembered - (sensed - body)
 
-    def __init__(self, forager: DriveForager, localizer=None, action_noise: float = 0.0, seed: int = 0):
+
+class SelfLocalizingForager(AgentModel):
+    """``localizer`` None: told the true location (the plain drive forager, with the same motor noise).
+
+    ``landmarks`` (a phase-code localizer and a forager whose map is fixed, ``reanchor`` False):
+    a SLAM-like correction. When the agent sees a tree it remembers, recognised by its look (each
+    tree's look is its own), the tree's remembered place minus its sensed offset is where the
+    body is in the map's frame; the estimate snaps to it (:meth:`PhaseLocalizer.fix`). The map,
+    kept where each tree was first met, then defines the frame, and the estimate drifts only
+    between sightings of known trees.
+    """
+
+    def __init__(self, forager: DriveForager, localizer=None, action_noise: float = 0.0, seed: int = 0,
+                 landmarks: bool = False):
         if not (math.isfinite(action_noise) and action_noise >= 0):
             raise CogmapError(f"action_noise must be a finite number >= 0, got {action_noise!r}")
         if localizer is not None and localizer.batch_size != 1:
             raise CogmapError("a SelfLocalizingForager runs one world: build its localizer with batch_size=1")
+        if landmarks and (not hasattr(localizer, "fix") or forager.reanchor):
+            raise CogmapError("landmark fixes need a phase-code localizer and a forager with a fixed map "
+                              "(reanchor=False)")
         self.forager, self.localizer, self.action_noise, self.seed = forager, localizer, float(action_noise), seed
+        self.landmarks = bool(landmarks)
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +116,11 @@ class SelfLocalizingForager(AgentModel):
 
     def get_action(self, observation: Observation):
         estimate = observation.location if self.localizer is None else self._localize(observation.smell)
+        if self.landmarks and math.isfinite(observation.sight_distance):
+            tree = self.forager.recognise(observation.sight)
+            if tree is not None:
+                fix = landmark_fix(tree.location, observation.sight_location, observation.location)
+                estimate = self.localizer.fix(fix[None])[0].float()
         self.errors.append(float((estimate - observation.location).norm()))
         self.estimates.append(estimate)
         believed = dataclasses.replace(
