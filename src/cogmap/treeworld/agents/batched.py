@@ -291,7 +291,11 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
     for _ in tqdm(range(steps), disable=not progress, desc=f"drive ({source}, {b} worlds)", unit="step"):
         if not bool(world.alive.any()):
             break
-        senses = world.sense()
+        senses, alive = world.sense(), world.alive
+        for reading in (senses.sight, senses.smell):
+            # A dead agent senses nothing: its map would otherwise fill with its frozen surroundings
+            # placed along the estimate its commands still move.
+            reading.distance = torch.where(alive, reading.distance, torch.full_like(reading.distance, math.inf))
         location = world.location
         if localizer is not None:
             # A body at rest is not moved by motor noise: its uncertainty does not grow.
@@ -307,7 +311,7 @@ def run_survival(config: TreeWorldConfig, seeds: Sequence[int], steps: int, sour
                 reading.location = estimate + (reading.location - location)
             location = estimate
         move, rest, heading = agent.act(location, world.health, world.steps, tasted, senses)
-        command, moved = move, ~rest
+        command, moved = move * alive[:, None], ~rest & alive  # what the localizer integrates next
         if action_noise > 0:
             move = move + (action_noise * motor.draw(~rest)).float()
             heading = torch.where(rest[:, None], heading, move)  # the body faces where it did move

@@ -11,7 +11,9 @@ runs a :class:`~cogmap.treeworld.agents.drive.DriveForager` in the frame of its 
   placed at the estimate plus their offset from the body (what eyes and nose report: where a
   tree is relative to oneself), so its map of trees is kept in the estimated frame;
 - the world executes the commanded movement plus Gaussian motor noise of sd ``action_noise``
-  per axis, which the agent does not perceive (its odometry is the command).
+  per axis, which the agent does not perceive (its odometry is the command);
+- with ``landmarks``, a tree it sees and recognises by its look corrects the estimate: the tree's
+  remembered place minus its sensed offset is where the body is in the map's frame.
 
 The true location is read only to turn the world's absolute sensor readings into the
 body-relative ones above and to measure the localization error (``errors``) for the record;
