@@ -6,7 +6,9 @@ Python loop, here written plainly in NumPy (the faster choice for arrays of 25 t
 see the same worlds and the same random actions; the script checks that they end in the same
 state before it prints any number. For one world it also times the NumPy engine that
 ``TreeWorld`` steps on the CPU (``NumpyTreeWorld``), through the batched interface (``sense``,
-``step``) and through ``TreeWorld``'s own (``observe`` then ``step_one``, what a one-world agent pays).
+``step``, which wrap every reading in tensors), through its own unbatched calls (``sense_arrays``,
+``step_one``) and through ``TreeWorld``'s (``observe``, then ``step_one``: what a one-world agent pays
+besides its own decisions).
 
     python benchmarks/bench_treeworld.py                      # 1 and 1,024 worlds
     python benchmarks/bench_treeworld.py --worlds 1,4096 --device cuda
@@ -83,6 +85,16 @@ def run_batched(world: BatchedTreeWorld, moves: torch.Tensor, rests: torch.Tenso
     return time.perf_counter() - start
 
 
+def run_engine(world: NumpyTreeWorld, moves: torch.Tensor, rests: torch.Tensor) -> float:
+    """The NumPy engine's own unbatched calls: senses as arrays, then the step."""
+    moves, rests = moves[:, 0].numpy(), rests[:, 0].tolist()
+    start = time.perf_counter()
+    for t in range(moves.shape[0]):
+        world.sense_arrays()
+        world.step_one(moves[t], rests[t])
+    return time.perf_counter() - start
+
+
 def run_tree_world(world: TreeWorld, moves: torch.Tensor, rests: torch.Tensor) -> float:
     """The one-world API: an observation each step, then the step (as TreeWorld.step, less the agent)."""
     engine, moves, rests = world.batched, moves[:, 0].numpy(), rests[:, 0].tolist()
@@ -109,6 +121,7 @@ def main() -> None:
     parser.add_argument("--reference-worlds", type=int, default=64,
                         help="worlds the reference loop runs for large batches; its rate is per agent-step (default 64)")
     parser.add_argument("--embedding-dim", type=int, default=1024, help="sensory embedding size (default 1024)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each, the best kept (default 5)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     config = TreeWorldConfig(embedding_dim=args.embedding_dim)  # otherwise the original's settings: 25 trees
@@ -122,20 +135,25 @@ def main() -> None:
         engines = [("BatchedTreeWorld", BatchedTreeWorld.random_from_config(config, list(range(size)),
                                                                            device=args.device), run_batched)]
         if size == 1 and args.device == "cpu":
-            engines += [("NumpyTreeWorld", NumpyTreeWorld.random_from_config(config, [0]), run_batched),
+            engines += [("NumpyTreeWorld sense/step", NumpyTreeWorld.random_from_config(config, [0]), run_batched),
+                        ("NumpyTreeWorld engine", NumpyTreeWorld.random_from_config(config, [0]), run_engine),
                         ("TreeWorld observe+step", TreeWorld.random_from_config(config, seed=0), run_tree_world)]
         for name, world, run in engines:
-            # Warm-up (allocations, kernels), then a fresh world for the timed run.
+            # Warm-up (allocations, kernels); then the best of --repeats runs from fresh worlds, ours and the
+            # reference's taking turns (a shared VM's speed drifts by tens of per cent from second to second).
             run(world, moves[:5].to(args.device), rests[:5].to(args.device))
-            world.reset()
-            ours = run(world, moves.to(args.device), rests.to(args.device))
-            world = getattr(world, "batched", world)
             n_ref = min(size, args.reference_worlds)
-            layout = world.layout
-            reference = [ReferenceWorld(config, layout.location[i].double().cpu().numpy(),
-                                        layout.poisonous[i].cpu().numpy(), layout.embedding[i].double().cpu().numpy())
-                         for i in range(n_ref)]
-            theirs = run_reference(reference, moves[:, :n_ref].double().numpy(), rests[:, :n_ref].numpy())
+            layout = getattr(world, "batched", world).layout
+            ours = theirs = math.inf
+            for _ in range(args.repeats):
+                world.reset()
+                ours = min(ours, run(world, moves.to(args.device), rests.to(args.device)))
+                reference = [ReferenceWorld(config, layout.location[i].double().cpu().numpy(),
+                                            layout.poisonous[i].cpu().numpy(), layout.embedding[i].double().cpu().numpy())
+                             for i in range(n_ref)]
+                theirs = min(theirs, run_reference(reference, moves[:, :n_ref].double().numpy(),
+                                                   rests[:, :n_ref].numpy()))
+            world = getattr(world, "batched", world)
             for i, ref in enumerate(reference):
                 assert np.allclose(ref.location, world.location[i].cpu().double().numpy(), atol=1e-2), i
                 assert ref.health == float(world.health[i]) and ref.alive == bool(world.alive[i]), i

@@ -158,8 +158,9 @@ class TreeWorld:
             w = self.batched
             self.record = Record(location=[w.location[0].cpu().clone()], heading=[w.heading[0].cpu().clone()],
                                  health=[float(w.health[0])])
+        fast = isinstance(self.batched, NumpyTreeWorld)  # a plain bool to ask each step
         for t in tqdm(range(steps), disable=not progress, desc="tree world", unit="step"):
-            if not self.agent.alive:
+            if not (self.batched.is_alive if fast else self.agent.alive):
                 break
             self.step()
             if train_every and (t + 1) % train_every == 0:

@@ -2,14 +2,15 @@
 
 A batch of one world pays torch's dispatch overhead (a few microseconds) on each of the ~40
 small operations of a sense and a step, which made a single world 3.5-10x slower than a plain
-NumPy loop of the same rules (BENCHMARKS.md). :class:`NumpyTreeWorld` keeps the world's state in
-NumPy arrays, applies the same rules in the same order and precision (float32 positions and
-health, the factored tree embeddings), and is what :class:`~cogmap.treeworld.TreeWorld` steps
-on the CPU. It is a drop-in :class:`BatchedTreeWorld` of one world: its state attributes
-(``location``, ``health``, ...) are torch tensors of leading size 1 (views of arrays that each
-step replaces, never writes into, so a tensor read earlier keeps its values), and ``sense`` and
-``step`` take and return what the batched world's do. Results agree with the batched world's to
-float32 rounding (products and exponentials may round differently in NumPy and torch).
+NumPy loop of the same rules (BENCHMARKS.md). :class:`NumpyTreeWorld` keeps the world's state as
+NumPy scalars and one array of fruit, applies the same rules in the same order and precision
+(float32 positions and health), and is what :class:`~cogmap.treeworld.TreeWorld` steps on the
+CPU. It is a drop-in :class:`BatchedTreeWorld` of one world: its state attributes (``location``,
+``health``, ...) are new torch tensors of leading size 1 at every read (so a tensor read earlier
+keeps its values), and ``sense`` and ``step`` take and return what the batched world's do;
+``sense_arrays``, ``observation`` and ``step_one`` are the fast, unbatched forms. Results agree
+with the batched world's to float32 rounding (products and exponentials, and the dense tree
+embeddings it multiplies instead of the factored ones, may round differently in NumPy and torch).
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ STATE = ("location", "heading", "health", "alive", "steps", "fruit", "fruit_eate
 
 
 def _state_property(name: str) -> property:
-    return property(lambda self: torch.from_numpy(self._state[name]),
-                    doc=f"``{name}`` of the one world, leading size 1 (a view of the current array).")
+    return property(lambda self: self._tensor(name), doc=f"``{name}`` of the one world, leading size 1 (a new tensor).")
 
 
 class NumpyTreeWorld(BatchedTreeWorld):
@@ -52,6 +52,8 @@ class NumpyTreeWorld(BatchedTreeWorld):
         self._embedding = self.layout.embeddings.dense()[0].numpy()
         c = config
         self._minus_smell_scale = np.float32(-1.0 / (2 * c.smell_width**2))
+        self._move_cost, self._rest_cost = np.float32(c.move_cost), np.float32(c.rest_cost)
+        self._fruit_health, self._max_health = np.float32(c.fruit_health), np.float32(c.max_health)
         self._nowhere = np.full(2, np.nan, dtype=np.float32)
         self._blind = np.zeros(self._embedding.shape[1], dtype=np.float32)
         self.reset()
@@ -81,33 +83,46 @@ class NumpyTreeWorld(BatchedTreeWorld):
     def reset(self, mask: torch.Tensor | None = None) -> None:
         if mask is not None and not bool(torch.as_tensor(mask).reshape(-1)[0]):
             return
-        c, n = self.config, self.config.num_trees
-        self._state = {
-            "location": np.zeros((1, 2), dtype=np.float32), "heading": np.array([[1.0, 0.0]], dtype=np.float32),
-            "health": np.full(1, c.max_health, dtype=np.float32), "alive": np.ones(1, dtype=bool),
-            "steps": np.zeros(1, dtype=np.int64), "fruit": np.full((1, n), c.max_fruit, dtype=np.int64),
-            "fruit_eaten": np.zeros(1, dtype=np.int64), "poisonous_fruit_eaten": np.zeros(1, dtype=np.int64),
-            "total_movement": np.zeros(1, dtype=np.float32),
-        }
+        c, f32 = self.config, np.float32
+        # Scalars, float32 where the batched world's tensors are: a step is a few dozen scalar operations.
+        self._x, self._y, self._hx, self._hy = f32(0.0), f32(0.0), f32(1.0), f32(0.0)
+        self._health, self._total_movement = f32(c.max_health), f32(0.0)
+        self._alive, self._steps, self._fruit_eaten, self._poisonous_fruit_eaten = True, 0, 0, 0
+        self._fruit = np.full(c.num_trees, c.max_fruit, dtype=np.int64)  # replaced, never written into
 
-    def _distances(self, location: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        dx, dy = self._tree_x - location[0], self._tree_y - location[1]
+    def _tensor(self, name: str) -> torch.Tensor:
+        values = {"location": ([[self._x, self._y]], torch.float32), "heading": ([[self._hx, self._hy]], torch.float32),
+                  "health": ([self._health], torch.float32), "alive": ([self._alive], torch.bool),
+                  "steps": ([self._steps], torch.long), "fruit_eaten": ([self._fruit_eaten], torch.long),
+                  "poisonous_fruit_eaten": ([self._poisonous_fruit_eaten], torch.long),
+                  "total_movement": ([self._total_movement], torch.float32)}
+        if name == "fruit":
+            return torch.from_numpy(self._fruit.copy())[None]
+        data, dtype = values[name]
+        return torch.tensor(np.asarray(data), dtype=dtype)
+
+    @property
+    def is_alive(self) -> bool:
+        """Whether the agent lives (a plain bool, for loops that ask every step)."""
+        return self._alive
+
+    def _distances(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        dx, dy = self._tree_x - x, self._tree_y - y
         square = dx * dx + dy * dy
         return dx, dy, square, np.sqrt(square)
 
     def sense_arrays(self) -> dict:
         """Smell and sight of the one world, unbatched: embeddings ``(D,)`` and locations ``(2,)`` as NumPy
         arrays, distances as floats (inf when no tree is found) and tree indices as ints (-1 when none)."""
-        c, state = self.config, self._state
-        hx, hy = (float(v) for v in state["heading"][0])
-        dx, dy, square, distance = self._distances(state["location"][0])
+        c, hx, hy = self.config, self._hx, self._hy
+        dx, dy, square, distance = self._distances(self._x, self._y)
         smell = np.exp(square * self._minus_smell_scale) @ self._embedding
         nearest = int(distance.argmin())
         if not distance[nearest] <= c.max_sense_distance:
             nearest = -1
         # cos(heading, offset) > sight_cosine without dividing; a tree the agent stands on is seen.
         norm = distance * np.float32(math.hypot(hx, hy))
-        visible = ((dx * np.float32(hx) + dy * np.float32(hy) > c.sight_cosine * norm) | (norm == 0)) \
+        visible = ((dx * hx + dy * hy > c.sight_cosine * norm) | (norm == 0)) \
             & (distance <= c.max_sense_distance)
         candidates = visible.nonzero()[0]
         seen = int(candidates[distance[candidates].argmin()]) if len(candidates) else -1
@@ -121,9 +136,9 @@ class NumpyTreeWorld(BatchedTreeWorld):
 
     def observation(self, tasted: int = 0) -> Observation:
         """What the agent of the one world observes now (the seed's API, :meth:`TreeWorld.observe`)."""
-        s, state = self.sense_arrays(), self._state
-        return Observation(step=int(state["steps"][0]), location=torch.from_numpy(state["location"][0].copy()),
-                           heading=torch.from_numpy(state["heading"][0].copy()), health=float(state["health"][0]),
+        s = self.sense_arrays()
+        return Observation(step=self._steps, location=torch.from_numpy(np.array([self._x, self._y])),
+                           heading=torch.from_numpy(np.array([self._hx, self._hy])), health=float(self._health),
                            smell=torch.from_numpy(s["smell"]), nearest_distance=s["smell_distance"],
                            nearest_location=torch.from_numpy(s["smell_location"]), sight=torch.from_numpy(s["sight"]),
                            sight_distance=s["sight_distance"], sight_location=torch.from_numpy(s["sight_location"]),
@@ -144,47 +159,48 @@ class NumpyTreeWorld(BatchedTreeWorld):
 
         Returns (health change, ate, ate poison, tree eaten or -1, died), as plain Python values.
         """
-        c, s = self.config, self._state
+        c, f32 = self.config, np.float32
         move = np.asarray(move, dtype=np.float32).reshape(2)
-        if not (math.isfinite(move[0]) and math.isfinite(move[1])):
+        mx, my = move[0], move[1]
+        if not (math.isfinite(mx) and math.isfinite(my)):
             raise CogmapError("move contains NaN or infinite values")
-        if not s["alive"][0]:
+        if not self._alive:
             return 0.0, False, False, -1, False
-        state = dict(s)  # every array below is new: tensors read earlier keep their values
         moving = not rest
         if moving:
-            state["location"] = s["location"] + move
-            state["total_movement"] = s["total_movement"] + np.float32(math.hypot(move[0], move[1]))
-        new_heading = move if heading is None else np.asarray(heading, dtype=np.float32).reshape(2)
-        norm = np.float32(math.hypot(new_heading[0], new_heading[1]))
+            self._x, self._y = self._x + mx, self._y + my
+            self._total_movement = self._total_movement + f32(math.hypot(mx, my))
+        if heading is None:
+            hx, hy = mx, my
+        else:
+            heading = np.asarray(heading, dtype=np.float32).reshape(2)
+            hx, hy = heading[0], heading[1]
+        norm = f32(math.hypot(hx, hy))
         if norm > 0 and (moving or heading is not None):
-            state["heading"] = (new_heading / max(norm, np.float32(1e-12)))[None]
-        before = s["health"][0]
-        health = before - np.float32(c.move_cost if moving else c.rest_cost)
-        distance = self._distances(state["location"][0])[3]
-        eligible = (distance <= c.eat_distance) & (s["fruit"][0] > 0)
-        ate = bool(eligible.any())
+            self._hx, self._hy = hx / norm, hy / norm
+        before = self._health
+        health = before - (self._move_cost if moving else self._rest_cost)
+        distance = self._distances(self._x, self._y)[3]
         tree, poison = -1, False
-        fruit = s["fruit"]
-        if ate:
-            tree = int(np.argmin(np.where(eligible, distance, np.inf)))
-            poison = bool(self._poisonous[tree])
-            fruit = fruit.copy()
-            fruit[0, tree] -= 1
-            health = health + np.float32(-c.fruit_health if poison else c.fruit_health)
-            state["fruit_eaten"] = s["fruit_eaten"] + 1
-            state["poisonous_fruit_eaten"] = s["poisonous_fruit_eaten"] + int(poison)
-        health = min(health, np.float32(c.max_health))
-        state["health"] = np.array([health], dtype=np.float32)
-        state["steps"] = s["steps"] + 1
-        if state["steps"][0] % c.regrow_every == 0:
-            fruit = np.full_like(fruit, c.max_fruit)
-        state["fruit"] = fruit
-        died = bool(self.allow_death and health <= 0)
+        within = (distance <= c.eat_distance).nonzero()[0]
+        if len(within):
+            full = within[self._fruit[within] > 0]
+            if len(full):
+                tree = int(full[distance[full].argmin()])
+                poison = bool(self._poisonous[tree])
+                self._fruit = self._fruit.copy()
+                self._fruit[tree] -= 1
+                health = health + (-self._fruit_health if poison else self._fruit_health)
+                self._fruit_eaten += 1
+                self._poisonous_fruit_eaten += int(poison)
+        self._health = min(health, self._max_health)
+        self._steps += 1
+        if self._steps % c.regrow_every == 0:
+            self._fruit = np.full_like(self._fruit, c.max_fruit)
+        died = bool(self.allow_death and self._health <= 0)
         if died:
-            state["alive"] = np.zeros(1, dtype=bool)
-        self._state = state
-        return float(health - before), ate, poison, tree, died
+            self._alive = False
+        return float(self._health - before), tree >= 0, poison, tree, died
 
     def step(self, move: torch.Tensor, rest: torch.Tensor | None = None,
              heading: torch.Tensor | None = None) -> StepOutcome:
@@ -199,4 +215,4 @@ class NumpyTreeWorld(BatchedTreeWorld):
                            torch.tensor([died]))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {name: torch.from_numpy(self._state[name].copy()) for name in STATE}
+        return {name: self._tensor(name) for name in STATE}
