@@ -48,9 +48,10 @@ def test_shipped_ant_walks_at_its_recorded_speeds(name):
     assert policy.config.env == "cogmap/AntVelocity-v0"
     for command, reported in RECORDED_ANTS[name].items():
         measured = record(policy, [command, 0.0, 0.0], envs=2, steps=200, warmup=200, seed=1000).velocity[..., 0].mean()
-        # The ant's gait is irregular at high speed: short samples differ by up to 0.08 m/s; one that
-        # stood still or walked the wrong way would be off by far more.
-        assert measured == pytest.approx(reported, abs=0.1)
+        # The ant's gait is irregular at high speed: short samples differ from the study's by up to 0.10 m/s
+        # (the first ant at 1 m/s on an Intel VM; 0.08 on the AMD one where the figures were measured); one
+        # that stood still or walked the wrong way would be off by far more.
+        assert measured == pytest.approx(reported, abs=0.15)
         assert measured * command > 0  # the commanded direction
 
 
