@@ -109,5 +109,9 @@ def test_bad_input_gets_one_clear_error():
         NumpyTreeWorld(CONFIG, random_layout(CONFIG, [0, 1]))
     with pytest.raises(CogmapError, match="one world"):
         NumpyTreeWorld.random_from_config(CONFIG, [0, 1])
+    two = BatchedTreeWorld.random_from_config(CONFIG, [0, 1])
+    for call in (lambda: two.observation(), lambda: two.step_one([1.0, 0.0]), lambda: two.is_alive):
+        with pytest.raises(CogmapError, match="batch of one world"):
+            call()
     with pytest.raises(CogmapError, match="CPU"):
         NumpyTreeWorld(CONFIG, random_layout(CONFIG, [0]), device="cuda")

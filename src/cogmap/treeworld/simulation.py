@@ -106,32 +106,18 @@ class TreeWorld:
         self.record, self._tasted = None, 0
 
     def observe(self) -> Observation:
-        w = self.batched
-        if isinstance(w, NumpyTreeWorld):
-            return w.observation(self._tasted)
-        senses = w.sense()
-        return Observation(step=self.steps, location=w.location[0].cpu(), heading=w.heading[0].cpu(),
-                           health=float(w.health[0]), smell=senses.smell.embedding[0].cpu(),
-                           nearest_distance=float(senses.smell.distance[0]),
-                           nearest_location=senses.smell.location[0].cpu(), sight=senses.sight.embedding[0].cpu(),
-                           sight_distance=float(senses.sight.distance[0]),
-                           sight_location=senses.sight.location[0].cpu(), tasted=self._tasted)
+        return self.batched.observation(self._tasted)
 
     def step(self):
         """Sense, let the agent model act, apply the rules; returns the world's StepOutcome."""
         move, heading = self.agent.model.get_action(self.observe())
         rest = move is None
-        move = torch.zeros(2) if rest else torch.as_tensor(move, dtype=torch.float32).reshape(2)
-        if isinstance(self.batched, NumpyTreeWorld):
-            change, ate, poison, tree, died = self.batched.step_one(
-                move.detach().numpy(), rest,
-                None if heading is None else torch.as_tensor(heading, dtype=torch.float32).detach().cpu().numpy())
-            outcome = StepOutcome(torch.tensor([change]), torch.tensor([ate]), torch.tensor([poison]),
-                                  torch.tensor([tree]), torch.tensor([died]))
-        else:
-            heading_row = None if heading is None else torch.as_tensor(heading, dtype=torch.float32).reshape(1, 2)
-            outcome = self.batched.step(move[None], torch.tensor([rest]), heading_row)
-        self._tasted = -1 if bool(outcome.ate_poison[0]) else (1 if bool(outcome.ate[0]) else 0)
+        move = torch.zeros(2) if rest else torch.as_tensor(move, dtype=torch.float32).detach().cpu().reshape(2)
+        heading = None if heading is None else torch.as_tensor(heading, dtype=torch.float32).detach().cpu().numpy()
+        change, ate, poison, tree, died = self.batched.step_one(move.numpy(), rest, heading)
+        outcome = StepOutcome(torch.tensor([change]), torch.tensor([ate]), torch.tensor([poison]), torch.tensor([tree]),
+                              torch.tensor([died]))
+        self._tasted = -1 if poison else (1 if ate else 0)
         if self.record is not None:
             self._record(move, rest, outcome)
         return outcome
@@ -158,9 +144,8 @@ class TreeWorld:
             w = self.batched
             self.record = Record(location=[w.location[0].cpu().clone()], heading=[w.heading[0].cpu().clone()],
                                  health=[float(w.health[0])])
-        fast = isinstance(self.batched, NumpyTreeWorld)  # a plain bool to ask each step
         for t in tqdm(range(steps), disable=not progress, desc="tree world", unit="step"):
-            if not (self.batched.is_alive if fast else self.agent.alive):
+            if not self.batched.is_alive:
                 break
             self.step()
             if train_every and (t + 1) % train_every == 0:

@@ -24,10 +24,7 @@ from cogmap.errors import CogmapError
 from cogmap.treeworld.agents.base import Observation
 from cogmap.treeworld.config import TreeWorldConfig
 from cogmap.treeworld.sensors import Reading
-from cogmap.treeworld.world import BatchedTreeWorld, Layout, Senses, StepOutcome, random_layout
-
-STATE = ("location", "heading", "health", "alive", "steps", "fruit", "fruit_eaten", "poisonous_fruit_eaten",
-         "total_movement")
+from cogmap.treeworld.world import STATE, BatchedTreeWorld, Layout, Senses, StepOutcome, random_layout
 
 
 def _state_property(name: str) -> property:
@@ -103,7 +100,6 @@ class NumpyTreeWorld(BatchedTreeWorld):
 
     @property
     def is_alive(self) -> bool:
-        """Whether the agent lives (a plain bool, for loops that ask every step)."""
         return self._alive
 
     def _distances(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -135,7 +131,6 @@ class NumpyTreeWorld(BatchedTreeWorld):
                 "sight_location": trees[seen].copy() if seen >= 0 else nowhere.copy()}
 
     def observation(self, tasted: int = 0) -> Observation:
-        """What the agent of the one world observes now (the seed's API, :meth:`TreeWorld.observe`)."""
         s = self.sense_arrays()
         return Observation(step=self._steps, location=torch.from_numpy(np.array([self._x, self._y])),
                            heading=torch.from_numpy(np.array([self._hx, self._hy])), health=float(self._health),
@@ -155,10 +150,6 @@ class NumpyTreeWorld(BatchedTreeWorld):
         return Senses(reading("smell"), reading("sight"))
 
     def step_one(self, move, rest: bool = False, heading=None) -> tuple[float, bool, bool, int, bool]:
-        """One step of the one world: ``move`` (2,), ``rest``, optional ``heading`` (2,).
-
-        Returns (health change, ate, ate poison, tree eaten or -1, died), as plain Python values.
-        """
         c, f32 = self.config, np.float32
         move = np.asarray(move, dtype=np.float32).reshape(2)
         mx, my = move[0], move[1]

@@ -19,9 +19,13 @@ from dataclasses import dataclass
 import torch
 
 from cogmap.errors import CogmapError, check_trailing_shape
+from cogmap.treeworld.agents.base import Observation
 from cogmap.treeworld.config import TreeWorldConfig
 from cogmap.treeworld.embeddings import TreeEmbeddings, embed_words, tree_coefficients, tree_vocabulary
 from cogmap.treeworld.sensors import Reading, sight, smell, tree_distances
+
+STATE = ("location", "heading", "health", "alive", "steps", "fruit", "fruit_eaten", "poisonous_fruit_eaten",
+         "total_movement")  # what state_dict holds, per world
 
 
 @dataclass
@@ -186,6 +190,36 @@ class BatchedTreeWorld:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The agents' state and the fruit left, per world (for tests, records and checkpoints)."""
-        names = ("location", "heading", "health", "alive", "steps", "fruit", "fruit_eaten", "poisonous_fruit_eaten",
-                 "total_movement")
-        return {name: getattr(self, name).clone() for name in names}
+        return {name: getattr(self, name).clone() for name in STATE}
+
+    # ------------------------------------------------------------------ one world (B = 1), unbatched
+
+    def _single(self, what: str) -> None:
+        if self.num_worlds != 1:
+            raise CogmapError(f"{what} is for a batch of one world; this one holds {self.num_worlds}")
+
+    @property
+    def is_alive(self) -> bool:
+        """Whether the one world's agent lives, as a plain bool."""
+        self._single("is_alive")
+        return bool(self.alive[0])
+
+    def observation(self, tasted: int = 0) -> Observation:
+        """What the one world's agent observes now, unbatched (the seed's API, ``TreeWorld.observe``)."""
+        self._single("observation")
+        senses = self.sense()
+        return Observation(step=int(self.steps[0]), location=self.location[0].cpu(), heading=self.heading[0].cpu(),
+                           health=float(self.health[0]), smell=senses.smell.embedding[0].cpu(),
+                           nearest_distance=float(senses.smell.distance[0]),
+                           nearest_location=senses.smell.location[0].cpu(), sight=senses.sight.embedding[0].cpu(),
+                           sight_distance=float(senses.sight.distance[0]),
+                           sight_location=senses.sight.location[0].cpu(), tasted=tasted)
+
+    def step_one(self, move, rest: bool = False, heading=None) -> tuple[float, bool, bool, int, bool]:
+        """One step of the one world: ``move`` (2,), ``rest``, optional ``heading`` (2,); returns
+        (health change, ate, ate poison, tree eaten or -1, died) as plain Python values."""
+        self._single("step_one")
+        as_row = lambda v: torch.as_tensor(v, dtype=torch.float32).reshape(1, 2)  # noqa: E731
+        outcome = self.step(as_row(move), torch.tensor([bool(rest)]), None if heading is None else as_row(heading))
+        return (float(outcome.health_change[0]), bool(outcome.ate[0]), bool(outcome.ate_poison[0]),
+                int(outcome.tree[0]), bool(outcome.died[0]))
