@@ -240,3 +240,60 @@ def test_the_contrastive_loss_by_hand(negatives):
     assert parts["positive"] == pytest.approx(positive, rel=1e-5)
     assert parts["negative"] == pytest.approx(negative, rel=1e-5)
     assert float(loss) == pytest.approx(positive + negative, rel=1e-5)
+
+
+@pytest.mark.parametrize("negatives", ["sample", "joints"])
+def test_the_infonce_loss_by_hand(negatives):
+    import numpy as np
+
+    from cogmap.worldmodels import contrastive_loss
+
+    model = WorldModel("matmul", size=16, vectors=1, domain="planar_arm")
+    model.encode = lambda latents: latents
+    rng = np.random.default_rng(1)
+    z, z_next = rng.normal(size=(5, 2, 1, 2)), rng.normal(size=(5, 2, 1, 2))
+    actions = np.array([1, 0, 3, 2, 1])
+    sigma = 0.7
+    loss, parts = contrastive_loss(model, torch.tensor(z, dtype=torch.float32), torch.tensor(z_next, dtype=torch.float32),
+                                   torch.tensor(actions), sigma, negatives=negatives, loss="infonce")
+    step = 30 * np.pi / 180
+    predicted = z.copy()
+    for i, a in enumerate(actions):
+        angle = step if a % 2 == 0 else -step
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        predicted[i, a // 2, 0] = rotation @ z[i, a // 2, 0]
+    blocks = [slice(0, 1), slice(1, 2)] if negatives == "joints" else [slice(0, 2)]
+    expected = []
+    for block in blocks:
+        candidates = np.concatenate([z_next, z])[:, block]
+        cross_entropy = 0.0
+        for i in range(5):
+            energies = ((predicted[i, block] - candidates) ** 2).sum(axis=(1, 2, 3)) / (2 * sigma ** 2)
+            cross_entropy += (energies[i] + np.log(np.exp(-energies).sum())) / 5
+        expected.append(cross_entropy)
+    assert float(loss) == pytest.approx(np.mean(expected), rel=1e-5)
+    # A latent that ignores the pose cannot rank its own next latent first: the loss is log(2B).
+    same = torch.ones(5, 2, 1, 2)
+    flat, _ = contrastive_loss(model, same, same, torch.zeros(5, dtype=torch.long), sigma, loss="infonce")
+    assert float(flat) == pytest.approx(math.log(10), rel=1e-5)
+
+
+def test_twisted_poses_are_the_ones_a_rank_one_latent_confuses():
+    from cogmap.worldmodels.model import twist_poses
+
+    generator = torch.Generator().manual_seed(3)
+    poses = so3.random(40, generator, dtype=torch.float64).reshape(20, 2, 3, 3)
+    body = torch.nn.functional.normalize(torch.randn(2, 3, generator=generator, dtype=torch.float64), dim=-1)
+    pointing = torch.einsum("bjde,je->bjd", poses, body)  # where each joint's body axis points
+    scales = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    latent = scales[None, None, :, None] * pointing[:, :, None, :]  # (B, J, 3, 3): rank 1, rows parallel
+    twisted = twist_poses(latent, poses, torch.Generator().manual_seed(4))
+    # The latent, turned with the twisted pose, is the latent of the pose itself...
+    assert torch.allclose(torch.einsum("bjde,je->bjd", twisted, body), pointing, atol=1e-10)
+    # ...though the pose is another: turned by at least the smallest angle (45 degrees).
+    angles = so3.distance(twisted.reshape(-1, 3, 3), poses.reshape(-1, 3, 3))
+    assert bool((angles >= math.pi / 4 - 1e-9).all()) and bool((angles <= math.pi + 1e-9).all())
+    assert torch.allclose(twisted @ twisted.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(20, 2, 3, 3))
+    # Planar joints have no turn that keeps a vector: their poses come back as they are.
+    planar = get_domain("planar_arm").random_poses(4, generator)
+    assert torch.equal(twist_poses(torch.ones(4, 2, 1, 2), planar), planar)

@@ -28,16 +28,22 @@ import torch
 from torch import nn
 
 from cogmap.errors import CogmapError
+from cogmap.geometry import so3
 from cogmap.worldmodels.domains import Domain, get_domain
 
 TRANSITIONS = ("matmul", "none")
 
 
-LATENTS = ("vectors", "rotation")
+LATENTS = ("vectors", "rotation", "sphere")
 
 
 class SymmetricEmbedding(nn.Module):
     """Images ``(B, 1, S, S)`` -> latents ``(B, J, vectors, d)``: four stride-2 convolutions, then an MLP.
+
+    ``latent="sphere"``: each joint's vectors divided by their joint Frobenius norm. Turning the
+    vectors keeps that norm, so the group still acts as on ``vectors``; but the latent can no
+    longer grow until random poses clear the hinge's margin by their scale alone, which is how a
+    free latent satisfies the loss with one axis of the pose (rank 1).
 
     ``latent="rotation"``: per joint, ``d - 1`` output vectors are made orthonormal (Gram-Schmidt)
     and completed to a rotation matrix (by the cross product in 3-D, the perpendicular in 2-D),
@@ -69,6 +75,9 @@ class SymmetricEmbedding(nn.Module):
         out = self.head(self.features(images))
         if self.latent == "vectors":
             return out.reshape(len(images), self.joints, self.vectors, self.dim)
+        if self.latent == "sphere":
+            out = out.reshape(len(images), self.joints, self.vectors, self.dim)
+            return out / out.flatten(2).norm(dim=2).clamp_min(1e-12)[..., None, None]
         out = out.reshape(len(images), self.joints, self.dim - 1, self.dim)
         first = nn.functional.normalize(out[:, :, 0], dim=-1)
         if self.dim == 2:
@@ -128,11 +137,13 @@ class WorldModel(nn.Module):
 
 
 NEGATIVES = ("sample", "joints")
+LOSSES = ("hinge", "infonce", "supervised")
 
 
 def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observations: torch.Tensor,
                      actions: torch.Tensor, sigma: float = 0.5, margin: float = 1.0,
-                     generator: torch.Generator | None = None, negatives: str = "sample") -> tuple[torch.Tensor, dict]:
+                     generator: torch.Generator | None = None, negatives: str = "sample",
+                     loss: str = "hinge", twisted: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """C-SWM's hinge loss on one batch of transitions; the negatives are the batch's latents, shuffled.
 
     ``negatives="sample"`` (C-SWM's and the seed's): the hinge acts on the energy of the whole
@@ -142,8 +153,12 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
     """
     if negatives not in NEGATIVES:
         raise CogmapError(f"negatives must be one of {', '.join(NEGATIVES)}, got {negatives!r}")
+    if loss not in LOSSES:
+        raise CogmapError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     z, z_next = model.encode(observations), model.encode(next_observations)
     predicted = model.step(z, actions)
+    if loss == "infonce":
+        return _infonce(predicted, z, z_next, sigma, negatives)
 
     def energy(u, v):  # (B, J, V, d) -> (B, J), each joint's part of the energy
         return ((u - v) ** 2).flatten(2).sum(2) / (2 * sigma ** 2)
@@ -155,4 +170,102 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
         negative = torch.relu(margin - apart.sum(1)).mean()
     else:
         negative = torch.relu(margin - apart).mean()
+    if twisted is not None:
+        apart = energy(model.encode(twisted), z_next)
+        negative = negative + torch.relu(margin - (apart.sum(1) if negatives == "sample" else apart)).mean()
     return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}
+
+
+def isotropy_penalty(z: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch and joints of ``||Z^T Z / ||Z||^2 - I / d||_F^2``: 0 when a joint's vectors span every axis alike.
+
+    Invariant under the group (``Z^T Z -> g Z^T Z g^T``, and ``I`` is fixed), so it never
+    competes with equivariance; a rank-1 latent pays ``1 - 1/d`` (2/3 in 3-D).
+    """
+    d = z.shape[-1]
+    gram = torch.einsum("bjvd,bjve->bjde", z, z) / (z ** 2).flatten(2).sum(2).clamp_min(1e-12)[..., None, None]
+    return ((gram - torch.eye(d, dtype=z.dtype, device=z.device) / d) ** 2).flatten(2).sum(2).mean()
+
+
+def sequence_loss(model: WorldModel, frames: torch.Tensor, actions: torch.Tensor, sigma: float = 0.5,
+                  margin: float = 1.0, generator: torch.Generator | None = None,
+                  negatives: str = "sample") -> tuple[torch.Tensor, dict]:
+    """The hinge loss over whole sequences: frames ``(B, T + 1, 1, S, S)``, actions ``(B, T)``.
+
+    Every frame after the first is predicted from the first by the actions in turn (the latent
+    rolled out ``t`` steps) and its energy against that frame's latent is the positive term; each
+    frame's negative is the same frame of another sequence. For ``T = 1`` this is
+    :func:`contrastive_loss`. Why: the one-step term only ties poses 30 degrees apart, so an
+    encoder can be equivariant piece by piece, its choices drifting across the group (and a
+    vectors latent then drops what it cannot keep consistent); a rollout of ``T`` known rotations
+    ties each pose to poses far from it, as the group's own composition demands.
+    """
+    if negatives not in NEGATIVES:
+        raise CogmapError(f"negatives must be one of {', '.join(NEGATIVES)}, got {negatives!r}")
+    batch, steps = actions.shape
+    z = model.encode(frames.reshape(batch * (steps + 1), *frames.shape[2:])).reshape(batch, steps + 1,
+                                                                                      *model.latent_shape)
+    predicted = model.rollout(z[:, 0], actions)
+
+    def energy(u, v):  # (..., J, V, d) -> (..., J)
+        return ((u - v) ** 2).flatten(-2).sum(-1) / (2 * sigma ** 2)
+
+    positive = energy(predicted, z[:, 1:]).sum(-1).mean()
+    shuffle = torch.randperm(batch, generator=generator).to(z.device)
+    apart = energy(z[shuffle, :-1], z[:, 1:])  # (B, T, J)
+    hinge = torch.relu(margin - apart.sum(-1)) if negatives == "sample" else torch.relu(margin - apart)
+    negative = hinge.mean()
+    return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}
+
+
+def pose_loss(model: WorldModel, observations: torch.Tensor, poses: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Not SEN: the encoder regressed onto the true pose (each joint's latent onto ``R_j^T``), a ceiling for it.
+
+    ``R_j^T`` is an equivariant latent (``R^T g^T = (g R)^T``) that keeps the whole pose, so an
+    encoder trained to it measures how well this CNN can read the pose from these pixels at
+    all, by the same Hits@k, EE and DIE as the world models.
+    """
+    if model.vectors != model.domain.dim:
+        raise CogmapError(f"the supervised ceiling needs vectors = {model.domain.dim} (one per axis of a joint), "
+                          f"got {model.vectors}")
+    z = model.encode(observations)
+    error = ((z - poses.transpose(-1, -2).to(z.dtype)) ** 2).flatten(1).sum(1).mean()
+    return error, {"positive": float(error.detach()), "negative": 0.0}
+
+
+def twist_poses(z: torch.Tensor, poses: torch.Tensor, generator: torch.Generator | None = None,
+                smallest: float = math.pi / 4) -> torch.Tensor:
+    """Each 3-D joint of ``poses`` ``(B, J, 3, 3)`` turned about the world axis its latent ``z`` ``(B, J, V, 3)`` leans along.
+
+    A joint's latent rows turn with the joint (``z_j -> z_j G^T``). Where they are all parallel
+    to one vector ``v`` (rank 1: the latent keeps where one body axis points), every turn about
+    ``v`` leaves the latent as it is, so the poses turned about ``v`` are the very ones such a
+    latent confuses, and random poses from the batch almost never are. The axis is the rows'
+    principal direction; the angle is uniform in ``smallest``..``pi``, either sense. Planar
+    joints (no nontrivial stabiliser of a vector in SO(2)) are left as they are.
+    """
+    if z.shape[-1] != 3:
+        return poses
+    axis = torch.linalg.svd(z.detach().double(), full_matrices=False).Vh[..., 0, :]  # (B, J, 3)
+    angle = smallest + (math.pi - smallest) * torch.rand(axis.shape[:-1], generator=generator, dtype=axis.dtype)
+    sign = torch.randint(2, axis.shape[:-1], generator=generator).to(axis.dtype) * 2 - 1
+    turn = so3.exp(axis * (angle * sign).to(axis.device)[..., None])
+    return turn @ poses.to(turn.dtype)
+
+
+def _infonce(predicted, z, z_next, sigma, negatives):
+    # Every prediction ranks the batch's latents, before and after their actions (2B candidates),
+    # by -energy; cross-entropy on its own next latent. The softmax weighs each negative by how
+    # close it comes, so the rare near-twins of a latent that drops part of the pose dominate.
+    blocks = range(z.shape[1]) if negatives == "joints" else [slice(None)]
+    losses, positives = [], []
+    for j in blocks:
+        p, c = predicted[:, j].flatten(1), torch.cat([z_next[:, j], z[:, j]]).flatten(1)
+        logits = -torch.cdist(p, c) ** 2 / (2 * sigma ** 2)
+        target = torch.arange(len(p), device=p.device)
+        losses.append(nn.functional.cross_entropy(logits, target))
+        positives.append(-logits[target, target].mean())
+    total = torch.stack(losses).mean()
+    positive = torch.stack(positives).mean()
+    # cross-entropy = the positive's energy + log-sum-exp over the candidates: report them apart
+    return total, {"positive": float(positive.detach()), "negative": float((total - positive).detach())}
