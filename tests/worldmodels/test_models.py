@@ -85,6 +85,44 @@ def test_a_rotation_latent_is_a_rotation_matrix():
         WorldModel("matmul", latent="quaternion")
 
 
+def test_a_sphere_latent_has_unit_norm_per_joint_and_turns_like_vectors():
+    model = WorldModel("matmul", size=16, latent="sphere", vectors=4, domain="arm")
+    z = model.encode(torch.rand(5, 1, 16, 16))
+    assert z.shape == (5, 2, 4, 3)
+    assert torch.allclose(z.flatten(2).norm(dim=2), torch.ones(5, 2), atol=1e-6)
+    stepped = model.step(z, torch.tensor([0, 3, 4, 1, 5]))
+    assert torch.allclose(stepped.flatten(2).norm(dim=2), torch.ones(5, 2), atol=1e-6)  # turning keeps the sphere
+
+
+def test_the_supervised_ceiling_regresses_onto_the_transposed_pose():
+    from cogmap.worldmodels.model import pose_loss
+
+    model = WorldModel("matmul", size=16, vectors=3, domain="arm")
+    poses = get_domain("arm").random_poses(4, torch.Generator().manual_seed(2))
+    model.encode = lambda p: p.transpose(-1, -2).float()  # an oracle reading each joint's R^T
+    loss, _ = pose_loss(model, poses, poses)
+    assert float(loss) == pytest.approx(0.0, abs=1e-10)
+    model.encode = lambda p: torch.zeros(len(p), 2, 3, 3)  # nothing read: ||R^T||^2 = 3 per joint, 6 per pose
+    loss, _ = pose_loss(model, poses, poses)
+    assert float(loss) == pytest.approx(6.0, rel=1e-6)
+    with pytest.raises(CogmapError, match="vectors = 3"):
+        pose_loss(WorldModel("matmul", size=16, vectors=2), poses[:, :1], poses[:, :1])
+
+
+@pytest.mark.parametrize("words", [["latent=sphere", "twist_negatives=true"], ["loss=supervised"],
+                                   ["loss=infonce"]])
+def test_the_other_objectives_train(words, tmp_path):
+    config = load_world_model_config(None, ["transitions=128", "epochs=2", "size=16", "batch_size=32",
+                                            "progress=false", "channels=8", "hidden=32", *words])
+    model = train(config, tmp_path)
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    losses = [float(r.split(",")[header.index("train/loss")]) for r in rows[1:] if r.split(",")[header.index("train/loss")]]
+    assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
+    images = rigid_trajectories(3, 1, size=16, seed=1).observations[:, 0]
+    assert torch.equal(load_world_model(tmp_path).encode(images), model.eval().encode(images))
+
+
 def test_training_lowers_the_loss_and_the_saved_model_loads_and_encodes_alike(tmp_path):
     config = load_world_model_config(None, ["transitions=256", "epochs=3", "size=16", "batch_size=64",
                                             "progress=false", "channels=8", "hidden=32"])
@@ -170,6 +208,12 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     (["train", "train_actions=[spin]"], "unknown action"),
     (["train", "domain=arm", "train_actions=[pitch+]"], "actions of the arm"),
     (["train", "negatives=pairs"], "negatives must be one of"),
+    (["train", "loss=triplet"], "loss must be one of"),
+    (["train", "domain=planar_arm", "vectors=2", "twist_negatives=true"], "planar"),
+    (["train", "twist_negatives=perhaps"], "twist_negatives"),
+    (["train", "loss=supervised", "vectors=2"], "vectors = 3"),
+    (["train", "loss=supervised", "transition=none"], "matmul"),
+    (["train", "domain=planar_arm", "loss=supervised", "vectors=3"], "vectors = 2"),
     (["train", "margin=inf"], "positive finite"),
     (["train", "domain=octopus"], "domain must be one of"),
     (["evaluate", "{missing}"], "does not exist"),

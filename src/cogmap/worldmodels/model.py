@@ -17,6 +17,11 @@ same way.
 Trained end to end with C-SWM's contrastive hinge loss (Kipf et al. 2020): with the energy
 ``d(u, v) = ||u - v||^2 / (2 sigma^2)``, the loss of a batch is ``mean d(T(z_t, a_t), z_{t+1}) +
 mean max(0, margin - d(z~, z_{t+1}))``, ``z~`` the latent of another sample of the batch.
+
+New here, against the rank-1 latent that loss leaves on the rigid object (RESULTS.md): a latent
+of unit norm (``latent="sphere"``), negatives turned about the latent's own axis
+(:func:`twist_poses`), an InfoNCE loss over the batch, and the supervised ceiling
+(:func:`pose_loss`: not a world model, the encoder regressed onto the true pose).
 """
 
 from __future__ import annotations
@@ -173,48 +178,6 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
     if twisted is not None:
         apart = energy(model.encode(twisted), z_next)
         negative = negative + torch.relu(margin - (apart.sum(1) if negatives == "sample" else apart)).mean()
-    return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}
-
-
-def isotropy_penalty(z: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch and joints of ``||Z^T Z / ||Z||^2 - I / d||_F^2``: 0 when a joint's vectors span every axis alike.
-
-    Invariant under the group (``Z^T Z -> g Z^T Z g^T``, and ``I`` is fixed), so it never
-    competes with equivariance; a rank-1 latent pays ``1 - 1/d`` (2/3 in 3-D).
-    """
-    d = z.shape[-1]
-    gram = torch.einsum("bjvd,bjve->bjde", z, z) / (z ** 2).flatten(2).sum(2).clamp_min(1e-12)[..., None, None]
-    return ((gram - torch.eye(d, dtype=z.dtype, device=z.device) / d) ** 2).flatten(2).sum(2).mean()
-
-
-def sequence_loss(model: WorldModel, frames: torch.Tensor, actions: torch.Tensor, sigma: float = 0.5,
-                  margin: float = 1.0, generator: torch.Generator | None = None,
-                  negatives: str = "sample") -> tuple[torch.Tensor, dict]:
-    """The hinge loss over whole sequences: frames ``(B, T + 1, 1, S, S)``, actions ``(B, T)``.
-
-    Every frame after the first is predicted from the first by the actions in turn (the latent
-    rolled out ``t`` steps) and its energy against that frame's latent is the positive term; each
-    frame's negative is the same frame of another sequence. For ``T = 1`` this is
-    :func:`contrastive_loss`. Why: the one-step term only ties poses 30 degrees apart, so an
-    encoder can be equivariant piece by piece, its choices drifting across the group (and a
-    vectors latent then drops what it cannot keep consistent); a rollout of ``T`` known rotations
-    ties each pose to poses far from it, as the group's own composition demands.
-    """
-    if negatives not in NEGATIVES:
-        raise CogmapError(f"negatives must be one of {', '.join(NEGATIVES)}, got {negatives!r}")
-    batch, steps = actions.shape
-    z = model.encode(frames.reshape(batch * (steps + 1), *frames.shape[2:])).reshape(batch, steps + 1,
-                                                                                      *model.latent_shape)
-    predicted = model.rollout(z[:, 0], actions)
-
-    def energy(u, v):  # (..., J, V, d) -> (..., J)
-        return ((u - v) ** 2).flatten(-2).sum(-1) / (2 * sigma ** 2)
-
-    positive = energy(predicted, z[:, 1:]).sum(-1).mean()
-    shuffle = torch.randperm(batch, generator=generator).to(z.device)
-    apart = energy(z[shuffle, :-1], z[:, 1:])  # (B, T, J)
-    hinge = torch.relu(margin - apart.sum(-1)) if negatives == "sample" else torch.relu(margin - apart)
-    negative = hinge.mean()
     return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}
 
 

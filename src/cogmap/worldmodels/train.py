@@ -33,7 +33,7 @@ from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle
-from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, isotropy_penalty, pose_loss, sequence_loss, twist_poses
+from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
 
 FORMAT = "cogmap-world-model"
 VERSION = 2
@@ -50,9 +50,7 @@ class WorldModelConfig:
     size: int = 64  # image side in pixels
     step: float = math.pi / 6  # radians per action
     train_actions: list[str] | None = None  # None: all; e.g. [pitch+, yaw+, roll+] for the generalisation test
-    transitions: int = 10_000  # training transitions (each two rendered images; with horizon > 1, in sequences)
-    isotropy: float = 0.0  # weight of isotropy_penalty (a joint's latent vectors made to span all its axes)
-    horizon: int = 1  # actions per training sequence: > 1 trains on rollouts (see sequence_loss)
+    transitions: int = 10_000  # training transitions (each two rendered images)
     epochs: int = 30
     batch_size: int = 128
     lr: float = 1e-3
@@ -63,14 +61,12 @@ class WorldModelConfig:
     # "infonce": a softmax over the batch's latents (see contrastive_loss); "supervised": not a world
     # model but its ceiling, the encoder regressed onto the true pose (see pose_loss)
     loss: str = choice("hinge", LOSSES)
-    # a trained world model whose encoder starts this one (see initialise_encoder); "" starts afresh
-    init_from: str = ""
     seed: int = 0
     progress: bool = True
 
     def __post_init__(self):
         check_choices(self)
-        for name in ("vectors", "channels", "hidden", "size", "transitions", "epochs", "batch_size", "horizon"):
+        for name in ("vectors", "channels", "hidden", "size", "transitions", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
         if self.size % 16:
@@ -78,13 +74,12 @@ class WorldModelConfig:
         if not 0 < self.step < 2 * math.pi:
             raise CogmapError(f"step must be in (0, 2 pi) radians, got {self.step}")
         parse_actions(self.train_actions, self.domain)
-        if not 0 <= self.isotropy < math.inf:
-            raise CogmapError(f"isotropy must be a finite number >= 0, got {self.isotropy}")
         for name in ("lr", "sigma", "margin"):
             if not 0 < getattr(self, name) < math.inf:
                 raise CogmapError(f"{name} must be a positive finite number, got {getattr(self, name)}")
-        if self.horizon > 1 and (self.loss != "hinge" or self.twist_negatives):
-            raise CogmapError("horizon > 1 trains with the hinge loss alone (loss: hinge, twist_negatives: false)")
+        if self.twist_negatives and DOMAINS[self.domain].dim != 3:
+            raise CogmapError(f"twist_negatives turns 3-D joints about their latent's axis; the {self.domain}'s joints "
+                              f"are planar (a turn in the plane keeps no vector)")
         if self.loss == "supervised" and (self.vectors != DOMAINS[self.domain].dim or self.latent != "vectors"
                                           or self.transition != "matmul"):
             raise CogmapError(f"loss: supervised regresses a vectors latent with vectors = {DOMAINS[self.domain].dim} "
@@ -100,35 +95,6 @@ def build_model(config: WorldModelConfig) -> WorldModel:
                       config.latent, config.domain)
 
 
-def initialise_encoder(model: WorldModel, source: str | Path) -> None:
-    """Start ``model``'s encoder from a trained world model's: every tensor of the same shape is copied.
-
-    Where the latents differ in kind (a rotation latent started from a vectors one), the output
-    layer differs in size; its rows for the leading outputs (the first vectors of each joint,
-    laid out alike) are copied and the rest keep their fresh values, so a rotation latent's first
-    row starts as the trained latent's first vector and its others are learned from there.
-    """
-    trained = load_world_model(source)
-    if trained.domain.name != model.domain.name or trained.size != model.size:
-        raise CogmapError(f"{source}: a world model of the {trained.domain.name} at {trained.size} px cannot start one "
-                          f"of the {model.domain.name} at {model.size} px")
-    own, saved = model.encoder.state_dict(), trained.encoder.state_dict()
-    if set(own) != set(saved) or any(own[k].shape[1:] != saved[k].shape[1:] for k in own):
-        raise CogmapError(f"{source}: its encoder is not of this model's shape (channels, hidden and size must agree)")
-    joints, dim = model.domain.joints, model.domain.dim
-    for name, tensor in saved.items():
-        if own[name].shape == tensor.shape:
-            own[name] = tensor.clone()
-            continue
-        # the output layer: (J * rows_per_joint, ...) -> copy each joint's leading rows
-        theirs = tensor.reshape(joints, -1, *tensor.shape[1:])
-        mine = own[name].reshape(joints, -1, *tensor.shape[1:]).clone()
-        rows = min(theirs.shape[1], mine.shape[1], dim)
-        mine[:, :rows] = theirs[:, :rows]
-        own[name] = mine.reshape(own[name].shape)
-    model.encoder.load_state_dict(own)
-
-
 def _lightning_module(model: WorldModel, config: WorldModelConfig):
     import lightning as L
 
@@ -139,28 +105,19 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
             self.shuffles = torch.Generator().manual_seed(config.seed + 1)
 
         def training_step(self, batch, _):
-            frames, actions, poses = batch
-            if config.horizon > 1:
-                loss, parts = sequence_loss(self.model, frames, actions, config.sigma, config.margin, self.shuffles,
-                                            config.negatives)
-                return self._log(loss, parts, len(actions))
-            observation, action, next_observation, next_pose = frames[:, 0], actions[:, 0], frames[:, 1], poses[:, 1]
+            observation, action, next_observation, next_pose = batch
             if config.loss == "supervised":
                 loss, parts = pose_loss(self.model, next_observation, next_pose)
-                self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(action), prog_bar=True)
-                return loss
-            twisted = None
-            if config.twist_negatives:
-                with torch.no_grad():
-                    poses = twist_poses(self.model.encode(next_observation), next_pose, self.shuffles)
-                    twisted = self.model.domain.render(poses, config.size).to(observation)[:, None]
-            loss, parts = contrastive_loss(self.model, observation, next_observation, action, config.sigma,
-                                           config.margin, self.shuffles, config.negatives, config.loss, twisted)
-            if config.isotropy:
-                spread = isotropy_penalty(self.model.encode(next_observation))
-                self.log("train/isotropy", spread.detach(), on_step=False, on_epoch=True, batch_size=len(action))
-                loss = loss + config.isotropy * spread
+            else:
+                twisted = self._twisted(next_observation, next_pose) if config.twist_negatives else None
+                loss, parts = contrastive_loss(self.model, observation, next_observation, action, config.sigma,
+                                               config.margin, self.shuffles, config.negatives, config.loss, twisted)
             return self._log(loss, parts, len(action))
+
+        @torch.no_grad()
+        def _twisted(self, images, poses):  # the poses the current latent cannot tell from these, rendered
+            turned = twist_poses(self.model.encode(images), poses, self.shuffles)
+            return self.model.domain.render(turned, config.size).to(images)[:, None]
 
         def _log(self, loss, parts, size):
             self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
@@ -181,14 +138,13 @@ def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
 
     run_dir = Path(run_dir)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
-    data = trajectories(max(1, config.transitions // config.horizon), config.horizon, config.train_actions,
-                        config.step, config.size, config.seed, config.domain)
-    dataset = torch.utils.data.TensorDataset(data.observations, data.actions, data.poses)
+    data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
+                        config.domain)
+    dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
+                                             data.poses[:, 1])
     with quiet_lightning(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config)
-        if config.init_from:
-            initialise_encoder(model, config.init_from)
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
                                              generator=torch.Generator().manual_seed(config.seed))
         trainer = L.Trainer(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=CSVLogger(run_dir, name="",
