@@ -155,6 +155,10 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
     latent. ``negatives="joints"``: one hinge per joint, on that joint's block of the latent alone,
     averaged over the joints: each joint must tell random poses apart by itself, so that the
     latent cannot rest on the easiest joint and drop the others (the same for one joint).
+
+    ``twisted``: images of one more negative per sample (see :func:`twist_poses`), a second hinge
+    of the same kind against the next latent. ``loss="infonce"``: instead of the hinges, a
+    softmax over the batch's latents (:func:`_infonce`); ``margin`` is then unused.
     """
     if negatives not in NEGATIVES:
         raise CogmapError(f"negatives must be one of {', '.join(NEGATIVES)}, got {negatives!r}")
