@@ -211,6 +211,7 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     (["train", "loss=triplet"], "loss must be one of"),
     (["train", "domain=planar_arm", "vectors=2", "twist_negatives=true"], "planar"),
     (["train", "twist_negatives=perhaps"], "twist_negatives"),
+    (["train", "twist_negatives=true", "loss=infonce"], "does not go with"),
     (["train", "loss=supervised", "vectors=2"], "vectors = 3"),
     (["train", "loss=supervised", "transition=none"], "matmul"),
     (["train", "domain=planar_arm", "loss=supervised", "vectors=3"], "vectors = 2"),

@@ -80,6 +80,8 @@ class WorldModelConfig:
         if self.twist_negatives and DOMAINS[self.domain].dim != 3:
             raise CogmapError(f"twist_negatives turns 3-D joints about their latent's axis; the {self.domain}'s joints "
                               f"are planar (a turn in the plane keeps no vector)")
+        if self.twist_negatives and self.loss != "hinge":
+            raise CogmapError(f"twist_negatives adds a hinge; it does not go with loss: {self.loss}")
         if self.loss == "supervised" and (self.vectors != DOMAINS[self.domain].dim or self.latent != "vectors"
                                           or self.transition != "matmul"):
             raise CogmapError(f"loss: supervised regresses a vectors latent with vectors = {DOMAINS[self.domain].dim} "
