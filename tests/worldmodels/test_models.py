@@ -265,8 +265,17 @@ def test_the_contrastive_loss_by_hand(negatives):
     z, z_next = rng.normal(size=(6, 2, 1, 2)) * 0.3, rng.normal(size=(6, 2, 1, 2)) * 0.3
     actions = np.array([0, 1, 2, 3, 0, 2])
     sigma, margin = 0.5, 1.0
+    extra = rng.normal(size=(6, 2, 1, 2)) * 0.3  # the latents of one more negative per sample
+    seen = []
+
+    def twist(latents):
+        seen.append(latents)
+        return torch.tensor(extra, dtype=torch.float32)
+
     loss, parts = contrastive_loss(model, torch.tensor(z, dtype=torch.float32), torch.tensor(z_next, dtype=torch.float32),
-                                   torch.tensor(actions), sigma, margin, torch.Generator().manual_seed(7), negatives)
+                                   torch.tensor(actions), sigma, margin, torch.Generator().manual_seed(7), negatives,
+                                   twist=twist)
+    assert np.allclose(seen[0].numpy(), z_next) and not seen[0].requires_grad  # it is handed the next latents
     shuffle = torch.randperm(6, generator=torch.Generator().manual_seed(7)).numpy()
     step = 30 * np.pi / 180
     positive, negative = 0.0, 0.0
@@ -277,11 +286,12 @@ def test_the_contrastive_loss_by_hand(negatives):
         predicted = z[i].copy()
         predicted[joint, 0] = rotation @ z[i, joint, 0]
         positive += ((predicted - z_next[i]) ** 2).sum() / (2 * sigma ** 2) / 6
-        per_joint = ((z[shuffle[i]] - z_next[i]) ** 2).sum(axis=(1, 2)) / (2 * sigma ** 2)
-        if negatives == "sample":
-            negative += max(0.0, margin - per_joint.sum()) / 6
-        else:
-            negative += np.maximum(0.0, margin - per_joint).mean() / 6
+        for other in (z[shuffle[i]], extra[i]):
+            per_joint = ((other - z_next[i]) ** 2).sum(axis=(1, 2)) / (2 * sigma ** 2)
+            if negatives == "sample":
+                negative += max(0.0, margin - per_joint.sum()) / 6
+            else:
+                negative += np.maximum(0.0, margin - per_joint).mean() / 6
     assert parts["positive"] == pytest.approx(positive, rel=1e-5)
     assert parts["negative"] == pytest.approx(negative, rel=1e-5)
     assert float(loss) == pytest.approx(positive + negative, rel=1e-5)

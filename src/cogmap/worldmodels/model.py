@@ -148,7 +148,7 @@ LOSSES = ("hinge", "infonce", "supervised")
 def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observations: torch.Tensor,
                      actions: torch.Tensor, sigma: float = 0.5, margin: float = 1.0,
                      generator: torch.Generator | None = None, negatives: str = "sample",
-                     loss: str = "hinge", twisted: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+                     loss: str = "hinge", twist=None) -> tuple[torch.Tensor, dict]:
     """C-SWM's hinge loss on one batch of transitions; the negatives are the batch's latents, shuffled.
 
     ``negatives="sample"`` (C-SWM's and the seed's): the hinge acts on the energy of the whole
@@ -156,8 +156,8 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
     averaged over the joints: each joint must tell random poses apart by itself, so that the
     latent cannot rest on the easiest joint and drop the others (the same for one joint).
 
-    ``twisted``: images of one more negative per sample (see :func:`twist_poses`), a second hinge
-    of the same kind against the next latent. ``loss="infonce"``: instead of the hinges, a
+    ``twist``: a function of the (detached) next latents giving images of one more negative per
+    sample (see :func:`twist_poses`), a second hinge of the same kind against the next latent. ``loss="infonce"``: instead of the hinges, a
     softmax over the batch's latents (:func:`_infonce`); ``margin`` is then unused.
     """
     if negatives not in NEGATIVES:
@@ -168,6 +168,7 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
     predicted = model.step(z, actions)
     if loss == "infonce":
         return _infonce(predicted, z, z_next, sigma, negatives)
+    twisted = None if twist is None else twist(z_next.detach())
 
     def energy(u, v):  # (B, J, V, d) -> (B, J), each joint's part of the energy
         return ((u - v) ** 2).flatten(2).sum(2) / (2 * sigma ** 2)

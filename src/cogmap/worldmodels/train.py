@@ -111,15 +111,14 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
             if config.loss == "supervised":
                 loss, parts = pose_loss(self.model, next_observation, next_pose)
             else:
-                twisted = self._twisted(next_observation, next_pose) if config.twist_negatives else None
+                twist = None
+                if config.twist_negatives:
+                    def twist(z_next):  # the poses the current latent cannot tell from the next ones, rendered
+                        turned = twist_poses(z_next, next_pose, self.shuffles)
+                        return self.model.domain.render(turned, config.size).to(observation)[:, None]
                 loss, parts = contrastive_loss(self.model, observation, next_observation, action, config.sigma,
-                                               config.margin, self.shuffles, config.negatives, config.loss, twisted)
+                                               config.margin, self.shuffles, config.negatives, config.loss, twist)
             return self._log(loss, parts, len(action))
-
-        @torch.no_grad()
-        def _twisted(self, images, poses):  # the poses the current latent cannot tell from these, rendered
-            turned = twist_poses(self.model.encode(images), poses, self.shuffles)
-            return self.model.domain.render(turned, config.size).to(images)[:, None]
 
         def _log(self, loss, parts, size):
             self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
