@@ -53,6 +53,7 @@ def test_a_flat_torus_has_two_loops_and_one_void():
     assert result.classes == {1: 2, 2: 1}
 
 
+@pytest.mark.slow
 def test_rotation_matrices_have_the_homology_of_real_projective_3_space():
     # SO(3) = RP^3: H1 = Z/2, H2 = 0, H3 = Z. Over Z/2 one class in each of H1, H2, H3
     # (universal coefficients: the Z/2 in H1 also gives one in H2); over Z/3 only H3's.

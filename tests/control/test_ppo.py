@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import math
 
 import pytest
@@ -173,6 +174,7 @@ def test_collect_handles_terminations_truncations_and_episode_starts_of_any_env(
     assert sorted(finished) == [3.0, 3.0, 5.0] and starts.tolist() == [False, False]
 
 
+@pytest.mark.slow
 def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy(tmp_path):
     config = PPOConfig(observation="full", cell="rnn", total_steps=64_000, seed=1)
     with torch.random.fork_rng():
@@ -190,7 +192,8 @@ def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy
 
 
 def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
-    config = PPOConfig(observation="partial", cell="gru", total_steps=4 * 1600, seed=3, eval_episodes=2)
+    config = PPOConfig(observation="partial", cell="gru", hidden=16, head=16, num_envs=2, minibatches=2,
+                       total_steps=4 * 400, seed=3, eval_episodes=2)
     train(config, tmp_path / "whole", progress=False)
     real, calls = ppo_module.collect, []
 
@@ -217,7 +220,7 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     assert [r["train_return"] for r in a] == [r["train_return"] for r in b]
     assert a[-1]["eval_return_mean"] == b[-1]["eval_return_mean"]
     with pytest.raises(CogmapError, match="differs from the run's in cell"):
-        train(PPOConfig(observation="partial", cell="rnn", total_steps=6400, seed=3), tmp_path / "cut", resume=True)
+        train(dataclasses.replace(config, cell="rnn"), tmp_path / "cut", resume=True)
     train(config, tmp_path / "cut", progress=False, force=True)  # --force replaces the run
     assert len(list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))) == 4
 
@@ -296,6 +299,7 @@ def test_control_train_cli_end_to_end(tmp_path, cli):
     assert bad.returncode == 2 and "hidden" in bad.stderr and not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
     import json
 

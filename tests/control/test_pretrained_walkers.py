@@ -9,6 +9,7 @@ pytest.importorskip("mujoco")
 
 from cogmap.control import CHEETAH_ID, load_policy  # noqa: E402
 from cogmap.control.walking import record  # noqa: E402
+from tests.tiers import tiered
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "control"
 
@@ -42,6 +43,7 @@ RECORDED_ANTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(RECORDED_ANTS))
 def test_shipped_ant_walks_at_its_recorded_speeds(name):
     policy = load_policy(PRETRAINED / f"{name}.pt")
@@ -55,6 +57,7 @@ def test_shipped_ant_walks_at_its_recorded_speeds(name):
         assert measured * command > 0  # the commanded direction
 
 
+@pytest.mark.slow
 def test_the_fine_tuned_ant_walks_backwards_within_the_target_and_its_twin_at_least_backwards():
     # RESULTS.md: seed 0's mean speed error over the study's 8 commands is 3.5%; a short sample must stay under 10%.
     policy = load_policy(PRETRAINED / "ant_speed_lstm_symmetric_seed0.pt")
@@ -66,7 +69,7 @@ def test_the_fine_tuned_ant_walks_backwards_within_the_target_and_its_twin_at_le
         assert record(twin, [u, 0.0, 0.0], envs=2, steps=200, warmup=200, seed=1000).velocity[..., 0].mean() < -0.1
 
 
-@pytest.mark.parametrize("name", list(RECORDED))
+@pytest.mark.parametrize("name", tiered(list(RECORDED), fast=["cheetah_speed_lstm_seed0"]))
 def test_shipped_walker_runs_at_its_recorded_speeds(name):
     policy = load_policy(PRETRAINED / f"{name}.pt")
     assert policy.config.env == CHEETAH_ID and policy.config.cell == name.split("_")[2]
@@ -94,6 +97,7 @@ def test_a_shipped_walker_acts_on_gymnasiums_raw_observations():
     assert abs(np.mean(speeds[200:]) - 2.0) < 0.1
 
 
+@pytest.mark.slow
 def test_the_speed_axis_follows_the_command_the_conditions_differ_in():
     from cogmap.control.walking import walking_study
 

@@ -69,6 +69,7 @@ def test_the_whole_arm_only_and_bad_settings():
         topology_analysis(boxed)
 
 
+@pytest.mark.slow
 def test_the_shipped_grus_tuning_map_has_the_homology_of_rp3():
     # RESULTS.md, "Topology of the hidden states": joint 1's tuning map of the shipped GRU has one
     # class in each of H1-H3 with Z/2 and only H3's with Z/3, like the poses; its raw states none.

@@ -111,6 +111,7 @@ def test_training_from_a_file_and_checkpoint_round_trip(tmp_path):
         train(mismatched)
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path):
     # DDP with the gloo backend on two CPU processes: each rank trains on half of the batches.
     args = TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.strategy=ddp",
@@ -196,6 +197,7 @@ def test_epoch_offset_draws_the_data_of_a_later_epoch():
     assert not torch.equal(first["velocities"], online.batch(0)["velocities"])
 
 
+@pytest.mark.slow
 def test_a_short_training_run_learns_to_integrate_beyond_staying_still(tmp_path):
     from cogmap.pathint.evaluate import evaluate
     from cogmap.pathint.model import load_path_integrator

@@ -212,6 +212,7 @@ def test_a_recognised_tree_puts_the_estimate_at_its_remembered_place_minus_its_o
         SelfLocalizingForager(DriveForager(reanchor=False), None, landmarks=True)
 
 
+@pytest.mark.slow
 def test_recognised_trees_keep_a_fixed_map_usable_under_motor_noise():
     from cogmap.treeworld.agents.batched import run_survival
 

@@ -48,6 +48,7 @@ def test_the_lattice_holds_the_points_of_zero_phase():
             np.testing.assert_allclose(phases.numpy(), 0.0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_exact_odometry_tracks_exactly_for_10000_steps_far_beyond_tem2ds_grid():
     # An outward spiral 50 times wider than TEM2d's 1,000 x 1,000 map.
     t = torch.arange(10_001, dtype=torch.float64)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cogmap.worldmodels import evaluate, load_world_model
+from tests.tiers import tiered
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "equivariance"
 
@@ -44,7 +45,7 @@ def _evaluation(name: str) -> dict:
     return evaluate(load_world_model(PRETRAINED / f"{name}.pt"), trajectories=200, steps=10)
 
 
-@pytest.mark.parametrize("name", sorted(RECORDED))
+@pytest.mark.parametrize("name", tiered(sorted(RECORDED), fast=["teapot_sen_twist", "arm_sen"]))
 def test_a_shipped_world_model_scores_its_recorded_figures(name):
     result = _evaluation(name)
     one, ten, ee = RECORDED[name]
@@ -54,11 +55,13 @@ def test_a_shipped_world_model_scores_its_recorded_figures(name):
     assert result["ee"] == pytest.approx(ee, rel=0.05)
 
 
+@pytest.mark.slow
 def test_the_equivariant_latent_turns_with_the_body_and_the_baselines_does_not():
     for domain in ("teapot", "planar_arm", "arm"):
         assert _evaluation(f"{domain}_sen")["ee"] < 0.3 < 1.0 < _evaluation(f"{domain}_none")["ee"]
 
 
+@pytest.mark.slow
 def test_only_the_equivariant_model_predicts_actions_it_never_saw():
     # Trained on the three positive turns, evaluated on all six: the equivariant transition knows
     # the negative turns' rotations, the MLP has never been given their one-hot codes.
@@ -70,6 +73,7 @@ def test_only_the_equivariant_model_predicts_actions_it_never_saw():
     assert sen_positive[hits]["hits@1"] > none_positive[hits]["hits@1"]
 
 
+@pytest.mark.slow
 def test_one_hinge_per_joint_makes_the_planar_arms_latent_keep_its_elbow():
     # With the seed's single hinge the planar arm's latent holds the shoulder only; with one hinge
     # per joint it holds both, and next-state prediction follows.
@@ -79,6 +83,7 @@ def test_one_hinge_per_joint_makes_the_planar_arms_latent_keep_its_elbow():
     assert joints["1_step_pessimistic"]["hits@1"] > 1.5 * plain["1_step_pessimistic"]["hits@1"]
 
 
+@pytest.mark.slow
 def test_twisted_negatives_on_a_unit_latent_keep_the_teapots_whole_pose():
     # The seed's loss leaves a rank-1 latent (one body axis); the supervised encoder shows the
     # pixels hold all three; negatives turned about the latent's own axis on a unit-norm latent
@@ -92,6 +97,7 @@ def test_twisted_negatives_on_a_unit_latent_keep_the_teapots_whole_pose():
         assert twist[hits]["hits@1"] > 0.95 > sen[hits]["hits@1"]
 
 
+@pytest.mark.slow
 def test_the_complete_latent_predicts_the_unseen_turns_as_well_as_the_seen_ones():
     # Trained on the three positive turns only, the unit latent with turned negatives predicts ten
     # random turns of either sign as well as when trained on all six: the transition's rotation
@@ -104,6 +110,7 @@ def test_the_complete_latent_predicts_the_unseen_turns_as_well_as_the_seen_ones(
     assert positive["equivariant_part"]["joint0"]["rank"] >= 2 and positive["ee"] < 0.1
 
 
+@pytest.mark.slow
 def test_more_images_lift_the_arms_labelled_ceiling_but_no_model_finds_its_elbow():
     # Four times the images read both joints better with labels; the elbow stays far from
     # equivariant (residual > 0.7) even so, and without labels it has no equivariant part at all.

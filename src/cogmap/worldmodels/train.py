@@ -27,6 +27,7 @@ import torch
 import yaml
 
 from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file, write_text_atomic
 from cogmap.trainer import quiet_lightning
@@ -164,8 +165,10 @@ def save_world_model(model: WorldModel, config: WorldModelConfig, path: Path) ->
                    partial)
 
 
-def load_world_model(path: str | Path) -> WorldModel:
-    """A trained world model from its run folder or its ``model.pt``; it takes images of the rigid object."""
+def load_world_model(path: str | Path, device=None) -> WorldModel:
+    """A trained world model from its run folder or its ``model.pt``, in eval mode on ``device`` (default CPU);
+    it takes the images its domain renders."""
+    device = resolve_device(device)
     path = Path(path)
     if path.is_dir():
         path = path / "model.pt"
@@ -182,7 +185,7 @@ def load_world_model(path: str | Path) -> WorldModel:
         raise CogmapError(f"{path}: weights do not fit the model its config describes ({str(error).splitlines()[0]})") \
             from None
     model.config = config
-    return model.eval()
+    return model.to(device).eval()
 
 
 @torch.no_grad()

@@ -1,0 +1,102 @@
+"""``cogmap.load(path_or_run)``: any checkpoint or run folder cogmap writes, as the object a user works with.
+
+One call opens what every trainer of cogmap writes, the shipped files in ``pretrained/``
+included, and returns it ready for raw inputs:
+
+================================  ==========================================  =================================
+what was trained                  files                                       returned
+================================  ==========================================  =================================
+a path integrator or grid model   ``cogmap train``: ``<run>/checkpoints/``    :class:`~cogmap.pathint.model.
+(``cogmap train``)                ``best.ckpt``, ``last.ckpt``                StateEstimationModel`` (eval mode)
+a controller (``cogmap control    ``<run>/checkpoints/update_NNNN.pt``        :class:`~cogmap.control.policy.
+train``)                                                                      Policy` (reset, act)
+a world model (``cogmap           ``<run>/model.pt``                          :class:`~cogmap.worldmodels.model.
+equivariance train``)                                                         WorldModel` (eval mode)
+================================  ==========================================  =================================
+
+A file is recognised by what it holds, not by its name: a controller's and a world model's
+files carry a ``format`` field, a path integrator's is a Lightning checkpoint with its
+hyperparameters. A run folder gives its best checkpoint where the trainer keeps one (the
+path integrators' lowest validation loss), else its last. A missing, damaged or foreign file
+is one :class:`~cogmap.errors.CogmapError` naming the file; nothing of the file is executed
+(tensors and plain data only).
+
+This module sits above every package that trains something (it is the only one that knows
+them all) and below the command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cogmap.errors import CogmapError
+from cogmap.files import load_torch_file
+
+POLICY = "policy"
+PATH_INTEGRATOR = "path-integrator"
+WORLD_MODEL = "world-model"
+KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL)
+
+# The ``format`` field each kind's files carry (a path integrator's Lightning checkpoint has none).
+_FORMATS = {"cogmap-policy": POLICY, "cogmap-world-model": WORLD_MODEL}
+
+
+def kind_of(payload, path: Path) -> str:
+    """Which kind of trained object a checkpoint's payload is (one of :data:`KINDS`)."""
+    if not isinstance(payload, dict):
+        raise CogmapError(f"{path} is not a cogmap checkpoint (it holds a {type(payload).__name__}, not a mapping)")
+    fmt = payload.get("format")
+    if fmt is not None:
+        if fmt not in _FORMATS:
+            raise CogmapError(f"{path} is a {fmt!r} file; cogmap.load opens {', '.join(sorted(_FORMATS))} files "
+                              "and path-integrator checkpoints")
+        return _FORMATS[fmt]
+    if isinstance(payload.get("hyper_parameters"), dict):
+        return PATH_INTEGRATOR
+    if isinstance(payload.get("config"), dict) and isinstance(payload.get("state_dict"), dict):
+        return POLICY  # the first controller files (pendulum only) were written before the format field
+    raise CogmapError(f"{path} is not a cogmap checkpoint (no format, no hyperparameters, no config and weights)")
+
+
+def checkpoint_of(run: Path) -> Path:
+    """The checkpoint a run folder stands for: the best one where the trainer keeps one, else the last."""
+    candidates = [run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt", run / "model.pt"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    updates = sorted((run / "checkpoints").glob("update_*.pt"))
+    if updates:
+        return updates[-1]
+    raise CogmapError(f"{run} is a folder but not a cogmap run: it holds none of checkpoints/best.ckpt, "
+                      "checkpoints/last.ckpt, checkpoints/update_*.pt or model.pt")
+
+
+def load(path_or_run, device=None):
+    """The trained object in a checkpoint file or a run folder, on ``device`` (default CPU), ready to use.
+
+    >>> import cogmap
+    >>> model = cogmap.load("pretrained/so3x2_gru.ckpt")                  # a path integrator
+    >>> codes = model.predict(batch.velocities, batch.initial_code)       # what the generator produces
+    >>> policy = cogmap.load("pretrained/control/pendulum_fo_rnn.pt")      # a Policy
+    >>> action = policy.act(observation)                                  # what the environment returns
+    >>> world = cogmap.load("pretrained/equivariance/teapot_sen.pt")       # a world model
+    >>> latent = world.encode(images)                                     # what its domain renders
+    """
+    path = Path(path_or_run)
+    if not path.exists():
+        raise CogmapError(f"{path} does not exist")
+    if path.is_dir():
+        path = checkpoint_of(path)
+    kind = kind_of(load_torch_file(path, "checkpoint"), path)
+    # Only the kind's own package is imported: a policy needs neither Lightning nor the renderers.
+    if kind == PATH_INTEGRATOR:
+        from cogmap.pathint.model import load_path_integrator
+
+        return load_path_integrator(path, device=device)
+    if kind == POLICY:
+        from cogmap.control.policy import load_policy
+
+        return load_policy(path, device=device)
+    from cogmap.worldmodels.train import load_world_model
+
+    return load_world_model(path, device=device)
