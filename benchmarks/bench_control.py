@@ -22,7 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from cogmap.control import PENDULUM_NO_VELOCITY, evaluate_policy, load_control_config, load_policy, train
+from cogmap.envs import PENDULUM_NO_VELOCITY
+from cogmap.rl import evaluate_policy, load_control_config, load_policy, train
 
 CONFIG = "configs/control/pendulum_po_lstm.yaml"
 

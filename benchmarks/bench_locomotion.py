@@ -22,7 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from cogmap.control import CHEETAH_ID, load_control_config, load_policy, train
+from cogmap.envs import CHEETAH_ID
+from cogmap.rl import load_control_config, load_policy, train
 
 CONFIG = "configs/control/cheetah_speed_lstm.yaml"
 EVAL_SEEDS = range(50_000, 50_016)

@@ -1,9 +1,9 @@
 """Does a path integrator's state help a controller reach? Four or five agents, several seeds, two arms (issue 20, section 6).
 
-The 3-D arm (``cogmap.control.reaching``, SO(3) x SO(3)): PPO agents that observe the target
+The 3-D arm (``cogmap.envs.reaching``, SO(3) x SO(3)): PPO agents that observe the target
 and the joint velocities they applied, plus (a) the pose, (b) the state of the frozen GRU path
 integrator fed those velocities, (c) nothing but a GRU of their own, (d) nothing, no memory.
-Gymnasium's Reacher-v5 (``cogmap.control.reacher``, SO(2) x SO(2)): Reacher's own observation,
+Gymnasium's Reacher-v5 (``cogmap.envs.reacher``, SO(2) x SO(2)): Reacher's own observation,
 the same with the torus path integrator's state added, the target and velocities with that
 state, with a GRU of their own, and alone. Every run is ``cogmap control train`` with the
 agent's config and a seed; the measure stage evaluates the final policy on ``--episodes``
@@ -78,10 +78,10 @@ def train(args, task: str, agent: str, config: str, seed: int) -> None:
 def episodes(task: str, policy, n: int) -> dict:
     """The task's deterministic evaluation of ``policy`` on ``n`` episodes."""
     if task == "arm":
-        from cogmap.control import reach_episodes
+        from cogmap.rl import reach_episodes
 
         return reach_episodes(policy, n, **policy.config.env_kwargs)
-    from cogmap.control.reacher import reacher_episodes
+    from cogmap.rl.episodes import reacher_episodes
 
     return reacher_episodes(policy, n, **policy.config.env_kwargs)
 
@@ -89,7 +89,7 @@ def episodes(task: str, policy, n: int) -> dict:
 def measure_run(args, task: str, agent: str, seed: int) -> None:
     import torch
 
-    from cogmap.control import checkpoints, load_policy
+    from cogmap.rl import checkpoints, load_policy
 
     torch.set_num_threads(1)
     folder = run_dir(args, task, agent, seed)
@@ -130,9 +130,10 @@ def _mean_sd(values) -> tuple[float, float]:
 
 
 def reference_controller(episodes: int) -> dict:
-    """:class:`~cogmap.control.reaching.PoseController` on the arm task of the pose agent's config."""
-    from cogmap.control import load_control_config
-    from cogmap.control.reaching import PoseController, reach_episodes
+    """:class:`~cogmap.envs.reaching.PoseController` on the arm task of the pose agent's config."""
+    from cogmap.envs.reaching import PoseController
+    from cogmap.rl import load_control_config
+    from cogmap.rl.episodes import reach_episodes
 
     kwargs = load_control_config(ROOT / "configs" / "control" / "reach_pose_mlp.yaml").env_kwargs
     return reach_episodes(PoseController(), episodes, **kwargs)

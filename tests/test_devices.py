@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control.policies import RecurrentActorCritic
-from cogmap.control.policy import Policy
-from cogmap.control.ppo import advantages
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.pathint.data import GenerationConfig, generate
 from cogmap.pathint.model import StateEstimationModel
+from cogmap.rl.agents import RecurrentActorCritic
+from cogmap.rl.policy import Policy
+from cogmap.rl.ppo import advantages
 from cogmap.treeworld.tem import TEM2d
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import cogmap
-from cogmap.control.policy import Policy, load_policy
 from cogmap.pathint.data import GenerationConfig, generate
 from cogmap.pathint.model import StateEstimationModel, load_path_integrator
+from cogmap.rl.policy import Policy, load_policy
 from cogmap.worldmodels.model import WorldModel
 from cogmap.worldmodels.train import load_world_model
 

@@ -1,15 +1,33 @@
-"""Atomic file writes: a reader sees the old file or the complete new one, never a half-written one."""
+"""Reading and writing files: atomic writes (a reader sees the old file or the complete new one, never a
+half-written one), and the one reader of config files and of checkpoints, each failure one clear error."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from cogmap.errors import CogmapError
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, plus YAML 1.2's exponent floats without a dot (``1e-2``, ``3E5``)."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                              list("-+0123456789"))
+
+
+def yaml_load(text: str) -> Any:
+    """YAML text as Python values (safe: plain data only), numbers read as YAML 1.2 reads them."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def _umask() -> int:
@@ -66,10 +84,6 @@ def read_yaml_mapping(path: str | os.PathLike, what: str = "config file") -> dic
     gives) or anything but a mapping is a :class:`CogmapError` naming the file and what is wrong
     with it.
     """
-    import yaml
-
-    from cogmap.typed import yaml_load
-
     path = Path(path)
     raw = _read_bytes(path, what)
     try:

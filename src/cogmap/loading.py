@@ -3,16 +3,13 @@
 One call opens what every trainer of cogmap writes, the shipped files in ``pretrained/``
 included, and returns it ready for raw inputs:
 
-================================  ==========================================  =================================
-what was trained                  files                                       returned
-================================  ==========================================  =================================
-a path integrator or grid model   ``cogmap train``: ``<run>/checkpoints/``    :class:`~cogmap.pathint.model.
-(``cogmap train``)                ``best.ckpt``, ``last.ckpt``                StateEstimationModel`` (eval mode)
-a controller (``cogmap control    ``<run>/checkpoints/update_NNNN.pt``        :class:`~cogmap.control.policy.
-train``)                                                                      Policy` (reset, act)
-a world model (``cogmap           ``<run>/model.pt``                          :class:`~cogmap.worldmodels.model.
-equivariance train``)                                                         WorldModel` (eval mode)
-================================  ==========================================  =================================
+- a path integrator or grid-cell network (``cogmap train``: ``<run>/checkpoints/best.ckpt``,
+  ``last.ckpt``, or a ``.ckpt`` in ``pretrained/``) is a
+  :class:`~cogmap.pathint.model.StateEstimationModel` in eval mode;
+- a controller (``cogmap control train``: ``<run>/checkpoints/update_NNNN.pt``) is a
+  :class:`~cogmap.rl.policy.Policy` (``reset``, ``act``);
+- a world model (``cogmap equivariance train``: ``<run>/model.pt``) is a
+  :class:`~cogmap.worldmodels.model.WorldModel` in eval mode.
 
 A file is recognised by what it holds, not by its name: a controller's and a world model's
 files carry a ``format`` field, a path integrator's is a Lightning checkpoint with its
@@ -94,7 +91,7 @@ def load(path_or_run, device=None):
 
         return load_path_integrator(path, device=device)
     if kind == POLICY:
-        from cogmap.control.policy import load_policy
+        from cogmap.rl.policy import load_policy
 
         return load_policy(path, device=device)
     from cogmap.worldmodels.train import load_world_model

@@ -24,19 +24,7 @@ from typing import Any
 import yaml
 
 from cogmap.errors import CogmapError
-
-
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, plus YAML 1.2's exponent floats without a dot (``1e-2``, ``3E5``)."""
-
-
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-                              list("-+0123456789"))
-
-
-def yaml_load(text: str) -> Any:
-    """YAML text as Python values (safe: plain data only)."""
-    return yaml.load(text, Loader=_Loader)
+from cogmap.files import read_yaml_mapping, yaml_load
 
 
 def choice(default: Any, choices: Sequence[Any]) -> Any:
@@ -222,8 +210,6 @@ def merge(base: Mapping, extra: Mapping) -> dict:
 
 def load(cls, path=None, overrides: Iterable[str] = (), base: Mapping | None = None):
     """``cls`` from ``base``, then the YAML file at ``path``, then ``key=value`` overrides."""
-    from cogmap.files import read_yaml_mapping
-
     values = dict(base or {})
     if path is not None:
         values = merge(values, read_yaml_mapping(path))

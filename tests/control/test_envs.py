@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control.envs import BatchedPendulum
+from cogmap.envs.pendulum import BatchedPendulum
 from cogmap.errors import CogmapError
 
 

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control import ANT_ID, CHEETAH_ID, load_policy
-from cogmap.control.envs import BatchedPendulum
-from cogmap.control.policies import RecurrentActorCritic
-from cogmap.control.ppo import PPOConfig, advantages, collect, sequence_forward, sequences, train
+from cogmap.envs import ANT_ID, CHEETAH_ID
+from cogmap.envs.pendulum import BatchedPendulum
 from cogmap.errors import CogmapError
+from cogmap.rl import load_policy
+from cogmap.rl.agents import RecurrentActorCritic
+from cogmap.rl.config import PPOConfig
+from cogmap.rl.ppo import advantages, collect, sequence_forward, sequences, train
 
 
 def test_the_cheetah_is_rewarded_for_tracking_its_command():
@@ -138,8 +140,8 @@ def test_a_short_walker_run_trains_loads_and_acts_on_the_raw_environment(tmp_pat
 
 
 def test_env_kwargs_reach_the_environment_in_training_and_in_the_study():
-    from cogmap.control import make_env
-    from cogmap.control.ppo import load_control_config, make_env_for
+    from cogmap.envs import make_env
+    from cogmap.rl.config import load_control_config, make_env_for
 
     config = load_control_config(None, [f"env={ANT_ID}", "env_kwargs={frame_skip: 5, tracking_sigma: 0.25}"])
     env = make_env_for(config, num_envs=2)

@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control import Policy, load_policy
-from cogmap.control.policies import RecurrentActorCritic
-from cogmap.control.ppo import PPOConfig, save_policy, train
 from cogmap.errors import CogmapError
+from cogmap.rl import Policy, load_policy
+from cogmap.rl.agents import RecurrentActorCritic
+from cogmap.rl.config import PPOConfig
+from cogmap.rl.policy import save_policy
+from cogmap.rl.ppo import train
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +121,7 @@ def test_save_policy_round_trips_any_action_bounds(tmp_path):
     config = PPOConfig(env="Pendulum-v1", cell="gru", hidden=8, head=8)
     env = {"observation_dim": 4, "action_dim": 2, "action_low": [-1.0, 0.0], "action_high": [1.0, 3.0],
            "observation_scale": None}
-    from cogmap.control.ppo import make_agent
+    from cogmap.rl.policy import make_agent
 
     agent = make_agent(config, env)
     save_policy(tmp_path / "p.pt", agent, config, env, update=7)

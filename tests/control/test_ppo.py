@@ -6,21 +6,15 @@ import pytest
 import torch
 
 from cogmap.analysis.dynamics import recurrent_step
-from cogmap.control import ppo as ppo_module
-from cogmap.control.envs import BatchedPendulum, Transition
-from cogmap.control.policies import AgentOutput, RecurrentActorCritic
-from cogmap.control.policy import load_policy
-from cogmap.control.ppo import (
-    PPOConfig,
-    advantages,
-    collect,
-    evaluate_policy,
-    load_control_config,
-    make_agent,
-    sequence_forward,
-    train,
-)
+from cogmap.envs.pendulum import BatchedPendulum
+from cogmap.envs.vector import Transition
 from cogmap.errors import CogmapError
+from cogmap.rl import ppo as ppo_module
+from cogmap.rl.agents import AgentOutput, RecurrentActorCritic
+from cogmap.rl.config import PPOConfig, load_control_config
+from cogmap.rl.episodes import evaluate_policy
+from cogmap.rl.policy import load_policy, make_agent
+from cogmap.rl.ppo import advantages, collect, sequence_forward, train
 
 
 def test_gae_matches_a_hand_computation():
@@ -305,7 +299,7 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
 
     import numpy as np
 
-    from cogmap.control.study import Correlation, RunStudy, distance_reward_correlation, study
+    from cogmap.studies.learning_dynamics import Correlation, RunStudy, distance_reward_correlation, study
 
     for seed in (0, 1):
         train(PPOConfig(observation="partial", cell="gru", total_steps=4800, seed=seed, eval_episodes=2),

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control import PENDULUM_NO_VELOCITY, BatchedPendulum, load_policy
+from cogmap.envs import PENDULUM_NO_VELOCITY, BatchedPendulum
+from cogmap.rl import load_policy
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "control"
 

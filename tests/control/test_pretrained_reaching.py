@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cogmap.control import load_policy, reach_episodes
+from cogmap.rl import load_policy, reach_episodes
 
 CONTROL = Path(__file__).resolve().parents[2] / "pretrained" / "control"
 

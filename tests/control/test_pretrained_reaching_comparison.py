@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cogmap.control import load_policy, reach_episodes, reacher_episodes
+from cogmap.rl import load_policy, reach_episodes, reacher_episodes
 from tests.tiers import tiered
 
 REACHING = Path(__file__).resolve().parents[2] / "pretrained" / "control" / "reaching"

@@ -7,8 +7,9 @@ import pytest
 
 pytest.importorskip("mujoco")
 
-from cogmap.control import CHEETAH_ID, load_policy  # noqa: E402
-from cogmap.control.walking import record  # noqa: E402
+from cogmap.envs import CHEETAH_ID  # noqa: E402
+from cogmap.rl import load_policy  # noqa: E402
+from cogmap.studies.walking import record  # noqa: E402
 from tests.tiers import tiered
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "control"
@@ -99,7 +100,7 @@ def test_a_shipped_walker_acts_on_gymnasiums_raw_observations():
 
 @pytest.mark.slow
 def test_the_speed_axis_follows_the_command_the_conditions_differ_in():
-    from cogmap.control.walking import walking_study
+    from cogmap.studies.walking import walking_study
 
     policy = load_policy(PRETRAINED / "ant_speed_lstm_seed1.pt")
     commands = [[0.4, -0.2, 0.0], [0.4, 0.0, 0.0], [0.4, 0.2, 0.0]]  # only the lateral speed varies

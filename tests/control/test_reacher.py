@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control import REACHER_ID, load_policy
-from cogmap.control.ppo import PPOConfig, train
+from cogmap.envs import REACHER_ID
 from cogmap.errors import CogmapError
 from cogmap.pathint.model import load_path_integrator
+from cogmap.rl import load_policy
+from cogmap.rl.config import PPOConfig
+from cogmap.rl.ppo import train
 
 TORUS = "pretrained/reacher_torus_gru.ckpt"
 
@@ -87,7 +89,7 @@ def test_ppo_trains_on_reacher_and_the_policy_acts_on_what_it_returns(tmp_path, 
     policy.reset()
     action = policy.act(observation)
     assert observation.shape == (4 + 128,) and action.shape == (2,) and env.action_space.contains(action)
-    from cogmap.control.reacher import reacher_episodes
+    from cogmap.rl.episodes import reacher_episodes
 
     assert 0 <= reacher_episodes(policy, 2, observe="blind", integrator=TORUS)["integrator_error_deg"] < 180
     evaluated = cli("control", "evaluate", tmp_path / "run", "--episodes", 2)
@@ -96,9 +98,8 @@ def test_ppo_trains_on_reacher_and_the_policy_acts_on_what_it_returns(tmp_path, 
 
 
 def test_reacher_episodes_are_the_episodes_ppo_evaluates(tmp_path):
-    from cogmap.control import make_env
-    from cogmap.control.ppo import evaluate
-    from cogmap.control.reacher import reacher_episodes
+    from cogmap.envs import make_env
+    from cogmap.rl.episodes import evaluate, reacher_episodes
 
     config = PPOConfig(env=REACHER_ID, env_kwargs={"observe": "full"}, cell="mlp", hidden=8, head=8, total_steps=100,
                        num_envs=2, num_steps=50, epochs=1, minibatches=2, eval_episodes=2)
@@ -143,8 +144,9 @@ def test_the_trapezoid_of_reported_velocities_is_what_the_joints_turned():
 @pytest.mark.parametrize("name,width", [("full_mlp", 10), ("full_embedding_mlp", 10 + 128),
                                         ("blind_embedding_mlp", 4 + 128), ("blind_gru", 4), ("blind_mlp", 4)])
 def test_the_reacher_configs_make_their_reacher(name, width):
-    from cogmap.control import load_control_config
-    from cogmap.control.ppo import make_agent, make_env_for
+    from cogmap.rl import load_control_config
+    from cogmap.rl.config import make_env_for
+    from cogmap.rl.policy import make_agent
 
     config = load_control_config(f"configs/control/reacher_{name}.yaml")
     env = make_env_for(config, num_envs=2)

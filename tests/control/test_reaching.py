@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from cogmap.control import ARM_REACH_ID, load_policy, make_env, reach_episodes
-from cogmap.control.ppo import PPOConfig, train
-from cogmap.control.reaching import BatchedArmReach, hand_position
+from cogmap.envs import ARM_REACH_ID, make_env
+from cogmap.envs.reaching import BatchedArmReach, hand_position
 from cogmap.errors import CogmapError
 from cogmap.pathint.data import GenerationConfig, integrate_joints
 from cogmap.pathint.model import load_path_integrator
+from cogmap.rl import load_policy, reach_episodes
+from cogmap.rl.config import PPOConfig
+from cogmap.rl.ppo import train
 
 GRU = "pretrained/so3x2_gru.ckpt"
 
@@ -38,7 +40,7 @@ def test_hand_positions_by_hand():
 
 
 def test_the_hand_jacobian_against_finite_differences():
-    from cogmap.control.reaching import hand_jacobian
+    from cogmap.envs.reaching import hand_jacobian
     from cogmap.geometry import so3
 
     rotations = so3.random(8, torch.Generator().manual_seed(0), dtype=torch.float64).reshape(4, 2, 3, 3)
@@ -54,7 +56,7 @@ def test_the_hand_jacobian_against_finite_differences():
 
 
 def test_the_pose_controller_shows_what_the_task_allows():
-    from cogmap.control.reaching import PoseController
+    from cogmap.envs.reaching import PoseController
 
     # 2 s of held decisions: every target is reached; the pilot's 1 s at +-3 rad/s is too short for many
     assert reach_episodes(PoseController(), 200, observe="pose", steps=40, action_repeat=5)["success_rate"] > 0.98
@@ -135,7 +137,7 @@ def test_the_shaped_reward_by_hand():
 
 
 def test_the_final_distance_is_measured_before_the_reset():
-    from cogmap.control.policies import RecurrentActorCritic
+    from cogmap.rl.agents import RecurrentActorCritic
 
     still = RecurrentActorCritic(9, 6, cell="mlp", hidden=4, head=4, action_low=[-3.0] * 6, action_high=[3.0] * 6)
     with torch.no_grad():  # the mean action is the centre of the range: the arm never moves
@@ -149,8 +151,8 @@ def test_the_final_distance_is_measured_before_the_reset():
 
 
 def test_the_integrators_drift_is_measured_against_its_own_prediction():
-    from cogmap.control.policies import RecurrentActorCritic
     from cogmap.geometry import so3
+    from cogmap.rl.agents import RecurrentActorCritic
 
     model = load_path_integrator(GRU)
     still = RecurrentActorCritic(9 + model.hparams.hidden, 6, cell="mlp", hidden=4, head=4, action_low=[-3.0] * 6,
@@ -229,8 +231,9 @@ def test_ppo_trains_on_the_arm_and_the_policy_acts_on_gymnasium_observations(tmp
 
 @pytest.mark.parametrize("name", ["reach_pose_mlp", "reach_embedding_mlp", "reach_velocities_gru", "reach_velocities_mlp"])
 def test_the_reaching_configs_make_their_arm(name):
-    from cogmap.control import load_control_config
-    from cogmap.control.ppo import make_agent, make_env_for
+    from cogmap.rl import load_control_config
+    from cogmap.rl.config import make_env_for
+    from cogmap.rl.policy import make_agent
 
     config = load_control_config(f"configs/control/{name}.yaml")
     env = make_env_for(config, num_envs=2)
@@ -239,7 +242,7 @@ def test_the_reaching_configs_make_their_arm(name):
 
 
 def test_reach_episodes_are_the_episodes_ppo_evaluates():
-    from cogmap.control.ppo import evaluate
+    from cogmap.rl.episodes import evaluate
 
     policy = load_policy(Path(__file__).resolve().parents[2] / "pretrained" / "control" / "reach_pose_mlp_seed0.pt")
     returns = evaluate(policy, make_env("arm_reach", 8, seed=5, env_kwargs=policy.config.env_kwargs))

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from cogmap.control import CHEETAH_ID
-from cogmap.control.policies import RecurrentActorCritic
-from cogmap.control.policy import Policy
-from cogmap.control.ppo import PPOConfig, make_agent
-from cogmap.control.walking import ACTUATION, RECURRENT, Recording, cycle_average, layer_tangling, record
+from cogmap.envs import CHEETAH_ID
 from cogmap.errors import CogmapError
+from cogmap.rl.agents import RecurrentActorCritic
+from cogmap.rl.config import PPOConfig
+from cogmap.rl.policy import Policy, make_agent
+from cogmap.studies.walking import ACTUATION, RECURRENT, Recording, cycle_average, layer_tangling, record
 
 
 def synthetic(period: int = 20, cycles: int = 6, copies: int = 3, shift: float = 0.0) -> Recording:

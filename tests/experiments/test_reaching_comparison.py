@@ -54,7 +54,8 @@ def test_only_runs_with_their_final_evaluation_count_as_finished(study, tmp_path
 
 
 def test_the_measure_stage_evaluates_checkpoints_along_training(study, tmp_path):
-    from cogmap.control.ppo import PPOConfig, train
+    from cogmap.rl.config import PPOConfig
+    from cogmap.rl.ppo import train
 
     folder = tmp_path / "arm" / "pose_mlp" / "seed0"
     config = PPOConfig(env="arm_reach", env_kwargs={"observe": "pose", "steps": 5}, cell="mlp", hidden=8, head=8,

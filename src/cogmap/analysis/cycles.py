@@ -1,6 +1,6 @@
 """Rhythmic activity: gait cycles cut at events, averaged per condition, and the axes along which conditions differ.
 
-The seed's method (Rush, Jayaram, Humbert): cut recordings into cycles at an event (a foot
+The method of Rush, Jayaram & Humbert: cut recordings into cycles at an event (a foot
 lifting off), keep the cycles of the most common length per condition and average them time
 step by time step; :func:`resample_cycles` is the alternative that stretches every cycle onto a
 common phase grid. :func:`smooth_cycle` draws a cycle with a periodic cubic spline (scipy) for
@@ -72,7 +72,7 @@ class CycleAverage:
 
 
 def average_cycles(cycles: Sequence, length: int | None = None) -> CycleAverage:
-    """Average the cycles of the most common length (or of ``length``) time step by time step (the seed's method).
+    """Average the cycles of the most common length (or of ``length``) time step by time step (Rush et al.'s method).
 
     Ties between equally common lengths go to the shorter one.
     """
@@ -151,7 +151,7 @@ def speed_axis(conditions: Sequence, values: Sequence[float] | None = None, excl
     Principal components are those of all conditions' activity together. The axis is the unit
     combination ``d`` of PCs ``exclude + 1 .. exclude + n_pcs`` that maximises the variance
     across conditions of ``X d``, ``X`` being the conditions' time-averaged activity on those PCs
-    (the seed: PCs 3-12, 7 speeds): the top right singular vector of the centred ``X``. With the
+    (Rush et al.: PCs 3-12, 7 speeds): the top right singular vector of the centred ``X``. With the
     commanded ``values`` (speeds), its sign is chosen so that position on the axis grows with them.
     """
     parts = [_matrix(c, f"condition {i}") for i, c in enumerate(conditions)]

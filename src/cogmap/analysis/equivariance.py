@@ -1,7 +1,7 @@
 """Measures of a learned world model's latent space: ranking of predictions, equivariance, distance invariance.
 
 The measures of C-SWM (Kipf et al. 2020, ICLR) and of symmetric embedding networks (Park, Biza,
-Zhao, van de Meent, Walters 2022, ICML; seed 004), written for any latent and any group action
+Zhao, van de Meent, Walters 2022, ICML), written for any latent and any group action
 given as a function, so that they apply as well to a path integrator's hidden states.
 
 **Ranking.** Row ``i`` of ``predicted`` is a model's prediction of the latent of observation

@@ -14,7 +14,7 @@ def place_centres(manifold, n: int, layout: str = "random", generator: torch.Gen
     """``n`` cell centres, ``(n, *point_shape)``.
 
     ``random`` draws them from the manifold's uniform (Haar) distribution with ``generator``,
-    as the seed did; ``even`` uses a deterministic, nearly even spread (a super-Fibonacci
+    as the reference setup does; ``even`` uses a deterministic, nearly even spread (a super-Fibonacci
     spiral on SO(3), a grid on tori and boxes).
     """
     check_positive_int("number of cells", n)

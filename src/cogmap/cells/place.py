@@ -3,9 +3,9 @@
 Kernels (``d`` is the geodesic distance from the state to a cell's centre):
 
 - ``vmf``: ``softmax(kappa * cos d)``, the von Mises-Fisher analogue of a Gaussian on
-  compact spaces (the seed's choice; kappa=5).
+  compact spaces (the reference setup's choice; kappa=5).
 - ``rbf``: ``exp(-d^2 / 2 sigma^2)`` normalised by its sum (a proper Gaussian code).
-- ``rbf_softmax``: ``softmax(exp(-d^2 / 2 sigma^2))``, the variant the seed reports as failing:
+- ``rbf_softmax``: ``softmax(exp(-d^2 / 2 sigma^2))``, the variant the reference setup reports as failing:
   the softmax is applied to activations that lie in (0, 1], so no two cells can differ by
   more than a factor e and the code is close to uniform whatever sigma is.
 - ``dog``: a difference of Gaussians (centre ``sigma``, surround ``surround_scale * sigma``),

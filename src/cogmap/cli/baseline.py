@@ -14,7 +14,7 @@ HELP = "scores of chance and of the 'stay still' predictor on validation traject
 DESCRIPTION = """\
 Score the trivial predictors on validation trajectories: chance (1/C) and 'stay still', which
 outputs the initial place-cell code at every step and so never integrates. Trajectories are
-generated from the flags (the seed's settings by default) or read with --data. Prints the
+generated from the flags (the reference settings by default) or read with --data. Prints the
 scores overall and at a few time steps; --json writes them all, per step.
 """
 

@@ -25,7 +25,7 @@ DESCRIPTION = """\
   evaluate the policy of each run (its last checkpoint, or a checkpoint file) on fresh
            deterministic episodes (the same start states for every run): per-run mean and
            sd, and the mean and spread over runs.
-  tangling the walking study of a trained walker (seed 003): record its layers walking at
+  tangling the walking study of a trained walker (Rush, Jayaram & Humbert): record its layers walking at
            several commanded velocities, average gait cycles, tangling of every layer per
            condition and pooled (actuation vs recurrent, paired test), the speed axis, a push;
            tangling.json and figures to --out.
@@ -34,7 +34,7 @@ DESCRIPTION = """\
            under the upright input and their stability, the stable fixed point's distance to
            its final location against reward-to-go (correlation across runs), the slowest
            timescales with 99% intervals; study.json and figures to --out.
-Load a trained policy in Python with cogmap.control.load_policy(RUN_DIR or CHECKPOINT).
+Load a trained policy in Python with cogmap.load(RUN_DIR or CHECKPOINT).
 """
 
 
@@ -100,8 +100,9 @@ def add_parser(subparsers) -> None:
 def run_train(args) -> int:
     import csv
 
-    from cogmap.control.ppo import load_control_config, train
     from cogmap.errors import CogmapError
+    from cogmap.rl.config import load_control_config
+    from cogmap.rl.ppo import train
 
     words = overrides(args) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
@@ -126,10 +127,10 @@ def run_train(args) -> int:
 def run_evaluate(args) -> int:
     import statistics
 
-    from cogmap.control.policy import load_policy
-    from cogmap.control.ppo import evaluate, make_env_for
-    from cogmap.control.reacher import REACHER_ID, reacher_episodes
-    from cogmap.control.reaching import reach_episodes
+    from cogmap.envs.reacher import REACHER_ID
+    from cogmap.rl.config import make_env_for
+    from cogmap.rl.episodes import evaluate, reach_episodes, reacher_episodes
+    from cogmap.rl.policy import load_policy
 
     reaching = {"arm_reach": reach_episodes, REACHER_ID: reacher_episodes}
     check_count("--episodes", args.episodes)
@@ -158,10 +159,10 @@ def run_evaluate(args) -> int:
 def run_analyze(args) -> int:
     import json
 
-    from cogmap.control.policy import checkpoints, load_policy
-    from cogmap.control.study import learning_dynamics
     from cogmap.errors import CogmapError
     from cogmap.files import write_text_atomic
+    from cogmap.rl.policy import checkpoints, load_policy
+    from cogmap.studies.learning_dynamics import learning_dynamics
     from cogmap.viz.control import plot_hidden_pca, plot_learning_dynamics, plot_policy_landscapes
 
     check_count("--every", args.every)
@@ -208,9 +209,9 @@ def _commands(text: str) -> list:
 def run_tangling(args) -> int:
     import json
 
-    from cogmap.control.policy import load_policy
-    from cogmap.control.walking import walking_study
     from cogmap.files import write_text_atomic
+    from cogmap.rl.policy import load_policy
+    from cogmap.studies.walking import walking_study
     from cogmap.viz.control import plot_push, plot_speed_axis, plot_tracking, plot_walking_tangling
 
     for flag, value, minimum in (("--envs", args.envs, 1), ("--steps", args.steps, 20), ("--warmup", args.warmup, 0),

@@ -1,4 +1,4 @@
-"""``cogmap equivariance``: world models of rotating bodies with symmetric embeddings (seed 004)."""
+"""``cogmap equivariance``: world models of rotating bodies with symmetric embeddings (Park et al. 2022)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from cogmap.cli.common import ArgumentParser, add_config_arguments, check_count, create_output_dir, output_dir, overrides
 from cogmap.errors import CogmapError
 
-HELP = "world models of rotating bodies: symmetric embeddings and an equivariant transition (seed 004)"
+HELP = "world models of rotating bodies: symmetric embeddings and an equivariant transition (Park et al. 2022)"
 DESCRIPTION = """\
   train    render (observation, action, next observation) of a domain's body (domain=teapot:
            a rigid object on SO(3); arm: the two-joint arm on SO(3) x SO(3); planar_arm: on

@@ -28,7 +28,7 @@ HELP = "generate trajectories and place-cell codes for path integration"
 DESCRIPTION = f"""\
 Generate path-integration data: random start poses of a K-joint arm (or positions in a box),
 self-motion (Ornstein-Uhlenbeck angular velocities; a wall-avoiding walk in the box), and the
-place-cell codes of the poses. Defaults are the seed's settings (2 joints on SO(3), 100k + 5k
+place-cell codes of the poses. Defaults are the reference settings (2 joints on SO(3), 100k + 5k
 trajectories of 100 steps, dt 0.01, 32 vMF cells per joint, kappa 5, seed 42); spaces:
 {', '.join(f'{name} ({entry.description})' for name, entry in SPACES.items())}.
 The file stores start poses and velocities only; codes are recomputed when it is read.

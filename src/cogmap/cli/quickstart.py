@@ -13,7 +13,7 @@ from cogmap.errors import CogmapError
 HELP = "train, evaluate and report a small GRU path integrator on SO(3) x SO(3) in a few minutes"
 DESCRIPTION = """\
 Run the whole path-integration pipeline on a built-in small configuration: a GRU with 128
-units trained on fresh trajectories (the seed's data settings: 2 joints on SO(3), 100 steps,
+units trained on fresh trajectories (the reference setup's data settings: 2 joints on SO(3), 100 steps,
 32 vMF cells per joint), then evaluated at 100 and 500 steps against chance and the
 stay-still predictor. Training stops after 20 epochs or at a 4-minute time cap, whichever
 comes first (on a 2-core machine all 20 epochs took 2.3 minutes one day, and the cap stopped
@@ -23,7 +23,7 @@ figures under --out.
 """
 
 # Chosen to learn well within the time budget on 2 cores: a smaller GRU, no dropout, a
-# higher learning rate than the seed's full-size run and the log-code encoder of the start
+# higher learning rate than the reference setup's full-size run and the log-code encoder of the start
 # pose (RESULTS.md: it halves the error at equal budget).
 QUICKSTART = {
     "model": {"cell": "gru", "hidden": 128, "dropout": 0.0, "encode": "log"},

@@ -14,14 +14,14 @@ line, e.g.
 Checkpoints go to <trainer.log_dir>/<trainer.name or model.cell>/checkpoints/{best,last}.ckpt,
 metrics to metrics.csv beside them, and the resolved config to config.yaml. Multi-GPU and
 multi-node runs need only trainer.devices, trainer.num_nodes and trainer.strategy=ddp.
-At the seed's settings (200 epochs of 100k trajectories, 256 units) a run takes about 16 h
+At the reference settings (200 epochs of 100k trajectories, 256 units) a run takes about 16 h
 on 2 CPU cores (3-5 minutes an epoch); trainer.max_epochs=20 about 1.5 h (RESULTS.md).
 """
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help=HELP, description=DESCRIPTION)
-    add_config_arguments(p, "trainer.max_epochs=5", "YAML config (default: built-in defaults, the seed's settings)")
+    add_config_arguments(p, "trainer.max_epochs=5", "YAML config (default: built-in defaults, the reference settings)")
     p.add_argument("--resume", action="store_true", help="continue the run from its last.ckpt")
     p.add_argument("--workers", type=int, help="CPU threads to use")
     p.set_defaults(run=run)

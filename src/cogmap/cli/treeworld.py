@@ -34,7 +34,7 @@ mapping of TreeWorldConfig fields) and KEY=VALUE overrides anywhere on the line 
             (the drive foragers run --batch worlds together; the defaults, 50 worlds of the random
             and the drive forager, take well under a minute on 2 cores; the self-localizing
             foragers a few minutes per 50 worlds of 5,000 steps)
-  localize  the seed's localization experiments, with TEM2d or the phase code: errors over time,
+  localize  the Tree World specification's localization experiments, with TEM2d or the phase code: errors over time,
             figures, animations (--experiment all: a few minutes on 2 cores, more with --animate)
 An existing, non-empty --out is not overwritten without --force.
 """
@@ -96,7 +96,7 @@ def add_parser(subparsers) -> None:
     s.set_defaults(run=run_survival)
     from cogmap.treeworld.localize import ALL_EXPERIMENTS
 
-    loc = sub.add_parser("localize", help="the seed's localization experiments, with TEM2d or the phase code",
+    loc = sub.add_parser("localize", help="the Tree World specification's localization experiments, with TEM2d or the phase code",
                          description="Run a path tracer that localizes itself from odometry and smell with TEM2d "
                                      "(belief maps on a 101 x 101 grid over 1000 x 1000 world units, moved by action "
                                      "kernels, corrected from a location-keyed memory) or with the phase code "

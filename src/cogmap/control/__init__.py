@@ -1,41 +1,43 @@
-"""Recurrent controllers trained by reinforcement learning, their environments, and the trained policies.
+"""The names ``from cogmap.control import ...`` gave before the controllers' code was split by job.
 
->>> from cogmap.control import load_policy
->>> policy = load_policy("pretrained/control/pendulum_po_gru.pt")   # a checkpoint or a run folder
->>> policy.reset(); action = policy.act(observation)                # raw Gymnasium observations in
+Nothing lives here any more; each name comes from its home:
 
-Importing this package registers with Gymnasium ``cogmap/PendulumNoVelocity-v1`` (Pendulum-v1
-without the angular velocity, the partially observable task of the ``pendulum_po_*`` policies)
-and the commanded-velocity walkers ``cogmap/CheetahVelocity-v0`` and ``cogmap/AntVelocity-v0``
-(:mod:`cogmap.control.locomotion`; making them needs ``pip install "gymnasium[mujoco]"``), and
-``cogmap/ArmReach-v0``, reaching with the 3-D two-joint arm (:mod:`cogmap.control.reaching`), and
-``cogmap/Reacher-v5``, Gymnasium's Reacher-v5 observed in full or blind, with a path integrator's
-state added (:mod:`cogmap.control.reacher`).
+- the learner (PPO, actor-critics, policies and their checkpoints, episodes): :mod:`cogmap.rl`;
+- the environments (the pendulum, the reaching arm, Reacher, the walkers) and :func:`make_env`: :mod:`cogmap.envs`;
+- the studies of trained controllers: :mod:`cogmap.studies`.
+
+>>> from cogmap.control import load_policy           # still works; cogmap.load(path) is the one call for any file
 """
 
-from cogmap.control.envs import (
-                                 PENDULUM_NO_VELOCITY,
-                                 BatchedPendulum,
-                                 GymnasiumVectorEnv,
-                                 Transition,
-                                 VectorEnv,
-                                 make_env,
-                                 register,
+from cogmap.envs import (
+    ANT_ID,
+    ARM_REACH_ID,
+    CHEETAH_ID,
+    PENDULUM_NO_VELOCITY,
+    REACHER_ID,
+    BatchedArmReach,
+    BatchedPendulum,
+    GymnasiumVectorEnv,
+    Transition,
+    VectorEnv,
+    make_env,
 )
-from cogmap.control.locomotion import ANT_ID, CHEETAH_ID
-from cogmap.control.locomotion import register as register_walkers
-from cogmap.control.policies import AgentOutput, RecurrentActorCritic
-from cogmap.control.policy import Policy, Recording, checkpoints, load_policy
-from cogmap.control.ppo import PPOConfig, evaluate, evaluate_policy, load_agent, load_control_config, train
-from cogmap.control.reacher import REACHER_ID, reacher_episodes
-from cogmap.control.reacher import register as register_reacher
-from cogmap.control.reaching import ARM_REACH_ID, BatchedArmReach, reach_episodes
-from cogmap.control.reaching import register as register_reaching
-
-register()
-register_walkers()
-register_reaching()
-register_reacher()
+from cogmap.rl import (
+    AgentOutput,
+    Policy,
+    PPOConfig,
+    Recording,
+    RecurrentActorCritic,
+    checkpoints,
+    evaluate,
+    evaluate_policy,
+    load_agent,
+    load_control_config,
+    load_policy,
+    reach_episodes,
+    reacher_episodes,
+    train,
+)
 
 __all__ = ["ANT_ID", "ARM_REACH_ID", "CHEETAH_ID", "PENDULUM_NO_VELOCITY", "REACHER_ID", "AgentOutput",
            "BatchedArmReach", "BatchedPendulum", "GymnasiumVectorEnv", "PPOConfig", "Policy", "Recording",

@@ -25,7 +25,7 @@ _BLOCK = 64
 
 @dataclass(frozen=True)
 class OrnsteinUhlenbeck:
-    """Parameters of an OU velocity process (defaults: the seed's sigma=1.0, theta=2.0)."""
+    """Parameters of an OU velocity process (defaults: the reference setup's sigma=1.0, theta=2.0)."""
 
     sigma: float = 1.0
     theta: float = 2.0

@@ -1,6 +1,6 @@
 """Path-integration data: trajectories on a space, driven by a motion model, and their place-cell codes.
 
-An arm has ``joints`` joints, each living on the same space: SO(3) (the seed's arm), the
+An arm has ``joints`` joints, each living on the same space: SO(3) (the reference setup's arm), the
 circle ``so2``, the torus ``torus2``, or ``box``, a walled square arena in which each "joint" is
 an animal's position (the setting of Banino et al. 2018 and Sorscher et al. 2019). On the
 angular spaces a trajectory starts at a uniformly random pose and receives ``seq_len``
@@ -12,7 +12,7 @@ targets are the place-cell codes of the states after each step ``(N, T, K*C)``; 
 code of the start ``(N, K*C)``.
 
 Only the velocities and the start poses are random, and everything else is a cheap,
-deterministic function of them, so files store just those two (about 9% of the seed's
+deterministic function of them, so files store just those two (about 9% of the reference setup's
 2.8 GB for 100k + 5k trajectories) and the rest is recomputed per batch.
 
 Reproducibility: random numbers come from CPU generators seeded by
@@ -58,7 +58,7 @@ from cogmap.typed import check_choices, choice, parse, to_dict
 FORMAT_NAME = "cogmap-trajectories"
 FORMAT_VERSION = 2  # 2: blake2b checksums (version 1's weighted sums are still read)
 READABLE_VERSIONS = (1, 2)
-BLOCK_STEPS = 102_400  # time steps per random block: 1024 trajectories of the seed's 100 steps
+BLOCK_STEPS = 102_400  # time steps per random block: 1024 trajectories of the reference setup's 100 steps
 DEFAULT_PATH = Path("data/estimation/trajectories.pt")
 
 
@@ -73,7 +73,7 @@ class SpaceEntry:
 
 # The one table of spaces that data can be generated on (the spaces themselves: cogmap.geometry.SPACES).
 SPACES = {
-    "so3": SpaceEntry("ou", "vmf", "every joint rotates freely in 3-D (the seed's arm)"),
+    "so3": SpaceEntry("ou", "vmf", "every joint rotates freely in 3-D (the reference setup's arm)"),
     "so2": SpaceEntry("ou", "vmf", "every joint turns on a circle"),
     "torus2": SpaceEntry("ou", "vmf", "every joint moves on a flat 2-torus"),
     "box": SpaceEntry("rat", "rbf", "an animal's position in a walled square arena (side box_size)"),
@@ -89,7 +89,7 @@ _REORTHONORMALISE_EVERY = 16
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Every parameter of the data; defaults are the seed's settings.
+    """Every parameter of the data; defaults are the reference settings.
 
     ``kernel: auto`` is the space's usual kernel (vMF on SO(3) and tori, a Gaussian in the
     box). ``ou_sigma``/``ou_theta``/``initial_velocity`` drive the angular spaces; the box's

@@ -1,4 +1,4 @@
-"""Which spatial frequencies on SO(3) a path integrator's hidden units carry (issue 20, section 1).
+"""Which spatial frequencies on SO(3) a path integrator's hidden units carry.
 
 Every hidden unit's activity, recorded along validation trajectories with the true poses, is a
 function on SO(3) x SO(3). Fitted with Wigner harmonics (:mod:`cogmap.analysis.harmonics`) as a

@@ -33,7 +33,7 @@ def kl_divergence(target: torch.Tensor, log_prediction: torch.Tensor, joints: in
 def accuracy(target: torch.Tensor, prediction: torch.Tensor, joints: int) -> torch.Tensor:
     """Fraction of joints whose most active predicted cell is the most active target cell: shape ``(...)``.
 
-    This is the seed's accuracy; chance is ``1 / C``.
+    This is the reference setup's accuracy; chance is ``1 / C``.
     """
     if target.shape != prediction.shape:
         raise CogmapError(f"target {tuple(target.shape)} and prediction {tuple(prediction.shape)} differ in shape")

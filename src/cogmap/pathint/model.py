@@ -2,7 +2,7 @@
 
 The network is told where it starts (the place-cell code of the start pose, through a linear
 encoder into its initial state) and must integrate velocities from there. ``encode="code"``
-(the seed's) maps the code itself; ``encode="log"`` maps its log, centred per joint, which is
+(the reference setup's) maps the code itself; ``encode="log"`` maps its log, centred per joint, which is
 linear in the pose (see :meth:`PathIntegrator.encoder_input`). The output head is LayerNorm,
 dropout and a linear map to one log-softmax over cells per joint.
 
@@ -176,7 +176,7 @@ class StateEstimationModel(L.LightningModule):
 
     Loss: ``KL(target || prediction)`` per joint, averaged over joints, steps and the batch.
     Logged per epoch: ``{train,val}/loss``, ``{train,val}/accuracy`` (per-joint top-1 agreement,
-    the seed's definition) and ``val/geodesic_error_deg`` (decoded pose against the truth, on a
+    the reference setup's definition) and ``val/geodesic_error_deg`` (decoded pose against the truth, on a
     fixed subset of validation steps; see :meth:`validation_step`).
     """
 
@@ -194,7 +194,7 @@ class StateEstimationModel(L.LightningModule):
                                   readout)
         self._place_cells = None
 
-    # -- the seed's public API ------------------------------------------------------------
+    # -- the reference setup's public API ------------------------------------------------------------
 
     def forward(self, velocities: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.net(velocities, hidden)

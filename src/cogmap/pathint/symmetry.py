@@ -1,4 +1,4 @@
-"""Is a path integrator's hidden state equivariant to rotating the whole arm? (issue 20, section 4)
+"""Is a path integrator's hidden state equivariant to rotating the whole arm?
 
 Turning every pose of a trajectory by the same rotation ``g`` on the left (``R_t -> g R_t``, one
 ``g`` per joint) leaves its body-frame angular velocities unchanged, since they act on the right
@@ -6,7 +6,7 @@ Turning every pose of a trajectory by the same rotation ``g`` on the left (``R_t
 one started from ``R_0``, and only its start differs. If its state carries the pose the way a
 representation of SO(3) would, the two runs' states are related by one fixed linear map ``rho(g)``,
 whatever the trajectory. Here ``rho(g)`` is fitted by least squares on one set of trajectories and
-tested on others with seed 004's measures (one implementation, :mod:`cogmap.analysis.equivariance`):
+tested on others with Park et al.'s measures (one implementation, :mod:`cogmap.analysis.equivariance`):
 the equivariance error ``mean ||rho h - h'|| / mean ||h||`` and the distance-invariance error of
 random pairs of states (an orthogonal ``rho`` keeps distances). A state that ignores the start is
 trivially equivariant (``rho`` = identity), and its equivariance error is then small for that reason

@@ -1,4 +1,4 @@
-"""The shape of a path integrator's hidden states on SO(3) (issue 20, section 3).
+"""The shape of a path integrator's hidden states on SO(3).
 
 If a network's state is a function of the pose it has integrated, the cloud of its states
 should have the pose space's topology. For one joint moving while every other joint holds

@@ -1,4 +1,4 @@
-"""The seed's localization experiments: a path tracer in Tree World localizing itself.
+"""The Tree World specification's localization experiments: a path tracer in Tree World localizing itself.
 
 Each experiment runs one world with a path-tracing agent that feeds its movement report
 (odometry) and its smell to a localizer, ``tem2d`` (:class:`TEM2d`, a belief map) or
@@ -6,7 +6,7 @@ Each experiment runs one world with a path-tracing agent that feeds its movement
 the estimate is from the truth at every step: the distance from the true location to the
 belief's mean and to its mode (the phase code's decoded position is both), in world units.
 
-- ``spiral-memory``: outward spiral, memory on, mixed in with weight 1/2 (the seed's code).
+- ``spiral-memory``: outward spiral, memory on, mixed in with weight 1/2 (the original Tree World code).
 - ``spiral-no-memory``: the same without memory: pure path integration by convolution.
 - ``circle-memory``: a circle of radius 100 through the origin, memory on (weight 1/2).
 - ``noisy-actions``: the circle with odometry noise (sd 1 world unit per axis), no memory.
@@ -17,7 +17,7 @@ belief's mean and to its mode (the phase code's decoded position is both), in wo
 - ``tracked-vehicle``: a differential-drive agent heard only through its track speeds,
   localized through a learned action model (see :func:`tracked_vehicle_experiment`).
 
-The fixed memory weight of the seed's code (1/2) is TEM2d's; the phase code always mixes its
+The fixed memory weight of the original Tree World code (1/2) is TEM2d's; the phase code always mixes its
 landmarks in by their certainty, gated by affinity (``memory_mix`` does not apply to it).
 """
 

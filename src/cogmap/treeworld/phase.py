@@ -398,7 +398,7 @@ class PhaseLocalizer(nn.Module):
     4. write (phases, position, sensation) to memory where the memory does not already predict the
        sensation at the estimate (cosine below ``novelty``; None: every step). Writing every step
        would, on a revisit, store the place again at the drifted estimate, and the next correction
-       would be pulled halfway to that (the seed's "the error reinforces itself").
+       would be pulled halfway to that (the Tree World specification's "the error reinforces itself").
 
     The position variance after a correction is the smaller of the estimate's and the
     landmark's (whether the gate moved the estimate or found it already in agreement), not their

@@ -1,6 +1,6 @@
 """One Tree World driven by an agent model, step by step, with a recorded history.
 
-:class:`TreeWorld` is the seed's single-world API over a :class:`BatchedTreeWorld` of one world,
+:class:`TreeWorld` is the Tree World specification's single-world API over a :class:`BatchedTreeWorld` of one world,
 so the single and batched worlds share every rule. ``world.run(steps, record=True,
 allow_death=False)`` steps the agent until ``steps`` or death and returns a :class:`Record`.
 """
@@ -50,7 +50,7 @@ class Record:
 
 
 class Agent:
-    """The world's agent as the seed exposed it: body state (read-only views) and its ``model``."""
+    """The world's agent as the original Tree World code exposed it: body state (read-only views) and its ``model``."""
 
     def __init__(self, world: "TreeWorld", model: AgentModel):
         self._world, self.model = world, model

@@ -1,6 +1,6 @@
 """TEM2d: a TEM-style localizer whose location is a probability map over an S x S grid.
 
-Each step (seed 001, "Implementing a TEM Module"):
+Each step (the Tree World specification, "Implementing a TEM Module"):
 
 1. predict: translate the last belief by the action (convolution with its kernel, optionally
    blurred for action noise);
@@ -8,7 +8,7 @@ Each step (seed 001, "Implementing a TEM Module"):
    before near the last belief, and mix it in with weight ``lambda = 1 - a ** exponent``, where
    ``a`` is the cosine (clipped at 0) between what the memory expects to sense under the sample
    and under the last belief: if the memory's expectation has not changed, trust the movement
-   model; ``memory_mix`` fixes ``lambda`` instead (the seed's first version used 1/2);
+   model; ``memory_mix`` fixes ``lambda`` instead (the Tree World specification's first version used 1/2);
 3. sharpen (``belief ** sharpen``, against the blur of repeated convolution) and renormalise;
 4. loss: squared error between the sensation and what the memory expects under the new belief,
    plus, when the memory was used, the squared distances of the belief from the prediction
@@ -16,7 +16,7 @@ Each step (seed 001, "Implementing a TEM Module"):
 5. write (belief, sensation) to memory.
 
 All of it is batched over worlds. :class:`LocalizingAgent` runs a TEM2d inside any agent that
-reports its movement (``odometry``), for the seed's mapping experiments.
+reports its movement (``odometry``), for the Tree World specification's mapping experiments.
 """
 
 from __future__ import annotations

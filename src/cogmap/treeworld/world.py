@@ -205,7 +205,7 @@ class BatchedTreeWorld:
         return bool(self.alive[0])
 
     def observation(self, tasted: int = 0) -> Observation:
-        """What the one world's agent observes now, unbatched (the seed's API, ``TreeWorld.observe``)."""
+        """What the one world's agent observes now, unbatched (the Tree World specification's API, ``TreeWorld.observe``)."""
         self._single("observation")
         senses = self.sense()
         return Observation(step=int(self.steps[0]), location=self.location[0].cpu(), heading=self.heading[0].cpu(),

@@ -1,4 +1,4 @@
-"""Figures of a controller's learning-dynamics study (seed 002, panels b-e), from :mod:`cogmap.control.study`."""
+"""Figures of a controller's learning-dynamics study (Huang, Singh & Rajan, panels b-e), from :mod:`cogmap.studies.learning_dynamics`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures of the world models (seed 004)."""
+"""Figures of the world models (Park et al. 2022)."""
 
 from __future__ import annotations
 

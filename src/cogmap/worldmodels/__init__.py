@@ -1,4 +1,4 @@
-"""World models with known symmetries (seed 004): bodies whose poses are rotations (a teapot-like object on
+"""World models with known symmetries (Park et al. 2022): bodies whose poses are rotations (a teapot-like object on
 SO(3), the two-joint arm on SO(3) x SO(3) and flat on SO(2) x SO(2)) rendered on the fly, symmetric embeddings with
 an equivariant transition and their baseline, trained by a contrastive loss; the measures are in
 :mod:`cogmap.analysis.equivariance`."""

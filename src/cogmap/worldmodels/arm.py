@@ -1,4 +1,4 @@
-"""The two-joint arm of seed 000, rendered: links of ellipsoids on SO(3) x SO(3), or flat on SO(2) x SO(2).
+"""The path integrators' two-joint arm, rendered: links of ellipsoids on SO(3) x SO(3), or flat on SO(2) x SO(2).
 
 The shoulder sits at the centre of the image. Link 1 points along ``R1 e_x`` from the shoulder;
 link 2 along ``R1 R2 e_x`` from the elbow: ``R2`` is the elbow's rotation relative to link 1,

@@ -1,7 +1,7 @@
 """The worlds a world model learns: bodies whose poses are rotations, turned one joint at a time.
 
 A domain's pose is one rotation per joint, ``(..., J, d, d)``: the teapot-like rigid object
-(one joint, d = 3: SO(3)), the arm of seed 000 (two joints, SO(3) x SO(3)) and the planar arm
+(one joint, d = 3: SO(3)), the path integrators' two-joint arm (two joints, SO(3) x SO(3)) and the planar arm
 (two joints, d = 2: SO(2) x SO(2)). Every action turns one joint by a fixed angle about one
 axis of its parent's frame, applied on the left (``R_j' = G_a R_j``), so the product group acts
 on poses by ``(g_1, ..., g_J) . R = (g_1 R_1, ..., g_J R_J)``; an equivariant latent holds, for

@@ -151,7 +151,7 @@ def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observa
                      loss: str = "hinge", twist=None) -> tuple[torch.Tensor, dict]:
     """C-SWM's hinge loss on one batch of transitions; the negatives are the batch's latents, shuffled.
 
-    ``negatives="sample"`` (C-SWM's and the seed's): the hinge acts on the energy of the whole
+    ``negatives="sample"`` (C-SWM's and Park et al.'s): the hinge acts on the energy of the whole
     latent. ``negatives="joints"``: one hinge per joint, on that joint's block of the latent alone,
     averaged over the joints: each joint must tell random poses apart by itself, so that the
     latent cannot rest on the easiest joint and drop the others (the same for one joint).

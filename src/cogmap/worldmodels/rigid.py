@@ -1,4 +1,4 @@
-"""A rigid 3-D object on SO(3), rendered to small grey images (seed 004's teapot-like domain).
+"""A rigid 3-D object on SO(3), rendered to small grey images (Park et al.'s teapot-like domain).
 
 The object is a union of ellipsoids (a body, a spout, a handle, a lid knob and a marker on one
 side), chosen so that no rotation but the identity maps it onto itself and its mirror image is

@@ -12,7 +12,7 @@ class Observation:
     """One world's senses and body state before the agent acts (tensors are 1-D, unbatched).
 
     ``location`` is the true position: agents that use it are told where they are (the
-    seed's "perfectly known location" proof of concept); a localizer must not read it.
+    specification's "perfectly known location" proof of concept); a localizer must not read it.
     ``tasted`` is +1 after eating edible fruit on the last step, -1 after poison, 0 otherwise.
     """
 

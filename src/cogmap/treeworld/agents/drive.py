@@ -1,6 +1,6 @@
 """A drive-based forager that knows where it is and remembers where food and poison are.
 
-The seed's recommended first proof of concept of a needs-driven controller with memory, with
+The Tree World specification's recommended first proof of concept of a needs-driven controller with memory, with
 localization taken as solved (the agent reads its true location). It keeps a map of the trees
 it has sensed, keyed by their location:
 

@@ -1,4 +1,4 @@
-"""Agents without memory: a random forager and the seed's path tracers (spiral, circle)."""
+"""Agents without memory: a random forager and the Tree World specification's path tracers (spiral, circle)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Walking at commanded velocities on Gymnasium's MuJoCo models (needs ``pip install "gymnasium[mujoco]"``).
 
-The analogue, on a CPU, of the legged agents of seed 003 (Rush, Jayaram, Humbert: Anymal robots
-in Isaac Gym tracking forward, lateral and turning velocity commands). Each episode draws a
+The analogue, on a CPU, of the legged agents of Rush, Jayaram & Humbert (Anymal robots in
+Isaac Gym tracking forward, lateral and turning velocity commands). Each episode draws a
 command; it is appended to the observation, and the reward is for tracking it.
 
 ``cogmap/CheetahVelocity-v0`` (HalfCheetah-v5, the meta-RL "cheetah-vel" task extended to
@@ -12,12 +12,12 @@ backwards (the analogue of Russo et al.'s forward and backward cycling). Reward 
 
 with ``v_x`` the torso's forward velocity over the step. Observation: HalfCheetah-v5's 17
 numbers, then ``v*``. The walker acts every 2 physics steps, at 50 Hz (``frame_skip=2``; the
-seed's robots ran at 50 Hz; HalfCheetah-v5's default, 20 Hz, samples its 4 Hz bounding gait at
+their robots ran at 50 Hz; HalfCheetah-v5's default, 20 Hz, samples its 4 Hz bounding gait at
 only 5 points a cycle). Episodes are truncated after 1,000 steps (20 s); they never terminate.
 
 ``cogmap/AntVelocity-v0`` (Ant-v5): the command is (forward, lateral, turning) velocity in the
 torso's frame, ``(u*, v*, r*)`` in m/s, m/s and rad/s. Reward per step, the tracking terms of the
-legged-robot setups the seed trained in (exponential kernels, bounded in [0, 1]):
+legged-robot setups Rush et al. trained in (exponential kernels, bounded in [0, 1]):
 
     r = healthy_reward + exp(-((u - u*)^2 + (v - v*)^2) / sigma) + turn_weight * exp(-(r - r*)^2 / sigma)
         - ctrl_cost - contact_cost - linear_weight * (|u - u*| + |v - v*| + turn_weight |r - r*|)
@@ -220,7 +220,7 @@ class AntVelocity(_Commanded, gym.Wrapper):
 
 
 def register() -> None:
-    """Register the walkers with Gymnasium (done when :mod:`cogmap.control` is imported; MuJoCo is needed only to make them)."""
+    """Register the walkers with Gymnasium (done when :mod:`cogmap.envs` is imported; MuJoCo is needed only to make them)."""
     import gymnasium as gym
 
     for env_id, entry in ((CHEETAH_ID, CheetahVelocity), (ANT_ID, AntVelocity)):

@@ -1,4 +1,4 @@
-"""Reaching with a two-joint arm whose joints rotate freely in 3-D (issue 20, section 6).
+"""Reaching with a two-joint arm whose joints rotate freely in 3-D: what a path integrator's state is good for.
 
 The arm of the path integrators (SO(3) x SO(3)): a shoulder rotation ``R1`` and an elbow
 rotation ``R2`` relative to it, links of length ``l1`` and ``l2`` along each rotated z axis, so
@@ -22,7 +22,7 @@ What the agent observes (``observe``):
   (``integrator``: its checkpoint) fed the velocities the agent applied, from the start pose's
   place-cell code: the learned representation in place of the pose.
 
-:class:`BatchedArmReach` is a batch of these in torch (the :class:`~cogmap.control.envs.VectorEnv`
+:class:`BatchedArmReach` is a batch of these in torch (the :class:`~cogmap.envs.vector.VectorEnv`
 protocol PPO trains on; ``env: arm_reach`` in a control config); ``cogmap/ArmReach-v0`` is
 one of them as a Gymnasium environment, for acting on what Gymnasium returns.
 """
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cogmap.control.envs import Transition
+from cogmap.envs.vector import Transition
 from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
 from cogmap.geometry import so3
 
@@ -243,34 +243,14 @@ class BatchedArmReach:
         return Transition(observation, reward.float(), torch.zeros_like(truncated), truncated, final)
 
 
-@torch.no_grad()
-def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
-    """Deterministic episodes of ``policy`` (a :class:`~cogmap.control.policy.Policy`, its agent, or any
-    controller with ``reset(n)``, ``act(observations)`` and ``device``, e.g. :class:`PoseController`):
-    the success rate, the final distances' mean and median, and the returns' mean and sd (the
-    episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`~cogmap.control.ppo.evaluate` runs them);
-    with ``observe="embedding"`` also ``integrator_error_deg``, the mean geodesic error (per joint)
-    of the pose the integrator's last state decodes to."""
-    from cogmap.control.policy import Policy
-
-    policy = policy if hasattr(policy, "act") else Policy(policy)  # a trained agent is wrapped; a controller acts
-    env = BatchedArmReach(episodes, seed=seed, device=policy.device, **env_kwargs)
-    observation = env.reset()
-    policy.reset(episodes)
-    total = torch.zeros(episodes, dtype=torch.float64)
-    for _ in range(env.steps):
-        transition = env.step(policy.act(observation, deterministic=True))
-        total += transition.reward.double().cpu()
-        observation = transition.observation
-    final = env.last_distance.double().cpu()  # before the last step's reset
-    result = {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
-              "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),
-              "return_mean": float(total.mean()), "return_sd": float(total.std())}
-    if env.integrator is not None:  # how far the integrator's belief had drifted from the pose by the end
-        believed = env.integrator.decode_hidden(transition.final_observation[:, 9:])
-        error = so3.distance(believed.double(), env.last_rotations.cpu())
-        result["integrator_error_deg"] = float(torch.rad2deg(error).mean())
-    return result
+def make_batched(num_envs: int, seed: int = 0, device=None, observation: str = "full",
+                 env_kwargs: dict | None = None) -> BatchedArmReach:
+    """The registry's factory (:func:`cogmap.envs.make_env`): the arm's options come in ``env_kwargs``
+    (``observation`` is the pendulum's setting; the arm's is ``observe``)."""
+    try:
+        return BatchedArmReach(num_envs, seed=seed, device=device, **(env_kwargs or {}))
+    except TypeError as error:
+        raise CogmapError(f"env_kwargs for arm_reach: {error}") from None
 
 
 def _gymnasium_arm_reach(**kwargs):
@@ -308,7 +288,7 @@ def _gymnasium_arm_reach(**kwargs):
 
 
 def register() -> None:
-    """Register :data:`ARM_REACH_ID` with Gymnasium (done when :mod:`cogmap.control` is imported)."""
+    """Register :data:`ARM_REACH_ID` with Gymnasium (done when :mod:`cogmap.envs` is imported)."""
     import gymnasium as gym
 
     if ARM_REACH_ID not in gym.registry:

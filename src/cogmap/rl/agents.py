@@ -1,4 +1,4 @@
-"""Recurrent actor-critic: an RNN/GRU/LSTM core with tanh policy and value heads (the seed's sizes).
+"""Recurrent actor-critic: an RNN/GRU/LSTM core with tanh policy and value heads (Rush et al.'s sizes).
 
 The agent takes observations exactly as the environment gives them: the observation scaling
 it was trained with (fixed, or running statistics frozen into it) is a buffer inside it,
@@ -98,7 +98,7 @@ class RecurrentActorCritic(nn.Module):
         self.normalizer = ObservationNormalizer(observation_dim, observation_scale, observation_clip)
         self.register_buffer("action_centre", (high + low) / 2)
         self.register_buffer("action_half_range", (high - low) / 2)
-        # An optional MLP between the observation and the core (the seed's walkers: MLP, then LSTM).
+        # An optional MLP between the observation and the core (Rush et al.'s walkers: MLP, then LSTM).
         layers, width = [], observation_dim
         for size in encoder:
             check_positive_int("encoder width", size)

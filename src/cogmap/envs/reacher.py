@@ -1,4 +1,4 @@
-"""Gymnasium's Reacher-v5 with a path integrator's state *added to* its observation (issue 20, section 6).
+"""Gymnasium's Reacher-v5 with a path integrator's state *added to* its observation.
 
 Reacher-v5 is a planar two-hinge arm (its pose lives on the torus SO(2) x SO(2)); its
 10-number observation is ``cos q (2), sin q (2), target (2), joint velocities (2),
@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cogmap.control.reaching import frozen_integrator
-from cogmap.errors import CogmapError, check_choice, check_positive, check_positive_int
+from cogmap.envs.reaching import frozen_integrator
+from cogmap.errors import CogmapError, check_choice
 
 REACHER_ID = "cogmap/Reacher-v5"
 REACHER_OBSERVATIONS = ("full", "blind")
@@ -89,49 +89,8 @@ def _make_reacher(observe: str = "full", integrator: str | None = None, **reache
 
 
 def register() -> None:
-    """Register :data:`REACHER_ID` with Gymnasium (done when :mod:`cogmap.control` is imported)."""
+    """Register :data:`REACHER_ID` with Gymnasium (done when :mod:`cogmap.envs` is imported)."""
     import gymnasium as gym
 
     if REACHER_ID not in gym.registry:
         gym.register(id=REACHER_ID, entry_point=_make_reacher)
-
-
-@torch.no_grad()
-def reacher_episodes(policy, episodes: int = 100, seed: int = 12345, success_radius: float = 0.02,
-                     **env_kwargs) -> dict:
-    """Deterministic episodes of ``policy`` on ``cogmap/Reacher-v5`` (``env_kwargs``: observe,
-    integrator), seeded ``seed, seed + 1, ...``: the success rate (the fingertip within
-    ``success_radius`` of the target at the last step; 0.02 m is a tenth of the arm's reach, as
-    0.1 m is for the 3-D arm), the final distances' mean and median, the returns' mean and sd, and
-    with an integrator ``integrator_error_deg``: the mean error (per joint) of the angles its last
-    state decodes to."""
-    import gymnasium as gym
-
-    from cogmap.control.policy import Policy
-
-    check_positive_int("episodes", episodes)
-    check_positive("success_radius", success_radius)
-    policy = policy if hasattr(policy, "act") else Policy(policy)
-    env = gym.make(REACHER_ID, **env_kwargs)
-    model = env.get_wrapper_attr("model")
-    finals, returns, errors = [], [], []
-    for episode in range(episodes):
-        observation, _ = env.reset(seed=seed + episode)
-        policy.reset()
-        total, done = 0.0, False
-        while not done:
-            observation, reward, terminated, truncated, info = env.step(policy.act(observation, deterministic=True))
-            total, done = total + float(reward), terminated or truncated
-        finals.append(info["distance"])
-        returns.append(total)
-        if model is not None:  # the integrator's belief against MuJoCo's joint angles at the end
-            believed = model.decode_hidden(torch.as_tensor(observation[-model.hparams.hidden:])[None])[0, :, 0]
-            drift = np.angle(np.exp(1j * (believed.numpy() - env.unwrapped.data.qpos[:2])))
-            errors.append(np.degrees(np.abs(drift)).mean())
-    finals, returns = np.array(finals), np.array(returns)
-    result = {"episodes": episodes, "success_rate": float((finals < success_radius).mean()),
-              "final_distance_mean": float(finals.mean()), "final_distance_median": float(np.median(finals)),
-              "return_mean": float(returns.mean()), "return_sd": float(returns.std(ddof=1)) if episodes > 1 else 0.0}
-    if model is not None:
-        result["integrator_error_deg"] = float(np.mean(errors))
-    return result

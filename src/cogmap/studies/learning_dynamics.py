@@ -1,4 +1,4 @@
-"""Learning-dynamics study of a recurrent controller over its saved checkpoints (seed 002's panels).
+"""Learning-dynamics study of a recurrent controller over its saved checkpoints (Huang, Singh & Rajan's panels).
 
 For every analysed checkpoint of a run:
 
@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from cogmap.analysis.dynamics import find_fixed_points, jacobians, recurrent_step, sorted_eigenvalues, timescale_intervals
-from cogmap.control.envs import BatchedPendulum
-from cogmap.control.policy import Policy, checkpoints, load_policy
+from cogmap.envs import BatchedPendulum
 from cogmap.errors import CogmapError, check_positive_int
+from cogmap.rl.policy import Policy, checkpoints, load_policy
 
 
 def _rounded(values, digits: int = 4) -> list:

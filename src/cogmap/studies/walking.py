@@ -1,4 +1,4 @@
-"""Trajectory tangling of a trained walker's layers (seed 003: Rush, Jayaram, Humbert; Russo et al. 2018).
+"""Trajectory tangling of a trained walker's layers (Rush, Jayaram & Humbert; Russo et al. 2018).
 
 For each commanded condition, ``envs`` copies of the walker run deterministically with that
 command fixed; after ``warmup`` steps the study records, every step, the input layer (the
@@ -7,13 +7,13 @@ output ``h`` (and, for an LSTM, its cell state ``c``) and the actuation (the act
 feed-forward walker (``cell: mlp``, the control of RESULTS.md) has its hidden layer recorded in
 the recurrent one's place. Gait
 cycles are cut where foot ``foot`` lifts off, pooled over the copies, and the cycles of the
-most common length are averaged (the seed's method). Then, for every layer:
+most common length are averaged (Rush et al.'s method). Then, for every layer:
 
 - tangling of the averaged cycles, each condition alone and all conditions together, by
-  :func:`cogmap.analysis.tangle_analysis` (each unit z-scored over the whole data set, as the
-  seed does, then the top ``n_pcs`` principal components and ``eps = 0.1 x`` their summed
-  variances, Russo et al.'s convention); and, to show what the choice does, the seed's own
-  code's convention, no PCA and ``eps = 0.1 x`` the variance pooled over all entries, which is
+  :func:`cogmap.analysis.tangle_analysis` (each unit z-scored over the whole data set, as Rush
+  et al. do, then the top ``n_pcs`` principal components and ``eps = 0.1 x`` their summed
+  variances, Russo et al.'s convention); and, to show what the choice does, the convention of
+  Rush et al.'s own code, no PCA and ``eps = 0.1 x`` the variance pooled over all entries, which is
   about ``D`` times smaller and inflates Q more in wide layers than in the narrow actuation;
 - the median Q per condition, and the actuation-over-recurrent ratio of the medians with a
   paired (Wilcoxon signed-rank) test over conditions;
@@ -38,8 +38,8 @@ import torch
 
 from cogmap.analysis.cycles import average_cycles, cycle_starts, smooth_cycle, speed_axis, split_cycles
 from cogmap.analysis.tangling import tangle_analysis
-from cogmap.control.policy import Policy
 from cogmap.errors import CogmapError
+from cogmap.rl.policy import Policy, make_agent
 
 RECURRENT, ACTUATION = "recurrent", "actuation"
 
@@ -184,7 +184,7 @@ class LayerTangling:
     q_within: list  # per condition, Q within its own cycle
     median_pooled: list  # per condition
     median_within: list
-    q_seed_eps: list  # per condition, pooled, with the seed's code's convention (no PCA, eps from the pooled variance)
+    q_seed_eps: list  # per condition, pooled, with Rush et al.'s code's convention (no PCA, eps from the pooled variance)
     eps: float
     eps_seed: float
     units: int
@@ -237,8 +237,6 @@ class WalkingStudy:
 
 def untrained_copy(policy: Policy, seed: int = 1) -> torch.nn.Module:
     """A network of the walker's shape with fresh random weights and the walker's observation normalisation."""
-    from cogmap.control.ppo import make_agent
-
     agent = policy.agent
     described = {"observation_dim": agent.observation_dim, "action_dim": agent.action_dim,
                  "action_low": agent.action_low.tolist(), "action_high": agent.action_high.tolist(),

@@ -1,4 +1,4 @@
-"""A trained controller as a user holds it: load it with one call, feed it what the environment returns.
+"""A trained controller as a user holds it, and its checkpoints: load it with one call, feed it what the environment returns.
 
 >>> policy = load_policy("pretrained/control/pendulum_fo_rnn.pt")     # or a run folder
 >>> policy.reset(num_envs=1)
@@ -18,10 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cogmap.control.policies import RecurrentActorCritic
 from cogmap.devices import resolve_device
+from cogmap.envs import BatchedPendulum, VectorEnv
 from cogmap.errors import CogmapError
-from cogmap.files import load_torch_file
+from cogmap.files import atomic_path, load_torch_file
+from cogmap.rl.agents import RecurrentActorCritic
+from cogmap.rl.config import PPOConfig, make_env_for
+from cogmap.typed import parse, to_dict
+
+POLICY_FORMAT = "cogmap-policy"
+POLICY_VERSION = 2  # 2: observation scaling and action bounds inside the agent, the env's description saved
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,34 @@ class Policy:
         return f"Policy({what}, update {self.update}{where})"
 
 
+def env_description(env: VectorEnv) -> dict:
+    """What a saved agent needs to know of its environment (plain data, saved in every checkpoint)."""
+    scale = getattr(env, "observation_scale", None)
+    return {"observation_dim": int(env.observation_dim), "action_dim": int(env.action_dim),
+            "action_low": [float(v) for v in env.action_low], "action_high": [float(v) for v in env.action_high],
+            "observation_scale": None if scale is None else [float(v) for v in scale]}
+
+
+def make_agent(config: PPOConfig, env: VectorEnv | dict | None = None) -> RecurrentActorCritic:
+    """The agent for ``config`` on ``env`` (an environment or its :func:`env_description`)."""
+    if env is None:
+        env = make_env_for(config, num_envs=1)
+    described = env if isinstance(env, dict) else env_description(env)
+    return RecurrentActorCritic(described["observation_dim"], described["action_dim"], config.cell, config.hidden,
+                                config.head, log_std=config.log_std, action_low=described["action_low"],
+                                action_high=described["action_high"],
+                                observation_scale=described["observation_scale"],
+                                observation_clip=10.0 if config.normalize_observations else None,
+                                encoder=config.encoder)
+
+
+def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env: dict, **numbers) -> None:
+    """A checkpoint that :func:`load_policy` turns back into a working policy."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": POLICY_FORMAT, "version": POLICY_VERSION, "config": to_dict(config), "env": env,
+                    "state_dict": {k: v.cpu() for k, v in agent.state_dict().items()}, **numbers}, tmp)
+
+
 def checkpoints(run_dir: str | Path) -> list[Path]:
     """The per-update checkpoints of a ``cogmap control train`` run, in order."""
     found = sorted(Path(run_dir).glob("checkpoints/update_*.pt"))
@@ -138,8 +172,6 @@ def checkpoints(run_dir: str | Path) -> list[Path]:
 
 def _legacy_env(config) -> dict:
     """The environment description that version-1 checkpoints (pendulum only) did not save."""
-    from cogmap.control.envs import BatchedPendulum
-
     env = BatchedPendulum(1, config.observation)
     return {"observation_dim": env.observation_dim, "action_dim": 1, "action_low": [-env.max_torque],
             "action_high": [env.max_torque], "observation_scale": env.observation_scale.tolist()}
@@ -152,9 +184,6 @@ def load_policy(path: str | Path, update: int | None = None, device=None) -> Pol
     the saved config is validated, and any failure is a :class:`~cogmap.errors.CogmapError` that
     names the file.
     """
-    from cogmap.control.ppo import POLICY_FORMAT, PPOConfig, make_agent
-    from cogmap.typed import parse
-
     device = resolve_device(device)
     path = Path(path)
     if path.is_dir():
@@ -193,3 +222,9 @@ def load_policy(path: str | Path, update: int | None = None, device=None) -> Pol
         reason = " ".join(str(error).split())[:200]
         raise CogmapError(f"policy checkpoint {path} does not fit its config: {reason}") from None
     return Policy(agent.to(device), config, update=saved.get("update"), source=str(path))
+
+
+def load_agent(checkpoint: str | Path) -> tuple[RecurrentActorCritic, PPOConfig]:
+    """The agent and config of a checkpoint (or a run folder's last one); see :func:`load_policy`."""
+    policy = load_policy(checkpoint)
+    return policy.agent, policy.config

@@ -17,7 +17,7 @@ the agent (the environment's fixed factors, or running statistics with
 A run folder holds ``config.yaml``, ``metrics.csv`` (one row per update, appended as training
 goes: returns, losses, approximate KL, clip fraction, explained variance, entropy, steps per
 second; the final evaluation in the last row), ``checkpoints/update_XXXX.pt`` after every
-update (for learning-dynamics studies; load one with :func:`cogmap.control.load_policy`) and
+update (for learning-dynamics studies; load one with :func:`cogmap.rl.policy.load_policy`) and
 ``resume.pt``, everything needed to continue an interrupted run exactly.
 """
 
@@ -26,130 +26,21 @@ from __future__ import annotations
 import csv
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import yaml
 
-from cogmap.control.envs import OBSERVATION_MODES, BatchedPendulum, GymnasiumVectorEnv, VectorEnv, make_env
-from cogmap.control.policies import CELLS, RecurrentActorCritic
 from cogmap.devices import resolve_device
-from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.envs import GymnasiumVectorEnv, VectorEnv
+from cogmap.errors import CogmapError
 from cogmap.files import atomic_path, load_torch_file, write_text_atomic
-from cogmap.typed import check_choices, choice, load, to_dict
-
-POLICY_FORMAT = "cogmap-policy"
-POLICY_VERSION = 2  # 2: observation scaling and action bounds inside the agent, the env's description saved
-
-
-@dataclass
-class PPOConfig:
-    # The defaults are the first runs' settings (RESULTS.md), kept because tests size their runs
-    # by them; configs/control/*.yaml hold the tuned settings behind the results.
-    env: str = "pendulum"  # the batched torch pendulum, or any Gymnasium id with Box spaces
-    env_kwargs: dict = field(default_factory=dict)  # for the Gymnasium env's constructor, e.g. {frame_skip: 5}
-    observation: str = choice("partial", OBSERVATION_MODES)  # pendulum: "full" (cos, sin, velocity) or "partial"
-    cell: str = choice("rnn", CELLS)
-    hidden: int = 64
-    head: int = 64
-    encoder: tuple[int, ...] = ()  # widths of an MLP (tanh) between the observation and the recurrent core
-    total_steps: int = 100_000
-    num_envs: int = 8  # each update collects num_envs x num_steps steps
-    num_steps: int = 200  # steps per environment per update (the pendulum's episode length)
-    bptt: int | None = None  # truncated BPTT: rollouts cut into sequences of this many steps (None: whole rollouts)
-    epochs: int = 10
-    minibatches: int = 4  # the rollouts' sequences are split among this many minibatches
-    lr: float = 3e-3  # decays linearly to 0
-    gamma: float = 0.95
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    value_coef: float = 0.5
-    entropy_coef: float = 0.0
-    max_grad_norm: float = 0.5
-    reward_scale: float = 0.1
-    log_std: float = 0.0
-    noise_repeat: int = 1  # exploration noise is redrawn every this many steps (held in between)
-    normalize_observations: bool = False  # running mean/std of observations, frozen into the saved agent
-    eval_episodes: int = 20
-    seed: int = 0
-    device: str = "cpu"  # cpu, cuda, cuda:N or auto
-    # A saved agent (checkpoint or run folder) whose weights and observation statistics start the run:
-    # fine-tuning on a changed task (e.g. a wider command range). Its network must have this config's shape.
-    init_from: str | None = None
-
-    def __post_init__(self):
-        check_choices(self)
-        for name in ("hidden", "head", "total_steps", "num_envs", "num_steps", "epochs", "minibatches",
-                     "eval_episodes", "noise_repeat"):
-            check_positive_int(name, getattr(self, name))
-        for name in ("lr", "clip", "max_grad_norm", "reward_scale"):
-            check_positive(name, getattr(self, name))
-        for name in ("gamma", "gae_lambda"):
-            if not 0 < getattr(self, name) <= 1:
-                raise CogmapError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
-        if self.bptt is not None:
-            check_positive_int("bptt", self.bptt)
-            if self.num_steps % self.bptt:
-                raise CogmapError(f"num_steps ({self.num_steps}) must be a multiple of bptt ({self.bptt})")
-        if self.minibatches > self.sequences:
-            raise CogmapError(f"minibatches ({self.minibatches}) cannot exceed the {self.sequences} sequences of a "
-                              f"rollout (num_envs x num_steps / bptt)")
-        if not self.env or not isinstance(self.env, str):
-            raise CogmapError(f"env must name an environment, got {self.env!r}")
-        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from):
-            raise CogmapError(f"init_from must be the path of a saved agent, got {self.init_from!r}")
-
-    @property
-    def sequence_length(self) -> int:
-        """Steps per BPTT sequence."""
-        return self.num_steps if self.bptt is None else self.bptt
-
-    @property
-    def sequences(self) -> int:
-        """BPTT sequences per rollout (every environment's rollout, cut into ``sequence_length`` steps)."""
-        return self.num_envs * (self.num_steps // self.sequence_length)
-
-    @property
-    def updates(self) -> int:
-        return max(1, self.total_steps // (self.num_envs * self.num_steps))
-
-    @property
-    def run_name(self) -> str:
-        env = f"pendulum_{'fo' if self.observation == 'full' else 'po'}" if self.env == "pendulum" else self.env
-        return f"{env}_{self.cell}"
-
-
-def load_control_config(path=None, overrides=()) -> PPOConfig:
-    """A :class:`PPOConfig` from a YAML file (optional) and ``key=value`` overrides."""
-    return load(PPOConfig, path, overrides)
-
-
-def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None) -> VectorEnv:
-    """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's)."""
-    return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, config.observation,
-                    device=device, env_kwargs=config.env_kwargs)
-
-
-def env_description(env: VectorEnv) -> dict:
-    """What a saved agent needs to know of its environment (plain data, saved in every checkpoint)."""
-    scale = getattr(env, "observation_scale", None)
-    return {"observation_dim": int(env.observation_dim), "action_dim": int(env.action_dim),
-            "action_low": [float(v) for v in env.action_low], "action_high": [float(v) for v in env.action_high],
-            "observation_scale": None if scale is None else [float(v) for v in scale]}
-
-
-def make_agent(config: PPOConfig, env: VectorEnv | dict | None = None) -> RecurrentActorCritic:
-    """The agent for ``config`` on ``env`` (an environment or its :func:`env_description`)."""
-    if env is None:
-        env = make_env_for(config, num_envs=1)
-    described = env if isinstance(env, dict) else env_description(env)
-    return RecurrentActorCritic(described["observation_dim"], described["action_dim"], config.cell, config.hidden,
-                                config.head, log_std=config.log_std, action_low=described["action_low"],
-                                action_high=described["action_high"],
-                                observation_scale=described["observation_scale"],
-                                observation_clip=10.0 if config.normalize_observations else None,
-                                encoder=config.encoder)
+from cogmap.rl.agents import RecurrentActorCritic
+from cogmap.rl.config import PPOConfig, make_env_for
+from cogmap.rl.episodes import evaluate
+from cogmap.rl.policy import env_description, load_policy, make_agent, save_policy
+from cogmap.typed import load, to_dict
 
 
 @dataclass
@@ -297,39 +188,6 @@ def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
     return float("nan") if variance == 0 else 1.0 - float((target - predicted).var()) / variance
 
 
-@torch.no_grad()
-def evaluate(policy, env: VectorEnv, max_steps: int = 100_000) -> torch.Tensor:
-    """Undiscounted return of every environment's first episode under the deterministic (mean) policy.
-
-    ``policy`` is a :class:`~cogmap.control.policy.Policy` or a bare agent.
-    """
-    from cogmap.control.policy import Policy
-
-    policy = policy if isinstance(policy, Policy) else Policy(policy)
-    observation = env.reset()
-    policy.reset(env.num_envs)
-    alive = torch.ones(env.num_envs, dtype=torch.bool, device=observation.device)
-    rewards = []
-    while bool(alive.any()):
-        if len(rewards) >= max_steps:
-            raise CogmapError(f"evaluation: episodes still running after {max_steps} steps")
-        transition = env.step(policy.act(observation, deterministic=True))
-        rewards.append(transition.reward * alive.to(transition.reward.dtype))
-        alive &= ~(transition.terminated | transition.truncated)
-        observation = transition.observation
-    return torch.stack(rewards, dim=1).sum(dim=1)
-
-
-def evaluate_policy(policy, observation: str, episodes: int, seed: int) -> torch.Tensor:
-    """Returns of ``episodes`` deterministic pendulum episodes (``observation`` full or partial), start states seeded."""
-    return evaluate(policy, BatchedPendulum(episodes, observation, seed=seed, device=_device_of(policy)))
-
-
-def _device_of(policy) -> torch.device:
-    agent = getattr(policy, "agent", policy)
-    return agent.log_std.device
-
-
 METRICS = ("update", "steps", "train_return", "episodes", "policy_loss", "value_loss", "entropy", "approx_kl",
            "clip_fraction", "explained_variance", "std", "lr", "steps_per_s", "elapsed_s", "eval_return_mean",
            "eval_return_sd")
@@ -371,21 +229,12 @@ def _read_metrics(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env: dict, **numbers) -> None:
-    """A checkpoint that :func:`cogmap.control.load_policy` turns back into a working policy."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": POLICY_FORMAT, "version": POLICY_VERSION, "config": to_dict(config), "env": env,
-                    "state_dict": {k: v.cpu() for k, v in agent.state_dict().items()}, **numbers}, tmp)
-
-
 def initialise_from(agent: RecurrentActorCritic, source: str | Path) -> None:
     """Copy a saved agent's weights (observation statistics and action noise included) into ``agent``.
 
     The environment may differ (a fine-tune on a changed task), but observations and actions must
     have the same sizes and the network the same shape; anything else is one error naming the mismatch.
     """
-    from cogmap.control.policy import load_policy
-
     saved = load_policy(source).agent.state_dict()
     own = agent.state_dict()
     missing = sorted(set(own) ^ set(saved))
@@ -406,7 +255,7 @@ def as_vector_env(env, device=None) -> VectorEnv:
     missing = [name for name in ("num_envs", "observation_dim", "action_dim", "action_low", "action_high", "reset",
                                  "step") if not hasattr(env, name)]
     if missing:
-        raise CogmapError(f"env must be a Gymnasium vector env or follow cogmap.control.VectorEnv; "
+        raise CogmapError(f"env must be a Gymnasium vector env or follow cogmap.envs.VectorEnv; "
                           f"{type(env).__name__} has no {', '.join(missing)}")
     return env
 
@@ -539,12 +388,3 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
         if ours and hasattr(closable, "close"):
             closable.close()
     return run_dir
-
-
-def load_agent(checkpoint: str | Path) -> tuple[RecurrentActorCritic, PPOConfig]:
-    """The agent and config of a checkpoint (or a run folder's last one); see :func:`cogmap.control.load_policy`."""
-    from cogmap.control.policy import load_policy
-
-    policy = load_policy(checkpoint)
-    return policy.agent, policy.config
-

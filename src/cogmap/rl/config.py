@@ -1,0 +1,103 @@
+"""The settings of a recurrent PPO run (:class:`PPOConfig`): the environment, the agent, the update, the budget.
+
+One flat, typed dataclass: a YAML file under ``configs/control/`` maps onto it key for key, and
+``key=value`` overrides change one field (:func:`load_control_config`); every check names the
+key that failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cogmap.envs import OBSERVATION_MODES, VectorEnv, make_env
+from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.rl.agents import CELLS
+from cogmap.typed import check_choices, choice, load
+
+
+@dataclass
+class PPOConfig:
+    # The defaults are the first runs' settings (RESULTS.md), kept because tests size their runs
+    # by them; configs/control/*.yaml hold the tuned settings behind the results.
+    env: str = "pendulum"  # the batched torch pendulum, or any Gymnasium id with Box spaces
+    env_kwargs: dict = field(default_factory=dict)  # for the Gymnasium env's constructor, e.g. {frame_skip: 5}
+    observation: str = choice("partial", OBSERVATION_MODES)  # pendulum: "full" (cos, sin, velocity) or "partial"
+    cell: str = choice("rnn", CELLS)
+    hidden: int = 64
+    head: int = 64
+    encoder: tuple[int, ...] = ()  # widths of an MLP (tanh) between the observation and the recurrent core
+    total_steps: int = 100_000
+    num_envs: int = 8  # each update collects num_envs x num_steps steps
+    num_steps: int = 200  # steps per environment per update (the pendulum's episode length)
+    bptt: int | None = None  # truncated BPTT: rollouts cut into sequences of this many steps (None: whole rollouts)
+    epochs: int = 10
+    minibatches: int = 4  # the rollouts' sequences are split among this many minibatches
+    lr: float = 3e-3  # decays linearly to 0
+    gamma: float = 0.95
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    value_coef: float = 0.5
+    entropy_coef: float = 0.0
+    max_grad_norm: float = 0.5
+    reward_scale: float = 0.1
+    log_std: float = 0.0
+    noise_repeat: int = 1  # exploration noise is redrawn every this many steps (held in between)
+    normalize_observations: bool = False  # running mean/std of observations, frozen into the saved agent
+    eval_episodes: int = 20
+    seed: int = 0
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto
+    # A saved agent (checkpoint or run folder) whose weights and observation statistics start the run:
+    # fine-tuning on a changed task (e.g. a wider command range). Its network must have this config's shape.
+    init_from: str | None = None
+
+    def __post_init__(self):
+        check_choices(self)
+        for name in ("hidden", "head", "total_steps", "num_envs", "num_steps", "epochs", "minibatches",
+                     "eval_episodes", "noise_repeat"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("lr", "clip", "max_grad_norm", "reward_scale"):
+            check_positive(name, getattr(self, name))
+        for name in ("gamma", "gae_lambda"):
+            if not 0 < getattr(self, name) <= 1:
+                raise CogmapError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
+        if self.bptt is not None:
+            check_positive_int("bptt", self.bptt)
+            if self.num_steps % self.bptt:
+                raise CogmapError(f"num_steps ({self.num_steps}) must be a multiple of bptt ({self.bptt})")
+        if self.minibatches > self.sequences:
+            raise CogmapError(f"minibatches ({self.minibatches}) cannot exceed the {self.sequences} sequences of a "
+                              f"rollout (num_envs x num_steps / bptt)")
+        if not self.env or not isinstance(self.env, str):
+            raise CogmapError(f"env must name an environment, got {self.env!r}")
+        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from):
+            raise CogmapError(f"init_from must be the path of a saved agent, got {self.init_from!r}")
+
+    @property
+    def sequence_length(self) -> int:
+        """Steps per BPTT sequence."""
+        return self.num_steps if self.bptt is None else self.bptt
+
+    @property
+    def sequences(self) -> int:
+        """BPTT sequences per rollout (every environment's rollout, cut into ``sequence_length`` steps)."""
+        return self.num_envs * (self.num_steps // self.sequence_length)
+
+    @property
+    def updates(self) -> int:
+        return max(1, self.total_steps // (self.num_envs * self.num_steps))
+
+    @property
+    def run_name(self) -> str:
+        env = f"pendulum_{'fo' if self.observation == 'full' else 'po'}" if self.env == "pendulum" else self.env
+        return f"{env}_{self.cell}"
+
+
+def load_control_config(path=None, overrides=()) -> PPOConfig:
+    """A :class:`PPOConfig` from a YAML file (optional) and ``key=value`` overrides."""
+    return load(PPOConfig, path, overrides)
+
+
+def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None) -> VectorEnv:
+    """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's)."""
+    return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, config.observation,
+                    device=device, env_kwargs=config.env_kwargs)

@@ -1,0 +1,118 @@
+"""Deterministic episodes of a trained controller, and what they score.
+
+:func:`evaluate` runs one episode in each environment of any batched
+:class:`~cogmap.envs.vector.VectorEnv` and returns the undiscounted returns (what PPO reports
+at the end of a run); :func:`reach_episodes` adds the reaching arm's success rate, final
+distances and the integrator's drift; :func:`reacher_episodes` does the same on Gymnasium's
+Reacher, one seeded episode at a time. Each takes a :class:`~cogmap.rl.policy.Policy`, a bare
+agent, or any controller with ``reset(n)`` and ``act(observations)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cogmap.envs import BatchedArmReach, BatchedPendulum, VectorEnv
+from cogmap.envs.reacher import REACHER_ID
+from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.geometry import so3
+from cogmap.rl.policy import Policy
+
+
+@torch.no_grad()
+def evaluate(policy, env: VectorEnv, max_steps: int = 100_000) -> torch.Tensor:
+    """Undiscounted return of every environment's first episode under the deterministic (mean) policy.
+
+    ``policy`` is a :class:`~cogmap.rl.policy.Policy` or a bare agent.
+    """
+    policy = policy if isinstance(policy, Policy) else Policy(policy)
+    observation = env.reset()
+    policy.reset(env.num_envs)
+    alive = torch.ones(env.num_envs, dtype=torch.bool, device=observation.device)
+    rewards = []
+    while bool(alive.any()):
+        if len(rewards) >= max_steps:
+            raise CogmapError(f"evaluation: episodes still running after {max_steps} steps")
+        transition = env.step(policy.act(observation, deterministic=True))
+        rewards.append(transition.reward * alive.to(transition.reward.dtype))
+        alive &= ~(transition.terminated | transition.truncated)
+        observation = transition.observation
+    return torch.stack(rewards, dim=1).sum(dim=1)
+
+
+def evaluate_policy(policy, observation: str, episodes: int, seed: int) -> torch.Tensor:
+    """Returns of ``episodes`` deterministic pendulum episodes (``observation`` full or partial), start states seeded."""
+    return evaluate(policy, BatchedPendulum(episodes, observation, seed=seed, device=_device_of(policy)))
+
+
+def _device_of(policy) -> torch.device:
+    agent = getattr(policy, "agent", policy)
+    return agent.log_std.device
+
+
+@torch.no_grad()
+def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs) -> dict:
+    """Deterministic episodes of ``policy`` (a :class:`~cogmap.rl.policy.Policy`, its agent, or any
+    controller with ``reset(n)``, ``act(observations)`` and ``device``, e.g. :class:`~cogmap.envs.reaching.PoseController`):
+    the success rate, the final distances' mean and median, and the returns' mean and sd (the
+    episodes of ``make_env("arm_reach", episodes, seed)``, as :func:`evaluate` runs them);
+    with ``observe="embedding"`` also ``integrator_error_deg``, the mean geodesic error (per joint)
+    of the pose the integrator's last state decodes to."""
+    policy = policy if hasattr(policy, "act") else Policy(policy)  # a trained agent is wrapped; a controller acts
+    env = BatchedArmReach(episodes, seed=seed, device=policy.device, **env_kwargs)
+    observation = env.reset()
+    policy.reset(episodes)
+    total = torch.zeros(episodes, dtype=torch.float64)
+    for _ in range(env.steps):
+        transition = env.step(policy.act(observation, deterministic=True))
+        total += transition.reward.double().cpu()
+        observation = transition.observation
+    final = env.last_distance.double().cpu()  # before the last step's reset
+    result = {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
+              "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),
+              "return_mean": float(total.mean()), "return_sd": float(total.std())}
+    if env.integrator is not None:  # how far the integrator's belief had drifted from the pose by the end
+        believed = env.integrator.decode_hidden(transition.final_observation[:, 9:])
+        error = so3.distance(believed.double(), env.last_rotations.cpu())
+        result["integrator_error_deg"] = float(torch.rad2deg(error).mean())
+    return result
+
+
+@torch.no_grad()
+def reacher_episodes(policy, episodes: int = 100, seed: int = 12345, success_radius: float = 0.02,
+                     **env_kwargs) -> dict:
+    """Deterministic episodes of ``policy`` on ``cogmap/Reacher-v5`` (``env_kwargs``: observe,
+    integrator), seeded ``seed, seed + 1, ...``: the success rate (the fingertip within
+    ``success_radius`` of the target at the last step; 0.02 m is a tenth of the arm's reach, as
+    0.1 m is for the 3-D arm), the final distances' mean and median, the returns' mean and sd, and
+    with an integrator ``integrator_error_deg``: the mean error (per joint) of the angles its last
+    state decodes to."""
+    import gymnasium as gym
+
+    check_positive_int("episodes", episodes)
+    check_positive("success_radius", success_radius)
+    policy = policy if hasattr(policy, "act") else Policy(policy)
+    env = gym.make(REACHER_ID, **env_kwargs)
+    model = env.get_wrapper_attr("model")
+    finals, returns, errors = [], [], []
+    for episode in range(episodes):
+        observation, _ = env.reset(seed=seed + episode)
+        policy.reset()
+        total, done = 0.0, False
+        while not done:
+            observation, reward, terminated, truncated, info = env.step(policy.act(observation, deterministic=True))
+            total, done = total + float(reward), terminated or truncated
+        finals.append(info["distance"])
+        returns.append(total)
+        if model is not None:  # the integrator's belief against MuJoCo's joint angles at the end
+            believed = model.decode_hidden(torch.as_tensor(observation[-model.hparams.hidden:])[None])[0, :, 0]
+            drift = np.angle(np.exp(1j * (believed.numpy() - env.unwrapped.data.qpos[:2])))
+            errors.append(np.degrees(np.abs(drift)).mean())
+    finals, returns = np.array(finals), np.array(returns)
+    result = {"episodes": episodes, "success_rate": float((finals < success_radius).mean()),
+              "final_distance_mean": float(finals.mean()), "final_distance_median": float(np.median(finals)),
+              "return_mean": float(returns.mean()), "return_sd": float(returns.std(ddof=1)) if episodes > 1 else 0.0}
+    if model is not None:
+        result["integrator_error_deg"] = float(np.mean(errors))
+    return result
