@@ -211,15 +211,34 @@ def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
     tiny["model"]["hidden"] = 16
     tiny["data"].update(n_train=64, n_val=16, batch_size=32, generation={"seq_len": 6})
     monkeypatch.setattr(quickstart, "QUICKSTART", tiny)
-    monkeypatch.setattr(quickstart, "EVALUATIONS", (("train_length", 1, 16, 4), ("long", 5, 8, 2)))
+    monkeypatch.setattr(quickstart, "EVALUATIONS", (("short", 12, 16, 4), ("long", 30, 8, 2)))
     assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 0
     printed = capsys.readouterr().out
     assert "stay still" in printed and "report:" in printed
     report = tmp_path / "gru" / "report"
     assert (report / "report.md").is_file() and (report / "long.png").is_file()
-    assert json.loads((report / "metrics.json").read_text())["long"]["steps"] == 30
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["long"]["steps"] == 30
+    # where training stopped: 1 epoch of 64 trajectories in batches of 32
+    assert {k: metrics["training"][k] for k in ("epochs_completed", "batches", "planned_epochs", "stopped_by")} == \
+        {"epochs_completed": 1, "batches": 2, "planned_epochs": 1, "stopped_by": "epochs"}
+    short = metrics["short"]
+    beats = short["model"]["accuracy"] > short["stay_still"]["accuracy"]
+    assert metrics["training"]["beats_stay_still"] is beats
+    said = "does NOT beat the stay-still predictor" if not beats else "beats the stay-still predictor"
+    assert said in (report / "report.md").read_text() and said in printed
     assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 2  # will not overwrite without --force
     assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1", "--force"]) == 0
+
+
+def test_the_quickstart_says_plainly_whether_it_beats_staying_still():
+    from cogmap.cli.quickstart import verdict
+
+    beats, said = verdict(0.61, 0.49)
+    assert beats and said.startswith("The model beats the stay-still predictor: accuracy 0.610 against 0.490")
+    beats, said = verdict(0.47, 0.50)
+    assert not beats and said.startswith("The model does NOT beat the stay-still predictor (accuracy 0.470 against 0.500)")
+    assert not verdict(0.5, 0.5)[0]  # a tie is not a win
 
 
 @pytest.mark.parametrize("manifold", ["box", "torus2"])

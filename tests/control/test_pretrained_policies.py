@@ -10,12 +10,15 @@ import torch
 
 from cogmap.envs import PENDULUM_NO_VELOCITY, BatchedPendulum
 from cogmap.rl import load_policy
+from tests.manifest import recorded, shipped
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "control"
 
 # RESULTS.md, "Recurrent PPO on the pendulum", per-seed returns of seed 0 (the shipped runs) over
 # 1,000 deterministic episodes of `cogmap control evaluate`.
-RECORDED = {"fo_rnn": -164.9, "fo_gru": -164.9, "po_rnn": -184.2, "po_gru": -171.5}
+# Recorded in pretrained/manifest.json.
+RECORDED = {name[len("pendulum_"):]: recorded(f"control/{name}.pt")["return_mean"]
+            for name in shipped("control") if name.startswith("pendulum_")}
 EPISODES = 40
 
 

@@ -5,12 +5,15 @@ from pathlib import Path
 import pytest
 
 from cogmap.rl import load_policy, reach_episodes
+from tests.manifest import recorded, shipped
 
 CONTROL = Path(__file__).resolve().parents[2] / "pretrained" / "control"
 
 # RESULTS.md, "The embedding in a controller: a first pilot": 500 deterministic episodes.
-REPORTED = {"pose_mlp": (-47.0, 0.32), "embedding_mlp": (-74.6, 0.65), "velocities_gru": (-65.7, 0.74),
-            "velocities_mlp": (-70.6, 0.72), "pose_mlp_5m": (-43.1, 0.28), "embedding_mlp_5m": (-58.5, 0.49)}
+# Recorded in pretrained/manifest.json.
+REPORTED = {name[len("reach_"):-len("_seed0")]: (figures["return_mean"], figures["final_distance_mean"])
+            for name in shipped("control") if name.startswith("reach_")
+            for figures in [recorded(f"control/{name}.pt")]}
 
 
 @pytest.mark.parametrize("name", list(REPORTED))

@@ -10,38 +10,27 @@ pytest.importorskip("mujoco")
 from cogmap.envs import CHEETAH_ID  # noqa: E402
 from cogmap.rl import load_policy  # noqa: E402
 from cogmap.studies.walking import record  # noqa: E402
+from tests.manifest import recorded, shipped
 from tests.tiers import tiered
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "control"
 
 # RESULTS.md, "Walkers", the tracking table: mean forward velocity (m/s) measured by
-# `cogmap control tangling` (16 copies x 600 steps after 200 of warm-up) per commanded velocity.
-RECORDED = {
-    "cheetah_speed_lstm_seed0": {-2.0: -1.999, -1.5: -1.502, -1.0: -0.999, 1.0: 1.011, 1.5: 1.522, 2.0: 2.026,
-                                 2.5: 2.527, 3.0: 3.002},
-    "cheetah_speed_lstm_seed1": {-2.0: -1.981, -1.5: -1.482, -1.0: -0.984, 1.0: 1.009, 1.5: 1.505, 2.0: 2.010,
-                                 2.5: 2.535, 3.0: 3.068},
-    "cheetah_speed_mlp_seed0": {-2.0: -2.004, -1.5: -1.511, -1.0: -1.003, 1.0: 1.013, 1.5: 1.531, 2.0: 2.059,
-                                2.5: 2.563, 3.0: 3.024},
-}
+# `cogmap control tangling` (16 copies x 600 steps after 200 of warm-up) per commanded velocity,
+# recorded in pretrained/manifest.json. The cheetahs track within 3%; the first pair of ants
+# undershoots by 4-45%, the second (a tracking penalty that does not saturate) is within 10% from
+# 0.4 m/s up but not walking backwards; the ants fine-tuned on a command range as wide backwards as
+# forwards: seed 0 within 10% from 0.4 to 1 m/s both ways but at -0.4 (12%), seed 1 only forwards
+# (its backward gait is erratic: short samples of it differ by 0.2 m/s, so only its direction is
+# checked there, below, and only its forward speeds are recorded).
 
 
-# The same for the ants (forward velocity at commands (u, 0, 0)); the first pair undershoots by 4-45%, the
-# second (a tracking penalty that does not saturate) is within 10% from 0.4 m/s up but not walking backwards.
-RECORDED_ANTS = {
-    "ant_speed_lstm_seed0": {-0.4: -0.313, -0.2: -0.128, 0.2: 0.111, 0.4: 0.272, 0.6: 0.493, 0.8: 0.650, 1.0: 0.817},
-    "ant_speed_lstm_seed1": {-0.4: -0.269, -0.2: -0.119, 0.2: 0.155, 0.4: 0.330, 0.6: 0.527, 0.8: 0.765, 1.0: 0.845},
-    "ant_speed_lstm_linear_seed0": {-0.4: -0.356, -0.2: -0.167, 0.2: 0.213, 0.4: 0.405, 0.6: 0.578, 0.8: 0.760,
-                                    1.0: 0.968},
-    "ant_speed_lstm_linear_seed1": {-0.4: -0.271, -0.2: -0.058, 0.2: 0.169, 0.4: 0.361, 0.6: 0.565, 0.8: 0.730,
-                                    1.0: 0.929},
-    # Fine-tuned on a command range as wide backwards as forwards: seed 0 within 10% from 0.4 to 1 m/s both
-    # ways but at -0.4 (12%); seed 1 only forwards (its backward gait is erratic: short samples of it differ by
-    # 0.2 m/s, so only its direction is checked there, below).
-    "ant_speed_lstm_symmetric_seed0": {-1.0: -0.966, -0.8: -0.793, -0.6: -0.571, -0.4: -0.352, 0.4: 0.418,
-                                       0.6: 0.603, 0.8: 0.790, 1.0: 0.996},
-    "ant_speed_lstm_symmetric_seed1": {0.4: 0.383, 0.6: 0.589, 0.8: 0.824, 1.0: 1.013},
-}
+def _speeds(name: str) -> dict:
+    return {command: speed for command, speed in recorded(f"control/{name}.pt")["speed_at_command"]}
+
+
+RECORDED = {name: _speeds(name) for name in shipped("control") if name.startswith("cheetah_speed")}
+RECORDED_ANTS = {name: _speeds(name) for name in shipped("control") if name.startswith("ant_speed")}
 
 
 @pytest.mark.slow

@@ -6,10 +6,11 @@ import pytest
 
 from cogmap.pathint.model import StateEstimationModel
 from cogmap.pathint.spatial import spatial_analysis
+from tests.manifest import recorded
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "box_grid_dog.ckpt"
 # RESULTS.md, measured with `cogmap analyze` at its defaults (5,000 validation trajectories, 20 x 20 bins).
-RECORDED = {"fraction_score_60_above_0.3": 0.246, "fraction_above_shuffled_95th": 0.162, "position_error": 5.01}
+RECORDED = recorded("box_grid_dog.ckpt")  # pretrained/manifest.json
 
 
 def test_the_shipped_box_model_has_its_recorded_grid_units_and_position_error():

@@ -7,17 +7,15 @@ import pytest
 
 from cogmap.pathint.evaluate import evaluate
 from cogmap.pathint.model import load_path_integrator
+from tests.manifest import recorded, shipped
 from tests.tiers import tiered
 
 SWEEP = Path(__file__).resolve().parents[2] / "pretrained" / "regularisation"
 
 # RESULTS.md, "Regularisation: dropout x weight decay": accuracy at 100 and at 500 steps on 2,000
 # validation trajectories. The checks use the first 300 of them.
-REPORTED = {
-    (0.0, "0.0"): (0.9476, 0.4697), (0.0, "1.0e-4"): (0.9485, 0.4631), (0.0, "1.0e-2"): (0.9516, 0.4856),
-    (0.2, "0.0"): (0.9453, 0.5531), (0.2, "1.0e-4"): (0.9449, 0.5589), (0.2, "1.0e-2"): (0.9465, 0.5685),
-    (0.5, "0.0"): (0.9393, 0.5595), (0.5, "1.0e-4"): (0.9375, 0.5732), (0.5, "1.0e-2"): (0.9415, 0.5797),
-}
+REPORTED = {(float(name[5:8]), name[11:]): (figures["accuracy_100_steps"], figures["accuracy_500_steps"])
+            for name in shipped("regularisation") for figures in [recorded(f"regularisation/{name}.ckpt")]}
 
 
 @cache

@@ -8,36 +8,16 @@ from pathlib import Path
 import pytest
 
 from cogmap.worldmodels import evaluate, load_world_model
+from tests.manifest import recorded, shipped
 from tests.tiers import tiered
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "equivariance"
 
 # RESULTS.md, "the shipped models": evaluate(model, trajectories=200, steps=10), seed 12345, i.e.
 #   cogmap equivariance evaluate pretrained/equivariance/NAME.pt --trajectories 200
-# (Hits@1 in %, pessimistic ties, at 1 and 10 steps; EE)
-RECORDED = {
-    "teapot_sen": (82.5, 73.0, 0.0801),
-    "teapot_none": (98.0, 89.5, 1.4558),
-    "teapot_sen_positive": (87.0, 76.0, 0.0762),
-    "teapot_none_positive": (51.5, 0.5, 1.4598),
-    "planar_arm_sen": (57.5, 50.0, 0.0184),
-    "planar_arm_none": (68.0, 24.0, 1.1373),
-    "arm_sen": (70.0, 35.0, 0.2376),
-    "arm_none": (27.5, 3.5, 1.3600),
-    "planar_arm_sen_joints": (98.0, 90.5, 0.0646),
-    "arm_sen_joints": (48.5, 17.0, 0.6542),
-    "planar_arm_none_joints": (58.0, 18.0, 1.1067),
-    "arm_none_joints": (27.5, 6.0, 1.3697),
-    "teapot_sen_twist": (99.5, 98.0, 0.0684),
-    "teapot_sen_twist_positive": (99.5, 99.0, 0.0612),
-    "teapot_supervised": (99.5, 99.0, 0.0862),  # not world models: the encoder regressed onto the pose
-    "arm_supervised": (55.5, 27.5, 0.8764),
-    # the 3-D arm's elbow (RESULTS.md, "More images, a wider encoder, the teapot's loss")
-    "arm_supervised_40k": (67.5, 49.5, 0.8093),
-    "arm_supervised_40k_wide": (63.5, 50.5, 0.8229),
-    "arm_sen_joints_40k": (56.5, 25.0, 0.5399),
-    "arm_sen_joints_twist": (38.0, 12.0, 0.9800),
-}
+# (Hits@1 in %, pessimistic ties, at 1 and 10 steps; EE), recorded in pretrained/manifest.json.
+RECORDED = {name: tuple(recorded(f"equivariance/{name}.pt")[key] for key in ("hits@1_1_step", "hits@1_10_steps", "ee"))
+            for name in shipped("equivariance")}
 
 
 @functools.cache
