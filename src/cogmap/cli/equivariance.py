@@ -81,6 +81,7 @@ def add_parser(subparsers) -> None:
 
 
 def run_train(args) -> int:
+    from cogmap.runs import check_run_folder
     from cogmap.worldmodels.train import evaluate, load_world_model_config, summary_line, train
 
     words = overrides(args) + ([f"seed={args.seed}"] if args.seed is not None else [])
@@ -88,9 +89,8 @@ def run_train(args) -> int:
     if args.quiet:
         config.progress = False
     name = args.config.stem if args.config is not None else f"{config.domain}_{config.transition}"
-    out = output_dir(args.out, Path("runs/equivariance") / name / f"seed{config.seed}", args.force)
-    create_output_dir(out, args.force)
-    model = train(config, out)
+    out = check_run_folder(args.out or Path("runs/equivariance") / name / f"seed{config.seed}", args.force)
+    model = train(config, out, force=args.force)
     model.config = config
     print("quick check on 200 fresh trajectories: " + summary_line(evaluate(model.eval(), 200, 10), 10))
     print(f"wrote config.yaml, metrics.csv and model.pt in {out}")

@@ -13,17 +13,17 @@ import importlib.util
 import logging
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cogmap.errors import CogmapError, check_positive, check_positive_int
-from cogmap.files import atomic_path, load_torch_file, write_text_atomic
+from cogmap.files import atomic_path, load_torch_file
 from cogmap.pathint.data import GenerationConfig
 from cogmap.pathint.datamodule import SOURCES
 from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
+from cogmap.runs import prepare_run_folder, save_config
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import choice, load, parse, to_dict
 
@@ -138,20 +138,20 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Tr
     return load(TrainConfig, path, overrides)
 
 
-def _loggers(config: TrainConfig):
+def _loggers(config: TrainConfig, run_dir: Path):
     """CSV always (metrics.csv in the run folder), plus TensorBoard and W&B when listed."""
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
-    made = [CSVLogger(save_dir=config.trainer.log_dir, name=config.run_name, version="")]
+    made = [CSVLogger(save_dir=run_dir.parent, name=run_dir.name, version="")]
     for name in config.trainer.loggers:
         if name == "tensorboard":
             if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
                 raise CogmapError("trainer.loggers has tensorboard, which is not installed: pip install tensorboard")
-            made.append(TensorBoardLogger(save_dir=config.trainer.log_dir, name=config.run_name, version="tensorboard"))
+            made.append(TensorBoardLogger(save_dir=run_dir.parent, name=run_dir.name, version="tensorboard"))
         elif name == "wandb":
             if importlib.util.find_spec("wandb") is None:
                 raise CogmapError("trainer.loggers has wandb, which is not installed: pip install wandb")
-            made.append(WandbLogger(project="cogmap", name=config.run_name, save_dir=str(config.run_dir)))
+            made.append(WandbLogger(project="cogmap", name=config.run_name, save_dir=str(run_dir)))
     return made
 
 
@@ -274,20 +274,23 @@ def check_accelerator(config: TrainConfig) -> None:
         raise CogmapError("trainer.accelerator=mps: MPS is not available on this machine; use cpu (or auto)")
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
-    """Train (or resume) a run and return its directory."""
+def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike | None = None,
+          force: bool = False) -> Path:
+    """Train (or resume) a run and return its folder: ``run_dir``, by default ``<trainer.log_dir>/<run name>``.
+
+    The folder follows :mod:`cogmap.runs`: a new run needs it empty (``force`` replaces it),
+    ``resume`` continues from its ``checkpoints/last.ckpt``.
+    """
     import lightning as L
     from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from cogmap.pathint.datamodule import TrajectoryDataModule
 
-    run_dir = config.run_dir
+    run_dir = Path(run_dir) if run_dir is not None else config.run_dir
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise CogmapError(f"--resume: no checkpoint at {last}")
-    if not resume and last.is_file():
-        raise CogmapError(f"{run_dir} already holds a run; use --resume to continue it or set trainer.name")
     if resume:
         load_torch_file(last, "checkpoint to resume from")  # a damaged file is said to be one, before any work
     check_accelerator(config)
@@ -308,7 +311,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             trainer = L.Trainer(
                 max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator,
                 devices=config.trainer.devices, strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes,
-                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip or None, logger=_loggers(config),
+                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip or None, logger=_loggers(config, run_dir),
                 callbacks=[checkpoints, _epoch_timer()], limit_train_batches=config.trainer.limit_train_batches,
                 limit_val_batches=config.trainer.limit_val_batches, max_time=config.trainer.max_time,
                 enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
@@ -317,13 +320,21 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         except (MisconfigurationException, ValueError) as error:
             raise CogmapError(f"trainer settings: {' '.join(str(error).split())}") from None
         metrics, earlier = run_dir / "metrics.csv", run_dir / "metrics.earlier.csv"
-        if trainer.global_rank == 0:
-            write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if trainer.global_rank == 0:  # the other processes of a DDP run start after it and share its folder
+            prepare_run_folder(run_dir, force, resume)
+            save_config(run_dir, config)
             if resume and metrics.is_file():
                 # Lightning's CSV logger starts metrics.csv afresh; keep the interrupted run's rows.
                 _merge_csv(earlier, metrics, earlier)
                 metrics.unlink()
-        trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
+        try:
+            trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
+        except BaseException:
+            if trainer.global_rank == 0 and not resume and not last.is_file():
+                # Failed before its first checkpoint (bad data, an interrupt): the folder was empty
+                # before this run, so what is in it is this run's and worth nothing; leave no half run.
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
     if trainer.global_rank == 0 and earlier.is_file():
         _merge_csv(earlier, metrics, metrics)
         earlier.unlink()

@@ -24,22 +24,21 @@ update (for learning-dynamics studies; load one with :func:`cogmap.rl.policy.loa
 from __future__ import annotations
 
 import csv
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 
 from cogmap.devices import resolve_device
 from cogmap.envs import GymnasiumVectorEnv, VectorEnv
 from cogmap.errors import CogmapError
-from cogmap.files import atomic_path, load_torch_file, write_text_atomic
+from cogmap.files import atomic_path, load_torch_file
 from cogmap.rl.agents import RecurrentActorCritic
 from cogmap.rl.config import PPOConfig, make_env_for
 from cogmap.rl.episodes import evaluate
 from cogmap.rl.policy import env_description, load_policy, make_agent, save_policy
+from cogmap.runs import changed_settings, check_run_folder, prepare_run_folder, save_config
 from cogmap.typed import load, to_dict
 
 
@@ -193,25 +192,17 @@ METRICS = ("update", "steps", "train_return", "episodes", "policy_loss", "value_
            "eval_return_sd")
 
 
-def _prepare_run_dir(run_dir: Path, config: PPOConfig, force: bool, resume: bool) -> None:
-    holds_run = (run_dir / "metrics.csv").exists() or (run_dir / "resume.pt").exists() \
-        or any((run_dir / "checkpoints").glob("update_*.pt"))
+def _check_run_dir(run_dir: Path, config: PPOConfig, force: bool, resume: bool) -> None:
+    """The run folder's rules (:mod:`cogmap.runs`), and what a resumed run needs: its state, its config."""
+    check_run_folder(run_dir, force, resume)
     if resume:
         if not (run_dir / "resume.pt").is_file():
             raise CogmapError(f"--resume: {run_dir} holds no resume.pt; is it a control train run?")
-        saved = to_dict(load(PPOConfig, run_dir / "config.yaml"))
-        differs = [k for k, v in to_dict(config).items()
-                   if k not in ("total_steps", "eval_episodes", "device") and saved[k] != v]
+        differs = changed_settings(to_dict(load(PPOConfig, run_dir / "config.yaml")), to_dict(config),
+                                   may_change=("total_steps", "eval_episodes", "device"))
         if differs:
             raise CogmapError(f"--resume: the config differs from the run's in {', '.join(differs)}; only total_steps, "
                               "eval_episodes and device may change")
-        return
-    if holds_run and not force:
-        raise CogmapError(f"{run_dir} already holds a run; use --resume to continue it or --force to replace it")
-    if force:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-        for name in ("metrics.csv", "resume.pt", "config.yaml"):
-            (run_dir / name).unlink(missing_ok=True)
 
 
 def _rewrite_metrics(path: Path, rows: list[dict]) -> None:
@@ -267,14 +258,14 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     The environments are ``config.env``'s, or ``env``: any :class:`VectorEnv` or Gymnasium vector
     environment (``SAME_STEP`` autoreset) of ``config.num_envs`` copies. The final evaluation
     runs ``config.eval_episodes`` episodes of ``config.env``, or one episode of each copy of
-    ``eval_env``. An existing run is never overwritten unless ``force`` (which removes its
-    checkpoints and metrics first).
+    ``eval_env``. The run folder follows :mod:`cogmap.runs`: an existing run is never overwritten
+    unless ``force`` (which replaces the folder), and ``resume`` continues the one there.
     """
     from tqdm.auto import tqdm
 
     run_dir = Path(run_dir)
     device = resolve_device(config.device, "device")
-    _prepare_run_dir(run_dir, config, force, resume)
+    _check_run_dir(run_dir, config, force, resume)
     # An environment that cannot be made stops the run before any file is written.
     made = env is None  # environments made here are closed here; a caller's are left to the caller
     env = make_env_for(config, device=device) if made else as_vector_env(env, device)
@@ -286,8 +277,9 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
         agent = make_agent(config, described).to(device)
     if config.init_from is not None and not resume:
         initialise_from(agent, config.init_from)  # before any file is written: a bad source leaves nothing
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+    prepare_run_folder(run_dir, force, resume)
+    (run_dir / "checkpoints").mkdir(exist_ok=True)
+    save_config(run_dir, config)
     optimiser = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     generator = torch.Generator().manual_seed(config.seed + 1)
     metrics = run_dir / "metrics.csv"

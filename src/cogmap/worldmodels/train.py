@@ -20,16 +20,17 @@ partner's from the turned image).
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 
 from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
-from cogmap.files import load_torch_file, write_text_atomic
+from cogmap.files import load_torch_file
+from cogmap.runs import prepare_run_folder, save_config
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
@@ -63,10 +64,12 @@ class WorldModelConfig:
     # model but its ceiling, the encoder regressed onto the true pose (see pose_loss)
     loss: str = choice("hinge", LOSSES)
     seed: int = 0
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto: where the model trains (the data is rendered on the CPU)
     progress: bool = True
 
     def __post_init__(self):
         check_choices(self)
+        resolve_device(self.device, "device")
         for name in ("vectors", "channels", "hidden", "size", "transitions", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
@@ -133,13 +136,15 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
     return Module()
 
 
-def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
-    """Train one world model into ``run_dir`` (which must exist and be empty of a previous run)."""
+def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False) -> WorldModel:
+    """Train one world model into the run folder ``run_dir`` (:mod:`cogmap.runs`: empty or absent, or
+    replaced with ``force``), on ``config.device``."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
-    run_dir = Path(run_dir)
-    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+    device = resolve_device(config.device, "device")
+    run_dir = prepare_run_folder(run_dir, force)
+    save_config(run_dir, config)
     data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
                         config.domain)
     dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
@@ -149,11 +154,17 @@ def train(config: WorldModelConfig, run_dir: str | Path) -> WorldModel:
         model = build_model(config)
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
                                              generator=torch.Generator().manual_seed(config.seed))
-        trainer = L.Trainer(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=CSVLogger(run_dir, name="",
+        accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}[device.type]
+        devices = 1 if device.type != "cuda" else [device.index or 0]
+        trainer = L.Trainer(max_epochs=config.epochs, accelerator=accelerator, devices=devices, logger=CSVLogger(run_dir, name="",
                             version=""), enable_checkpointing=False, enable_progress_bar=config.progress,
                             enable_model_summary=False, log_every_n_steps=1, deterministic=True)
-        trainer.fit(_lightning_module(model, config), loader)
-    save_world_model(model.eval(), config, run_dir / "model.pt")
+        try:
+            trainer.fit(_lightning_module(model, config), loader)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)  # the folder was empty before this run: leave no half run
+            raise
+    save_world_model(model.cpu().eval(), config, run_dir / "model.pt")
     return model
 
 

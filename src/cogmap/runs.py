@@ -1,0 +1,83 @@
+"""The run folder every trainer of cogmap writes, and one set of rules for ``--out``, ``--force`` and ``--resume``.
+
+A run folder holds ``config.yaml`` (the resolved config, enough to repeat the run),
+``metrics.csv`` and the trainer's checkpoints (``checkpoints/`` or ``model.pt``); any of them
+marks the folder as holding a run. The rules, the same for ``cogmap train``, ``cogmap control
+train`` and ``cogmap equivariance train``:
+
+- a new run needs an absent or empty folder; one that already holds anything is refused, unless
+  ``--force``, which replaces the folder whole (analyses of the old run inside it go too: they
+  would no longer describe what the folder holds);
+- ``--resume`` continues the run in the folder, which must hold one; with ``--force`` it is refused;
+- a path that is a file, or lies under one, is refused before anything is written.
+
+Every refusal is one :class:`~cogmap.errors.CogmapError` that says what to do instead.
+:func:`cogmap.load` opens a run folder as the object its trainer made.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+
+from cogmap.errors import CogmapError
+from cogmap.files import write_text_atomic
+from cogmap.typed import to_dict
+
+MARKERS = ("config.yaml", "metrics.csv", "checkpoints", "resume.pt", "model.pt")
+
+
+def holds_run(path: str | Path) -> bool:
+    """Whether ``path`` is a folder that holds (part of) a run."""
+    path = Path(path)
+    return path.is_dir() and any((path / marker).exists() for marker in MARKERS)
+
+
+def _check_writable(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise CogmapError(f"run folder {path} is a file, not a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CogmapError(f"cannot write {path}: {parent} is a file, not a folder")
+            return
+
+
+def check_run_folder(path: str | Path, force: bool = False, resume: bool = False) -> Path:
+    """``path`` checked against the rules (see the module), nothing written: call it before any work."""
+    path = Path(path)
+    _check_writable(path)
+    if resume and force:
+        raise CogmapError("--resume and --force contradict each other: --resume continues the run, --force replaces it")
+    if resume:
+        if not holds_run(path):
+            raise CogmapError(f"--resume: {path} holds no run to continue")
+        return path
+    if path.is_dir() and any(path.iterdir()) and not force:
+        what = "already holds a run; use --resume to continue it" if holds_run(path) else "is not empty; use another --out"
+        raise CogmapError(f"{path} {what} or --force to replace it")
+    return path
+
+
+def prepare_run_folder(path: str | Path, force: bool = False, resume: bool = False) -> Path:
+    """Check ``path`` (:func:`check_run_folder`), then make it ready: replaced with ``force``, created if absent."""
+    path = check_run_folder(path, force, resume)
+    if force and path.is_dir():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_config(path: str | Path, config) -> Path:
+    """``config.yaml`` in the run folder: the resolved config (a dataclass or a mapping), written atomically."""
+    values = config if isinstance(config, Mapping) else to_dict(config)
+    return write_text_atomic(Path(path) / "config.yaml", yaml.safe_dump(values, sort_keys=False))
+
+
+def changed_settings(saved: Mapping, new: Mapping, may_change: Iterable[str] = ()) -> list[str]:
+    """The top-level settings in which ``new`` differs from a run's ``saved`` config, beyond those that ``may_change``."""
+    allowed = set(may_change)
+    return [key for key in new if key not in allowed and saved.get(key) != new[key]]

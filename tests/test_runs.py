@@ -1,0 +1,86 @@
+"""One run folder and one set of rules for --out, --force and --resume, for every trainer."""
+
+import pytest
+import torch
+import yaml
+
+from cogmap.errors import CogmapError
+from cogmap.runs import changed_settings, check_run_folder, holds_run, prepare_run_folder, save_config
+from cogmap.worldmodels.train import WorldModelConfig
+
+
+def test_a_new_run_needs_an_empty_or_absent_folder(tmp_path):
+    assert prepare_run_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b" and (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "empty").mkdir()
+    assert prepare_run_folder(tmp_path / "empty").is_dir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep me")
+    with pytest.raises(CogmapError, match="is not empty; use another --out or --force"):
+        check_run_folder(tmp_path / "notes")
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
+
+
+def test_a_folder_holding_a_run_is_replaced_only_with_force_and_resumed_only_with_resume(tmp_path):
+    run = tmp_path / "run"
+    save_config(prepare_run_folder(run), {"seed": 3})
+    (run / "evaluation").mkdir()
+    assert holds_run(run) and not holds_run(tmp_path)
+    with pytest.raises(CogmapError, match="already holds a run; use --resume to continue it or --force to replace it"):
+        prepare_run_folder(run)
+    assert check_run_folder(run, resume=True) == run
+    with pytest.raises(CogmapError, match="contradict"):
+        check_run_folder(run, force=True, resume=True)
+    prepare_run_folder(run, force=True)
+    assert run.is_dir() and not any(run.iterdir())  # replaced whole: the old run's evaluation went with it
+    with pytest.raises(CogmapError, match="--resume: .* holds no run to continue"):
+        check_run_folder(run, resume=True)
+
+
+def test_files_in_the_way_are_refused_before_anything_is_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(CogmapError, match="is a file, not a folder"):
+        check_run_folder(blocker)
+    with pytest.raises(CogmapError, match=f"{blocker} is a file, not a folder"):
+        prepare_run_folder(blocker / "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_config_is_saved_as_yaml_and_changes_are_named(tmp_path):
+    config = WorldModelConfig(epochs=3)
+    save_config(tmp_path, config)
+    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert saved["epochs"] == 3 and saved["device"] == "cpu"
+    assert changed_settings(saved, {**saved, "epochs": 5, "lr": 0.5}, may_change=("epochs",)) == ["lr"]
+    assert changed_settings(saved, saved) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal of a device this machine lacks")
+def test_a_world_model_trains_where_its_config_says_and_a_missing_device_is_one_line(tmp_path, cli):
+    result = cli("equivariance", "train", "device=cuda", "--out", tmp_path / "run")
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == \
+        ["cogmap: error: device cuda: CUDA is not available on this machine; use cpu"]
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_trainer_keeps_the_rules(tmp_path, cli):
+    tiny_world = ["transitions=64", "epochs=1", "batch_size=32", "size=16", "channels=4", "hidden=16", "--quiet"]
+    assert cli("equivariance", "train", *tiny_world, "--out", tmp_path / "world").returncode == 0
+    again = cli("equivariance", "train", *tiny_world, "--out", tmp_path / "world")
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    assert cli("equivariance", "train", *tiny_world, "--out", tmp_path / "world", "--force").returncode == 0
+
+    tiny_integrator = ["data.source=online", "data.n_train=64", "data.n_val=16", "data.batch_size=32", "model.hidden=8",
+                       "data.generation={seq_len: 5}", "trainer.max_epochs=1", "trainer.progress=false"]
+    out = tmp_path / "integrator"
+    assert cli("train", *tiny_integrator, "--out", out).returncode == 0
+    assert (out / "checkpoints" / "best.ckpt").is_file() and (out / "config.yaml").is_file()
+    refused = cli("train", *tiny_integrator, "--out", out)
+    assert refused.returncode == 2 and "already holds a run; use --resume to continue it or --force" in refused.stderr
+    assert cli("train", *tiny_integrator, "--out", out, "--force").returncode == 0
+
+    # A run that fails before its first checkpoint (here: its data file is missing) leaves nothing behind.
+    failed = cli("train", *tiny_integrator, "data.source=file", f"data.path={tmp_path / 'nothing.pt'}",
+                 "--out", tmp_path / "failed")
+    assert failed.returncode == 2 and "does not exist" in failed.stderr
+    assert not (tmp_path / "failed").exists()
