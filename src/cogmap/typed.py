@@ -4,8 +4,9 @@ Every config of cogmap is a dataclass (sections are nested dataclasses). :func:`
 one from a mapping, recursively, checking each value against the field's annotation and each
 choice against the list the field declares with :func:`choice`; an unknown key, a wrong type
 or a bad choice is a :class:`~cogmap.errors.CogmapError` naming the full dotted key.
-:func:`load` reads a YAML file (:func:`cogmap.files.read_yaml_mapping`), merges
-``key.sub=value`` overrides (:func:`parse_overrides`) and parses the result.
+:func:`load` reads a YAML file (:func:`read_config`: a file may ``extends:`` another and hold
+only its difference), merges ``key.sub=value`` overrides (:func:`parse_overrides`) and parses
+the result.
 
 Values read as YAML 1.2 does: ``1e-2`` is a number (YAML 1.1, which PyYAML follows, reads it
 as a string), in files and overrides alike.
@@ -19,6 +20,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -208,9 +210,41 @@ def merge(base: Mapping, extra: Mapping) -> dict:
     return out
 
 
+def read_config(path) -> dict:
+    """The settings of a config file, with those of the file it ``extends`` beneath them.
+
+    A config may start with ``extends: other.yaml`` (a path relative to the file): the other
+    file's settings are read first (and its own ``extends``, in turn), and this file's keys
+    override them, nested sections key by key, so a variant holds only its difference. A
+    missing file, a circle of files or an ``extends`` that is not a path is a
+    :class:`~cogmap.errors.CogmapError` naming the file.
+    """
+    chain: list[Path] = []
+    values: list[dict] = []
+    path = Path(path)
+    while True:
+        if path.resolve() in chain:
+            raise CogmapError(f"config {path} extends itself through {' -> '.join(str(p) for p in chain)}")
+        chain.append(path.resolve())
+        mapping = read_yaml_mapping(path)
+        parent = mapping.pop("extends", None)
+        values.append(mapping)
+        if parent is None:
+            break
+        if not isinstance(parent, str) or not parent.strip():
+            raise CogmapError(f"config {path}: extends must be the path of another config file, got {parent!r}")
+        path = path.parent / parent
+        if not path.is_file():
+            raise CogmapError(f"config {chain[-1]} extends {parent}, which does not exist ({path})")
+    merged: dict = {}
+    for mapping in reversed(values):
+        merged = merge(merged, mapping)
+    return merged
+
+
 def load(cls, path=None, overrides: Iterable[str] = (), base: Mapping | None = None):
-    """``cls`` from ``base``, then the YAML file at ``path``, then ``key=value`` overrides."""
+    """``cls`` from ``base``, then the YAML file at ``path`` (and the files it extends), then ``key=value`` overrides."""
     values = dict(base or {})
     if path is not None:
-        values = merge(values, read_yaml_mapping(path))
+        values = merge(values, read_config(path))
     return parse(cls, merge(values, parse_overrides(overrides)))

@@ -10,9 +10,8 @@ from pathlib import Path
 import yaml
 
 from cogmap.cli.common import add_config_arguments, check_count, check_file_output, overrides, set_threads, write_text_atomic
-from cogmap.files import read_yaml_mapping
 from cogmap.pathint.data import DEFAULT_PATH, MANIFOLDS, SPACES, GenerationConfig, write_trajectory_file
-from cogmap.typed import merge, parse, parse_overrides
+from cogmap.typed import merge, parse, parse_overrides, read_config
 from cogmap.typed import to_dict as asdict
 
 _DEFAULTS = GenerationConfig()
@@ -74,7 +73,7 @@ def add_parser(subparsers) -> None:
 
 def resolve(args) -> tuple[GenerationConfig, dict]:
     """The generation config and split sizes from defaults, then ``--config``, then flags, then overrides."""
-    values = read_yaml_mapping(args.config) if args.config is not None else {}
+    values = read_config(args.config) if args.config is not None else {}
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(DataFileSpec) if getattr(args, f.name, None) is not None}
     values = asdict(parse(DataFileSpec, merge(merge(values, flags), parse_overrides(overrides(args)))))
     sizes = {"n_train": values.pop("n_train"), "n_val": values.pop("n_val")}
