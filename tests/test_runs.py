@@ -84,3 +84,53 @@ def test_every_trainer_keeps_the_rules(tmp_path, cli):
                  "--out", tmp_path / "failed")
     assert failed.returncode == 2 and "does not exist" in failed.stderr
     assert not (tmp_path / "failed").exists()
+
+
+def _scalars(folder) -> dict:
+    """Every scalar series in the TensorBoard event files under ``folder``: tag -> {step: value}."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    series = {}
+    for events in folder.rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        for tag in accumulator.Tags()["scalars"]:
+            series.setdefault(tag, {}).update({e.step: e.value for e in accumulator.Scalars(tag)})
+    return series
+
+
+def test_every_trainer_writes_the_curves_of_its_metrics_csv_for_tensorboard(tmp_path, cli):
+    pytest.importorskip("tensorboard")  # the tensorboard extra, which CI installs
+    import csv
+
+    assert cli("control", "train", "hidden=8", "head=8", "num_envs=2", "minibatches=2", "total_steps=800",
+               "eval_episodes=2", "--quiet", "--out", tmp_path / "ppo").returncode == 0
+    rows = list(csv.DictReader(open(tmp_path / "ppo" / "metrics.csv")))
+    curves = _scalars(tmp_path / "ppo" / "tensorboard")
+    assert {int(r["steps"]): float(r["train_return"]) for r in rows} == pytest.approx(curves["ppo/train_return"])
+    assert curves["ppo/eval_return_mean"] == pytest.approx({int(rows[-1]["steps"]): float(rows[-1]["eval_return_mean"])})
+
+    assert cli("equivariance", "train", "transitions=64", "epochs=2", "batch_size=32", "size=16", "channels=4",
+               "hidden=16", "--quiet", "--out", tmp_path / "world").returncode == 0
+    losses = [float(r["train/loss"]) for r in csv.DictReader(open(tmp_path / "world" / "metrics.csv"))]
+    assert sorted(_scalars(tmp_path / "world" / "tensorboard")["train/loss"].values()) == pytest.approx(sorted(losses))
+
+    assert cli("train", "data.source=online", "data.n_train=64", "data.n_val=16", "data.batch_size=32", "model.hidden=8",
+               "data.generation={seq_len: 5}", "trainer.max_epochs=2", "trainer.progress=false",
+               "--out", tmp_path / "integrator").returncode == 0
+    validation = [float(r["val/loss"]) for r in csv.DictReader(open(tmp_path / "integrator" / "metrics.csv"))
+                  if r.get("val/loss")]
+    assert len(validation) == 2
+    assert sorted(_scalars(tmp_path / "integrator" / "tensorboard")["val/loss"].values()) == pytest.approx(sorted(validation))
+
+
+def test_only_the_first_process_of_a_multi_process_run_checks_its_folder(monkeypatch):
+    from cogmap.runs import process_rank
+
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert process_rank() == 0
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert process_rank() == 1
+    monkeypatch.setenv("RANK", "3")  # the global rank first
+    assert process_rank() == 3

@@ -1,8 +1,10 @@
 """The run folder every trainer of cogmap writes, and one set of rules for ``--out``, ``--force`` and ``--resume``.
 
 A run folder holds ``config.yaml`` (the resolved config, enough to repeat the run),
-``metrics.csv`` and the trainer's checkpoints (``checkpoints/`` or ``model.pt``); any of them
-marks the folder as holding a run. The rules, the same for ``cogmap train``, ``cogmap control
+``metrics.csv``, the trainer's checkpoints (``checkpoints/`` or ``model.pt``) and, when the
+``tensorboard`` package is installed (``pip install "cogmap[tensorboard]"``), TensorBoard event
+files in ``tensorboard/``, so that a run can be watched live (``tensorboard --logdir runs``);
+any of the first three marks the folder as holding a run. The rules, the same for ``cogmap train``, ``cogmap control
 train`` and ``cogmap equivariance train``:
 
 - a new run needs an absent or empty folder; one that already holds anything is refused, unless
@@ -17,6 +19,9 @@ Every refusal is one :class:`~cogmap.errors.CogmapError` that says what to do in
 
 from __future__ import annotations
 
+import importlib.util
+import math
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -62,6 +67,18 @@ def check_run_folder(path: str | Path, force: bool = False, resume: bool = False
     return path
 
 
+def process_rank() -> int:
+    """This process's rank in a multi-process run, as its launcher set it (0 when alone).
+
+    The later processes of a DDP run start while the first is already writing the run folder,
+    so only rank 0 checks and prepares it (the variables are those Lightning's launchers set).
+    """
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        if os.environ.get(name, "").strip().isdigit():
+            return int(os.environ[name])
+    return 0
+
+
 def prepare_run_folder(path: str | Path, force: bool = False, resume: bool = False) -> Path:
     """Check ``path`` (:func:`check_run_folder`), then make it ready: replaced with ``force``, created if absent."""
     path = check_run_folder(path, force, resume)
@@ -81,3 +98,34 @@ def changed_settings(saved: Mapping, new: Mapping, may_change: Iterable[str] = (
     """The top-level settings in which ``new`` differs from a run's ``saved`` config, beyond those that ``may_change``."""
     allowed = set(may_change)
     return [key for key in new if key not in allowed and saved.get(key) != new[key]]
+
+
+def tensorboard_installed() -> bool:
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+class Board:
+    """TensorBoard scalars of a run, in ``<run>/tensorboard/``; does nothing without the tensorboard package.
+
+    ``log(row, step)`` writes every finite number of a metrics row as ``<prefix>/<name>``, so the
+    curves in TensorBoard are the columns of ``metrics.csv``.
+    """
+
+    def __init__(self, run_dir: str | Path, prefix: str):
+        self.prefix, self.writer = prefix, None
+        if tensorboard_installed():
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+
+    def log(self, row: Mapping, step: int) -> None:
+        if self.writer is None:
+            return
+        for name, value in row.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                self.writer.add_scalar(f"{self.prefix}/{name}", value, global_step=step)
+        self.writer.flush()  # watched live: every row is on disk when it is in metrics.csv
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

@@ -34,11 +34,12 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from cogmap.pathint.train import load_config, train
-    from cogmap.runs import check_run_folder
+    from cogmap.runs import check_run_folder, process_rank
 
     set_threads(args.workers)
     config = load_config(args.config, overrides(args))
-    check_run_folder(args.out or config.run_dir, args.force, args.resume)  # before Lightning starts
+    if process_rank() == 0:  # before Lightning starts; a DDP run's later processes share rank 0's folder
+        check_run_folder(args.out or config.run_dir, args.force, args.resume)
     run_dir = train(config, resume=args.resume, run_dir=args.out, force=args.force)
     print(f"run: {run_dir}  (best: {run_dir / 'checkpoints' / 'best.ckpt'})")
     return 0

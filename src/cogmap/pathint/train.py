@@ -23,7 +23,7 @@ from cogmap.files import atomic_path, load_torch_file
 from cogmap.pathint.data import GenerationConfig
 from cogmap.pathint.datamodule import SOURCES
 from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
-from cogmap.runs import prepare_run_folder, save_config
+from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import choice, load, parse, to_dict
 
@@ -139,11 +139,15 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Tr
 
 
 def _loggers(config: TrainConfig, run_dir: Path):
-    """CSV always (metrics.csv in the run folder), plus TensorBoard and W&B when listed."""
+    """CSV always (metrics.csv in the run folder), TensorBoard whenever it is installed (or listed, which
+    then requires it), W&B when listed."""
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
     made = [CSVLogger(save_dir=run_dir.parent, name=run_dir.name, version="")]
-    for name in config.trainer.loggers:
+    listed = list(config.trainer.loggers)
+    if "tensorboard" not in listed and tensorboard_installed():
+        listed.append("tensorboard")  # a run can be watched live, as every trainer's
+    for name in listed:
         if name == "tensorboard":
             if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
                 raise CogmapError("trainer.loggers has tensorboard, which is not installed: pip install tensorboard")

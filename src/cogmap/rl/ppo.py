@@ -14,9 +14,10 @@ its final observation. Rewards are scaled by ``reward_scale``; observations are 
 the agent (the environment's fixed factors, or running statistics with
 ``normalize_observations``), so a saved agent takes raw observations.
 
-A run folder holds ``config.yaml``, ``metrics.csv`` (one row per update, appended as training
-goes: returns, losses, approximate KL, clip fraction, explained variance, entropy, steps per
-second; the final evaluation in the last row), ``checkpoints/update_XXXX.pt`` after every
+A run folder (:mod:`cogmap.runs`) holds ``config.yaml``, ``metrics.csv`` (one row per update,
+appended as training goes: returns, losses, approximate KL, clip fraction, explained variance,
+entropy, steps per second; the final evaluation in the last row; the same curves in
+``tensorboard/`` when TensorBoard is installed), ``checkpoints/update_XXXX.pt`` after every
 update (for learning-dynamics studies; load one with :func:`cogmap.rl.policy.load_policy`) and
 ``resume.pt``, everything needed to continue an interrupted run exactly.
 """
@@ -38,7 +39,7 @@ from cogmap.rl.agents import RecurrentActorCritic
 from cogmap.rl.config import PPOConfig, make_env_for
 from cogmap.rl.episodes import evaluate
 from cogmap.rl.policy import env_description, load_policy, make_agent, save_policy
-from cogmap.runs import changed_settings, check_run_folder, prepare_run_folder, save_config
+from cogmap.runs import Board, changed_settings, check_run_folder, prepare_run_folder, save_config
 from cogmap.typed import load, to_dict
 
 
@@ -280,6 +281,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     prepare_run_folder(run_dir, force, resume)
     (run_dir / "checkpoints").mkdir(exist_ok=True)
     save_config(run_dir, config)
+    board = Board(run_dir, "ppo")
     optimiser = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     generator = torch.Generator().manual_seed(config.seed + 1)
     metrics = run_dir / "metrics.csv"
@@ -358,6 +360,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                "eval_return_mean": "", "eval_return_sd": ""}
         with open(metrics, "a", newline="") as handle:  # appended now: an interrupted run keeps its history
             csv.DictWriter(handle, fieldnames=METRICS).writerow(row)
+        board.log({k: v for k, v in row.items() if k not in ("update", "steps")}, steps)
         save_policy(run_dir / "checkpoints" / f"update_{update:04d}.pt", agent, config, described, update=update,
                     steps=steps, train_return=train_return)
         with atomic_path(run_dir / "resume.pt") as tmp:
@@ -376,6 +379,8 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     rows[-1]["eval_return_mean"] = round(float(returns.mean()), 3)
     rows[-1]["eval_return_sd"] = round(float(returns.std()), 3) if len(returns) > 1 else 0.0
     _rewrite_metrics(metrics, rows)
+    board.log({"eval_return_mean": rows[-1]["eval_return_mean"], "eval_return_sd": rows[-1]["eval_return_sd"]}, steps)
+    board.close()
     for closable, ours in ((env, made), (eval_env, made_eval)):
         if ours and hasattr(closable, "close"):
             closable.close()

@@ -30,7 +30,7 @@ from cogmap.analysis.equivariance import distance_invariance_error, equivariance
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
-from cogmap.runs import prepare_run_folder, save_config
+from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
@@ -140,7 +140,7 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False) ->
     """Train one world model into the run folder ``run_dir`` (:mod:`cogmap.runs`: empty or absent, or
     replaced with ``force``), on ``config.device``."""
     import lightning as L
-    from lightning.pytorch.loggers import CSVLogger
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     device = resolve_device(config.device, "device")
     run_dir = prepare_run_folder(run_dir, force)
@@ -156,8 +156,11 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False) ->
                                              generator=torch.Generator().manual_seed(config.seed))
         accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}[device.type]
         devices = 1 if device.type != "cuda" else [device.index or 0]
-        trainer = L.Trainer(max_epochs=config.epochs, accelerator=accelerator, devices=devices, logger=CSVLogger(run_dir, name="",
-                            version=""), enable_checkpointing=False, enable_progress_bar=config.progress,
+        loggers = [CSVLogger(run_dir, name="", version="")]  # metrics.csv in the run folder
+        if tensorboard_installed():
+            loggers.append(TensorBoardLogger(run_dir, name="", version="tensorboard"))
+        trainer = L.Trainer(max_epochs=config.epochs, accelerator=accelerator, devices=devices, logger=loggers,
+                            enable_checkpointing=False, enable_progress_bar=config.progress,
                             enable_model_summary=False, log_every_n_steps=1, deterministic=True)
         try:
             trainer.fit(_lightning_module(model, config), loader)
