@@ -15,12 +15,13 @@ def test_a_new_run_needs_an_empty_or_absent_folder(tmp_path):
     assert prepare_run_folder(tmp_path / "empty").is_dir()
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "mine.txt").write_text("keep me")
-    with pytest.raises(CogmapError, match="is not empty; use another --out or --force"):
-        check_run_folder(tmp_path / "notes")
+    for force in (False, True):  # --force deletes a run, never a folder of something else
+        with pytest.raises(CogmapError, match="is not empty and holds no run; choose another --out"):
+            prepare_run_folder(tmp_path / "notes", force=force)
     assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
 
 
-def test_a_folder_holding_a_run_is_replaced_only_with_force_and_resumed_only_with_resume(tmp_path):
+def test_a_folder_holding_a_run_is_replaced_only_with_force_and_resumed_only_with_resume(tmp_path, monkeypatch):
     run = tmp_path / "run"
     save_config(prepare_run_folder(run), {"seed": 3})
     (run / "evaluation").mkdir()
@@ -32,8 +33,14 @@ def test_a_folder_holding_a_run_is_replaced_only_with_force_and_resumed_only_wit
         check_run_folder(run, force=True, resume=True)
     prepare_run_folder(run, force=True)
     assert run.is_dir() and not any(run.iterdir())  # replaced whole: the old run's evaluation went with it
+    save_config(run, {"seed": 4})
+    monkeypatch.chdir(run)
+    with pytest.raises(CogmapError, match="the folder you are working in"):
+        prepare_run_folder(".", force=True)
+    assert (run / "config.yaml").is_file()
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(CogmapError, match="--resume: .* holds no run to continue"):
-        check_run_folder(run, resume=True)
+        check_run_folder(prepare_run_folder(tmp_path / "fresh"), resume=True)
 
 
 def test_files_in_the_way_are_refused_before_anything_is_written(tmp_path):

@@ -7,9 +7,10 @@ files in ``tensorboard/``, so that a run can be watched live (``tensorboard --lo
 any of the first three marks the folder as holding a run. The rules, the same for ``cogmap train``, ``cogmap control
 train`` and ``cogmap equivariance train``:
 
-- a new run needs an absent or empty folder; one that already holds anything is refused, unless
-  ``--force``, which replaces the folder whole (analyses of the old run inside it go too: they
-  would no longer describe what the folder holds);
+- a new run needs an absent or empty folder; one that holds a run is refused, unless ``--force``,
+  which replaces the folder whole (analyses of the old run inside it go too: they would no
+  longer describe what the folder holds); a non-empty folder that holds no run is refused even
+  with ``--force`` (nothing cogmap did not write is deleted), and so is the working folder;
 - ``--resume`` continues the run in the folder, which must hold one; with ``--force`` it is refused;
 - a path that is a file, or lies under one, is refused before anything is written.
 
@@ -61,9 +62,14 @@ def check_run_folder(path: str | Path, force: bool = False, resume: bool = False
         if not holds_run(path):
             raise CogmapError(f"--resume: {path} holds no run to continue")
         return path
-    if path.is_dir() and any(path.iterdir()) and not force:
-        what = "already holds a run; use --resume to continue it" if holds_run(path) else "is not empty; use another --out"
-        raise CogmapError(f"{path} {what} or --force to replace it")
+    if path.is_dir() and any(path.iterdir()):
+        if not holds_run(path):  # --force deletes a folder whole: never one that is not a run
+            raise CogmapError(f"{path} is not empty and holds no run; choose another --out")
+        if not force:
+            raise CogmapError(f"{path} already holds a run; use --resume to continue it or --force to replace it")
+        here = Path.cwd().resolve()
+        if path.resolve() == here or path.resolve() in here.parents:
+            raise CogmapError(f"--force would delete {path}, the folder you are working in; choose another --out")
     return path
 
 
