@@ -59,6 +59,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def check_creatable(path: str | os.PathLike) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder, or nothing can be created there."""
+    path = Path(path)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CogmapError(f"cannot write {path}: {parent} is a file, not a folder")
+            return
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

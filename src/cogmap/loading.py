@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
 
@@ -79,21 +80,23 @@ def load(path_or_run, device=None):
     >>> world = cogmap.load("pretrained/equivariance/teapot_sen.pt")       # a world model
     >>> latent = world.encode(images)                                     # what its domain renders
     """
+    device = resolve_device(device)  # a device the machine lacks is said to be that, before any file is read
     path = Path(path_or_run)
     if not path.exists():
         raise CogmapError(f"{path} does not exist")
     if path.is_dir():
         path = checkpoint_of(path)
-    kind = kind_of(load_torch_file(path, "checkpoint"), path)
+    payload = load_torch_file(path, "checkpoint")  # read once: the kind's builder takes the payload
+    kind = kind_of(payload, path)
     # Only the kind's own package is imported: a policy needs neither Lightning nor the renderers.
     if kind == PATH_INTEGRATOR:
-        from cogmap.pathint.model import load_path_integrator
+        from cogmap.pathint.model import path_integrator_from_payload
 
-        return load_path_integrator(path, device=device)
+        return path_integrator_from_payload(payload, path, device)
     if kind == POLICY:
-        from cogmap.rl.policy import load_policy
+        from cogmap.rl.policy import policy_from_payload
 
-        return load_policy(path, device=device)
-    from cogmap.worldmodels.train import load_world_model
+        return policy_from_payload(payload, path, device)
+    from cogmap.worldmodels.train import world_model_from_payload
 
-    return load_world_model(path, device=device)
+    return world_model_from_payload(payload, path, device)

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from cogmap.errors import CogmapError
-from cogmap.files import write_text_atomic
+from cogmap.files import check_creatable, write_text_atomic
 from cogmap.typed import to_dict
 
 MARKERS = ("config.yaml", "metrics.csv", "checkpoints", "resume.pt", "model.pt")
@@ -42,20 +42,12 @@ def holds_run(path: str | Path) -> bool:
     return path.is_dir() and any((path / marker).exists() for marker in MARKERS)
 
 
-def _check_writable(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise CogmapError(f"run folder {path} is a file, not a folder")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise CogmapError(f"cannot write {path}: {parent} is a file, not a folder")
-            return
-
-
 def check_run_folder(path: str | Path, force: bool = False, resume: bool = False) -> Path:
     """``path`` checked against the rules (see the module), nothing written: call it before any work."""
     path = Path(path)
-    _check_writable(path)
+    if path.exists() and not path.is_dir():
+        raise CogmapError(f"run folder {path} is a file, not a folder")
+    check_creatable(path)
     if resume and force:
         raise CogmapError("--resume and --force contradict each other: --resume continues the run, --force replaces it")
     if resume:

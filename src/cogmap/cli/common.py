@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 from cogmap.errors import CogmapError
-from cogmap.files import write_text_atomic  # noqa: F401  (re-exported for the subcommands)
+from cogmap.files import (
+    check_creatable,
+    write_text_atomic,  # noqa: F401  (re-exported for the subcommands)
+)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -63,17 +66,8 @@ def output_dir(out: Path | None, default: Path, force: bool) -> Path:
         raise CogmapError(f"output {path} is a file, not a folder")
     if path.is_dir() and any(path.iterdir()) and not force:
         raise CogmapError(f"output {path} is not empty; pass --force to replace its contents or choose another --out")
-    _check_parents(path)
+    check_creatable(path)
     return path
-
-
-def _check_parents(path: Path) -> None:
-    """The nearest existing ancestor of ``path`` must be a folder, or nothing can be created there."""
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise CogmapError(f"cannot write {path}: {parent} is a file, not a folder")
-            return
 
 
 def create_output_dir(path: Path, force: bool) -> Path:
@@ -91,7 +85,7 @@ def check_file_output(path: Path, force: bool, flag: str = "--out") -> Path:
         raise CogmapError(f"{flag} {path} is a folder; give a file name")
     if path.exists() and not force:
         raise CogmapError(f"{flag} {path} exists; pass --force to overwrite it")
-    _check_parents(path)
+    check_creatable(path)
     return path
 
 

@@ -103,13 +103,13 @@ def run_train(args) -> int:
     from cogmap.errors import CogmapError
     from cogmap.rl.config import load_control_config
     from cogmap.rl.ppo import train
+    from cogmap.runs import check_run_folder
 
     words = overrides(args) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
         if args.out is None:
             raise CogmapError("--resume needs --out, the run to continue")
-        if args.force:
-            raise CogmapError("--resume and --force contradict each other")
+        check_run_folder(args.out, args.force, resume=True)  # before its config.yaml is read
         config = load_control_config(args.config or args.out / "config.yaml", words)
     else:
         config = load_control_config(args.config, words)

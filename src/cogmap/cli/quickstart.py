@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -79,6 +78,7 @@ def run(args) -> int:
     from cogmap.pathint.evaluate import evaluate
     from cogmap.pathint.model import load_path_integrator
     from cogmap.pathint.train import TrainConfig, train
+    from cogmap.runs import check_run_folder
     from cogmap.viz.plots import plot_evaluation
 
     set_threads(args.workers)
@@ -90,13 +90,10 @@ def run(args) -> int:
             raise CogmapError(f"--epochs must be >= 1, got {args.epochs}")
         values["trainer"]["max_epochs"] = args.epochs
     config = TrainConfig.from_dict(values)
-    if config.run_dir.exists():
-        if not args.force:
-            raise CogmapError(f"{config.run_dir} already holds a quickstart run; pass --force to replace it")
-        shutil.rmtree(config.run_dir)
+    check_run_folder(config.run_dir, args.force)  # the run-folder rules of every trainer, before any work
 
     start = time.perf_counter()
-    run_dir = train(config)
+    run_dir = train(config, force=args.force)
     trained = time.perf_counter() - start
     progress = training_progress(run_dir)
     planned = config.trainer.max_epochs

@@ -354,10 +354,15 @@ def load_path_integrator(path, device=None) -> StateEstimationModel:
     do not fit, is a :class:`~cogmap.errors.CogmapError` naming the file. ``device`` is checked
     against the machine first (``"cuda"`` without CUDA is said to be that, not a bad file).
     """
+    device = resolve_device(device)
+    return path_integrator_from_payload(load_torch_file(path, "checkpoint"), path, device)
+
+
+def path_integrator_from_payload(payload, path, device=None) -> StateEstimationModel:
+    """The model in a path-integrator checkpoint's payload (read from ``path``, named in errors)."""
     import inspect
 
     device = resolve_device(device)
-    payload = load_torch_file(path, "checkpoint")
     if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict) \
             or not isinstance(payload.get("hyper_parameters"), dict):
         raise CogmapError(f"checkpoint {path} is not a cogmap path-integrator checkpoint (no weights and hyperparameters)")

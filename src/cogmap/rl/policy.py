@@ -198,7 +198,12 @@ def load_policy(path: str | Path, update: int | None = None, device=None) -> Pol
             path = chosen[0]
     elif update is not None:
         raise CogmapError(f"update={update} picks a checkpoint of a run folder, but {path} is a file")
-    saved = load_torch_file(path, "policy checkpoint")
+    return policy_from_payload(load_torch_file(path, "policy checkpoint"), path, device)
+
+
+def policy_from_payload(saved, path: str | Path, device=None) -> Policy:
+    """The :class:`Policy` in a controller checkpoint's payload (read from ``path``, named in errors)."""
+    device = resolve_device(device)
     if not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict) \
             or not isinstance(saved.get("config"), dict):
         raise CogmapError(f"policy checkpoint {path} is not a cogmap controller (no weights and config)")

@@ -186,7 +186,12 @@ def load_world_model(path: str | Path, device=None) -> WorldModel:
     path = Path(path)
     if path.is_dir():
         path = path / "model.pt"
-    saved = load_torch_file(path, "world model")
+    return world_model_from_payload(load_torch_file(path, "world model"), path, device)
+
+
+def world_model_from_payload(saved, path: str | Path, device=None) -> WorldModel:
+    """The :class:`~cogmap.worldmodels.model.WorldModel` in a world-model file's payload (read from ``path``)."""
+    device = resolve_device(device)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise CogmapError(f"{path} is not a cogmap world model")
     if saved.get("version") != VERSION:
