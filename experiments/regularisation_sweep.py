@@ -62,10 +62,10 @@ def measure(args, dropout: float, weight_decay: float) -> None:
     out = args.out / name
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "evaluate" / "metrics.json").is_file():
-        run([sys.executable, "-m", "cogmap", "evaluate", str(ckpt), "--n", "2000", "--long", "500", "--decode", "64",
+        run([sys.executable, "-m", "cogmap", "evaluate", str(ckpt), "trajectories=2000", "long=500", "decode=64",
              "--out", str(out / "evaluate"), "--force", "--workers", "1"], out / "measure.log")
     if not (out / "analyze" / "summary.json").is_file():
-        run([sys.executable, "-m", "cogmap", "analyze", str(ckpt), "--tsne-points", "0", "--out", str(out / "analyze"),
+        run([sys.executable, "-m", "cogmap", "analyze", str(ckpt), "tsne_points=0", "--out", str(out / "analyze"),
              "--force", "--workers", "1"], out / "measure.log")
 
 

@@ -19,7 +19,8 @@ ALLOWED = {
     # The reaching arm moves on SO(3) and observes a pretrained path integrator's state.
     "envs": BASE | {"geometry", "pathint", "envs"},
     "rl": BASE | {"geometry", "envs", "rl"},
-    "studies": BASE | {"analysis", "envs", "rl", "studies"},
+    # Studies sit above every package they study and draw their own figures; only the CLI is above them.
+    "studies": BASE | {"analysis", "envs", "rl", "pathint", "treeworld", "worldmodels", "loading", "viz", "studies"},
     "control": BASE | {"envs", "rl"},  # the names of the package before its split, re-exported
     "worldmodels": BASE | {"geometry", "analysis", "worldmodels"},
     "viz": BASE | {"viz"},

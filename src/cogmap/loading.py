@@ -69,8 +69,10 @@ def checkpoint_of(run: Path) -> Path:
                       "checkpoints/last.ckpt, checkpoints/update_*.pt or model.pt")
 
 
-def load(path_or_run, device=None):
+def load(path_or_run, device=None, kind: str | None = None):
     """The trained object in a checkpoint file or a run folder, on ``device`` (default CPU), ready to use.
+
+    With ``kind`` (one of :data:`KINDS`), a file of another kind is an error that says what it holds.
 
     >>> import cogmap
     >>> model = cogmap.load("pretrained/so3x2_gru.ckpt")                  # a path integrator
@@ -87,13 +89,15 @@ def load(path_or_run, device=None):
     if path.is_dir():
         path = checkpoint_of(path)
     payload = load_torch_file(path, "checkpoint")  # read once: the kind's builder takes the payload
-    kind = kind_of(payload, path)
+    found = kind_of(payload, path)
+    if kind is not None and found != kind:
+        raise CogmapError(f"{path} holds a {found}, not a {kind}")
     # Only the kind's own package is imported: a policy needs neither Lightning nor the renderers.
-    if kind == PATH_INTEGRATOR:
+    if found == PATH_INTEGRATOR:
         from cogmap.pathint.model import path_integrator_from_payload
 
         return path_integrator_from_payload(payload, path, device)
-    if kind == POLICY:
+    if found == POLICY:
         from cogmap.rl.policy import policy_from_payload
 
         return policy_from_payload(payload, path, device)

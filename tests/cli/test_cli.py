@@ -65,10 +65,15 @@ def test_generate_from_a_yaml_config_with_flag_override(tmp_path, cli):
     (["generate", "--kappa", "five"], "invalid float value"),
     (["cells", "--kernel", "laplace"], "--kernel must name kernels"),
     (["baseline", "--n-val", "0"], "--n-val"),
-    (["evaluate", "pretrained/so3x2_gru.ckpt", "--seq-len", "0"], "--seq-len must be >= 1"),
-    (["evaluate", "pretrained/so3x2_gru.ckpt", "--long", "-1"], "--long must be >= 0"),
-    (["evaluate", "pretrained/so3x2_gru.ckpt", "--device", "cuda:7"], "--device cuda:7"),
-    (["analyze", "pretrained/so3x2_gru.ckpt", "--tsne-points", "3"], "--tsne-points must be 0"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "seq_len=0"], "seq_len must be >= 1"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "long=-1"], "long must be >= 0"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "device=cuda:7"], "device cuda:7"),
+    (["evaluate", "trajectories=5"], "checkpoint is required"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "pretrained/so3x2_rnn.ckpt"], "one checkpoint expected, got 2"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "--long", "5"], "--long is a setting, not a flag: write long=VALUE"),
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "--n", "5"], "settings are KEY=VALUE words, the keys: checkpoint, trajectories"),
+    (["evaluate", "pretrained/equivariance/teapot_sen.pt"], "holds a world-model, not a path-integrator"),
+    (["analyze", "tsne_points=3", "pretrained/so3x2_gru.ckpt"], "tsne_points must be 0"),
     (["train", "trainer.accelerator=gpu", "trainer.max_epochs=1"], "trainer.accelerator=gpu"),
 ])
 def test_user_errors_print_one_line_and_exit_2(tmp_path, args, needle, cli):
@@ -151,7 +156,7 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
     ckpt = tmp_path / "tiny" / "checkpoints" / "best.ckpt"
     assert ckpt.is_file() and (tmp_path / "tiny" / "checkpoints" / "last.ckpt").is_file()
     assert yaml.safe_load((tmp_path / "tiny" / "config.yaml").read_text())["model"]["hidden"] == 16
-    result = cli("evaluate", ckpt, "--n", 40, "--long", 16, "--decode", 8, cwd=tmp_path)
+    result = cli("evaluate", ckpt, "trajectories=40", "long=16", "decode=8", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     evaluation = tmp_path / "runs" / "evaluate" / "tiny_best"  # under the working folder, named after the run
     report = json.loads((evaluation / "metrics.json").read_text())
@@ -161,14 +166,13 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
     assert report["long"]["chance"]["accuracy"] == pytest.approx(1 / 32)
     assert report["long"]["exact_code_decoding"]["geodesic_error_deg"] < 1.0
     assert (evaluation / "long.png").stat().st_size > 1000
-    again = cli("evaluate", ckpt, "--n", 40, "--long", 0, "--decode", 8, cwd=tmp_path)
+    again = cli("evaluate", ckpt, "trajectories=40", "long=0", "decode=8", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
-    assert cli("evaluate", ckpt, "--n", 40, "--long", 0, "--decode", 8, "--force", cwd=tmp_path).returncode == 0
+    assert cli("evaluate", ckpt, "trajectories=40", "long=0", "decode=8", "--force", cwd=tmp_path).returncode == 0
     assert not (evaluation / "long.png").exists()  # --force replaced the folder's contents
     analysis = tmp_path / "analysis"
-    result = cli("analyze", ckpt, "--trajectories", 6, "--tsne-points", 48, "--harmonics-degree", 1,
-                 "--harmonics-trajectories", 300, "--symmetry-elements", 1, "--topology-trajectories", 300,
-                 "--topology-landmarks", 40, "--out", analysis)
+    result = cli("analyze", ckpt, "trajectories=6", "tsne_points=48", "harmonics_degree=1", "harmonics_trajectories=300",
+                 "symmetry_elements=1", "topology_trajectories=300", "topology_landmarks=40", "--out", analysis)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((analysis / "summary.json").read_text())
     assert summary["units"] == 16 and summary["steps"] == 8
@@ -196,8 +200,12 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
         assert summary["topology"]["settings"]["landmarks"] == 40
         assert summary["topology"]["one joint moving"]["joint 2"]["pose"]["Z/2"]["classes"]["H1"] == 1
         assert (analysis / "topology.png").stat().st_size > 1000 and "topology, joint 1 moving" in result.stdout
-    bad = cli("analyze", ckpt, "--topology-landmarks", 301, "--topology-trajectories", 300, "--out", tmp_path / "bad")
-    assert bad.returncode == 2 and "--topology-landmarks must be 0 (skip) to --topology-trajectories" in bad.stderr
+    bad = cli("analyze", ckpt, "topology_landmarks=301", "topology_trajectories=300", "--out", tmp_path / "bad")
+    assert bad.returncode == 2 and "topology_landmarks must be 0 (skip) to topology_trajectories" in bad.stderr
+    # the saved config repeats the study: the same numbers from --config alone
+    again = cli("analyze", "--config", analysis / "config.yaml", "--out", tmp_path / "again")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((tmp_path / "again" / "summary.json").read_text())["pca"] == summary["pca"]
     missing = cli("evaluate", tmp_path / "nope.ckpt")
     assert missing.returncode == 2 and "nope.ckpt does not exist" in missing.stderr
 
@@ -255,7 +263,7 @@ def test_other_spaces_work_end_to_end(manifold, tmp_path, cli):
                   "model.hidden=16", "trainer.max_epochs=1", "trainer.progress=false", f"trainer.log_dir={tmp_path}",
                   "trainer.name=run")
     assert trained.returncode == 0, trained.stderr[-2000:]
-    evaluated = cli("evaluate", tmp_path / "run" / "checkpoints" / "best.ckpt", "--n", 32, "--long", 0, "--decode", 4,
+    evaluated = cli("evaluate", tmp_path / "run", "trajectories=32", "long=0", "decode=4",
                     "--out", tmp_path / "evaluation")
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     report = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["train_length"]
@@ -269,7 +277,7 @@ def test_the_grid_cell_config_trains_and_analyze_scores_its_units(tmp_path, cli)
     assert trained.returncode == 0, trained.stderr[-2000:]
     ckpt = tmp_path / "grid" / "checkpoints" / "last.ckpt"
     analysis = tmp_path / "analysis"
-    result = cli("analyze", ckpt, "--trajectories", 4, "--tsne-points", 0, "--grid-trajectories", 300, "--bins", 10,
+    result = cli("analyze", ckpt, "trajectories=4", "tsne_points=0", "grid_trajectories=300", "bins=10",
                  "--out", analysis)
     assert result.returncode == 0, result.stderr[-2000:]
     grid = json.loads((analysis / "summary.json").read_text())["grid"]
@@ -278,5 +286,5 @@ def test_the_grid_cell_config_trains_and_analyze_scores_its_units(tmp_path, cli)
     assert "grid scores:" in result.stdout and "decoded position error" in result.stdout
     for figure in ("grid_units", "grid_scores", "position_error"):
         assert (analysis / f"{figure}.png").stat().st_size > 1000
-    bad = cli("analyze", ckpt, "--bins", 1, "--out", tmp_path / "again")
-    assert bad.returncode == 2 and "--bins" in bad.stderr
+    bad = cli("analyze", ckpt, "bins=1", "--out", tmp_path / "again")
+    assert bad.returncode == 2 and "bins must be at least 2" in bad.stderr

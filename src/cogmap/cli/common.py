@@ -3,7 +3,9 @@
 Rules every command follows:
 
 - Settings: ``--config FILE.yaml`` and ``key=value`` overrides anywhere on the line
-  (``section.key=value`` for nested configs; ``--set key=value`` is the same thing).
+  (``section.key=value`` for nested configs; ``--set key=value`` is the same thing). Flags are
+  for input and output only (``--config``, ``--out``, ``--force``, ``--resume``, ``--quiet``,
+  ``--workers``); a study's settings are keys of its config (:func:`add_study_arguments`).
 - Outputs go under the working folder (``runs/<command>/<name>``) unless ``--out`` is given,
   and an existing, non-empty output is never overwritten without ``--force``.
 - Everything is checked before any work starts, and nothing is created for a command that fails
@@ -117,3 +119,79 @@ def set_threads(workers: int | None) -> None:
     import torch
 
     torch.set_num_threads(workers)
+
+
+def add_study_arguments(p, settings, default_out: str, source: tuple[str, str] | None = None, many: bool = False) -> None:
+    """The arguments of a command that runs a study: its input, ``--config``, overrides, ``--out``, ``--force``.
+
+    ``settings`` is the study's config dataclass; ``source`` (key, help) is a config key that may
+    also be given as the first word (the checkpoint or run to study; several with ``many``).
+    """
+    if source is not None:
+        key, text = source
+        p.add_argument("source", nargs="*" if many else "?", metavar=key.upper(),
+                       help=f"{text} (the same as {key}=...)")
+        p.set_defaults(source_key=key, source_many=many)
+    add_config_arguments(p, _example(settings), f"YAML file of {settings.__name__} settings")
+    add_output_arguments(p, default_out)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--workers", type=int, help="CPU threads to use (does not change the results)")
+    p.set_defaults(settings=settings)
+
+
+def _example(settings) -> str:
+    import dataclasses
+
+    field = next(f for f in dataclasses.fields(settings) if f.name not in ("checkpoint", "source", "runs"))
+    return f"{field.name}={field.default}"
+
+
+def study_config(args):
+    """The study's config: its ``--config`` file, then the source words, then the ``key=value`` overrides."""
+    from cogmap.typed import is_override, merge, parse, parse_overrides, read_config
+
+    values = read_config(args.config) if args.config is not None else {}
+    words = getattr(args, "source", None)
+    words = [] if words is None else [str(w) for w in (words if args.source_many else [words])]
+    # argparse hands the first words to the source and the rest to the overrides, whatever they look
+    # like; sort them by their look: key=value words are settings, the others name the source
+    words += [str(w) for w in args.overrides or []]
+    source = [w for w in words if not is_override(w)]
+    if source and not hasattr(args, "source_key"):
+        raise CogmapError(f"override {source[0]!r} must look like key=value")
+    if len(source) > 1 and not args.source_many:
+        raise CogmapError(f"one {args.source_key} expected, got {len(source)}: {' '.join(source)}")
+    if source:
+        values = merge(values, {args.source_key: source if args.source_many else source[0]})
+    settings = [w for w in words if is_override(w)] + list(args.set or [])
+    return parse(args.settings, merge(values, parse_overrides(settings)))
+
+
+def run_study(args, run, default_out) -> int:
+    """Read the config, check the output folder, run the study, save its Result and print its summary.
+
+    ``default_out`` maps the config to the output folder used when ``--out`` is not given.
+    """
+    set_threads(args.workers)
+    config = study_config(args)
+    out = output_dir(args.out, default_out(config), args.force)
+    result = run(config, progress=not args.quiet)
+    create_output_dir(out, args.force)
+    written = result.save(out)
+    print(result.summary())
+    print(f"wrote {', '.join(path.name for path in written)} in {out}")
+    return 0
+
+
+def setting_hint(settings, word: str) -> str | None:
+    """For ``--some-key`` where ``some_key`` is a setting of the study: how to write it instead."""
+    import dataclasses
+
+    if settings is None or not word.startswith("--"):
+        return None
+    flag = word.partition("=")[0]
+    key = flag[2:].replace("-", "_")
+    keys = [f.name for f in dataclasses.fields(settings)]
+    if key in keys:
+        return f"{flag} is a setting, not a flag: write {key}=VALUE"
+    return f"unrecognized argument {flag}; settings are KEY=VALUE words, the keys: {', '.join(keys)}"

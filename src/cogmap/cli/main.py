@@ -8,7 +8,7 @@ import sys
 
 from cogmap import __version__
 from cogmap.cli import analyze, baseline, cells, control, equivariance, evaluate, generate, quickstart, train, treeworld
-from cogmap.cli.common import ArgumentParser
+from cogmap.cli.common import ArgumentParser, setting_hint
 from cogmap.errors import CogmapError
 from cogmap.typed import is_override
 
@@ -28,6 +28,10 @@ def build_parser() -> ArgumentParser:
 def parse(parser: ArgumentParser, argv: list[str] | None):
     """Parse ``argv``; ``key=value`` overrides may stand anywhere, after flags too."""
     args, extra = parser.parse_known_args(argv)
+    for word in extra:
+        hint = setting_hint(getattr(args, "settings", None), word)
+        if hint:
+            parser.error(hint)
     if extra:
         if hasattr(args, "overrides") and all(is_override(word) for word in extra):
             args.overrides = list(args.overrides or []) + extra
