@@ -1,4 +1,5 @@
 import csv
+import json
 import dataclasses
 import math
 
@@ -275,11 +276,15 @@ def test_control_train_cli_end_to_end(tmp_path, cli):
     policy = load_policy(tmp_path / "run")
     assert policy.config.seed == 2 and policy.config.cell == "lstm" and policy.agent.state_dim == 128
     evaluated = cli("control", "evaluate", tmp_path / "run", tmp_path / "run" / "checkpoints" / "update_0002.pt",
-                           "--episodes", "5", "--seed", "7")
+                           "episodes=5", "seed=7", "--out", tmp_path / "evaluation")
     assert evaluated.returncode == 0, evaluated.stderr
     expected = evaluate_policy(policy, "partial", 5, seed=7)
     assert f"return {float(expected.mean()):.1f} +- {float(expected.std()):.1f} over 5 episodes" in evaluated.stdout
     assert f"over 2 runs: mean {float(expected.mean()):.1f} +- 0.0" in evaluated.stdout
+    saved = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
+    assert [row["update"] for row in saved["runs"]] == [2, 2] and saved["over_runs"]["runs"] == 2
+    assert saved["runs"][0]["return_mean"] == pytest.approx(float(expected.mean()))
+    assert (tmp_path / "evaluation" / "returns.png").is_file()
     again = cli("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "--out", tmp_path / "run",
                        "--quiet", "total_steps=6400")
     assert again.returncode == 2 and "already holds a run" in again.stderr
@@ -312,11 +317,11 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
     assert [landscape.update for landscape in result.landscapes] == [1, 3]
     assert result.landscapes[0].torque.shape == (1, 61) and np.abs(result.landscapes[0].torque).max() <= 2
     json.dumps(result.to_json())  # numbers only
-    done = cli("control", "analyze", tmp_path / "run0", tmp_path / "run1", "--every", "2", "--out", tmp_path / "study")
+    done = cli("control", "analyze", tmp_path / "run0", tmp_path / "run1", "every=2", "--out", tmp_path / "study")
     assert done.returncode == 0, done.stderr
     saved = json.loads((tmp_path / "study" / "study.json").read_text())
     assert len(saved["runs"]) == 2 and (tmp_path / "study" / "policy_landscapes.png").is_file()
-    again = cli("control", "analyze", tmp_path / "run0", "--every", "2", "--out", tmp_path / "study")
+    again = cli("control", "analyze", tmp_path / "run0", "every=2", "--out", tmp_path / "study")
     assert again.returncode == 2 and "not empty" in again.stderr
     missing = cli("control", "analyze", tmp_path / "nothing")
     assert missing.returncode == 2 and not (tmp_path / "nothing").exists() and not (tmp_path / "runs").exists()

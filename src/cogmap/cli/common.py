@@ -174,7 +174,7 @@ def run_study(args, run, default_out) -> int:
     """
     set_threads(args.workers)
     config = study_config(args)
-    out = output_dir(args.out, default_out(config), args.force)
+    out = output_dir(args.out, args.out or default_out(config), args.force)
     result = run(config, progress=not args.quiet)
     create_output_dir(out, args.force)
     written = result.save(out)

@@ -5,15 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cogmap.cli.common import (
-    ArgumentParser,
-    add_config_arguments,
-    check_count,
-    create_output_dir,
-    output_dir,
-    overrides,
-    source_label,
-)
+from cogmap.cli.common import ArgumentParser, add_config_arguments, add_study_arguments, overrides, run_study, source_label
+from cogmap.studies.learning_dynamics import LearningDynamicsConfig
+from cogmap.studies.policy_evaluation import PolicyEvaluationConfig
+from cogmap.studies.walking import WalkingConfig
 
 HELP = "recurrent controllers trained by RL (recurrent PPO on the pendulum or any Gymnasium task)"
 DESCRIPTION = """\
@@ -55,44 +50,31 @@ def add_parser(subparsers) -> None:
     t.set_defaults(run=run_train)
     e = sub.add_parser("evaluate", help="evaluate policies on many fresh episodes",
                        description="Evaluate the last checkpoint of each RUN (a run folder) or the checkpoint file "
-                                   "itself over --episodes deterministic episodes; every run sees the same start "
-                                   "states (--seed).")
-    e.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders of control train, or checkpoints")
-    e.add_argument("--episodes", type=int, default=1000, help="episodes per run (default 1000)")
-    e.add_argument("--seed", type=int, default=123_456, help="seed of the start states (default 123456)")
+                                   "itself over `episodes` deterministic episodes (1000); every run sees the same "
+                                   "start states (seed=123456). Settings are keys of PolicyEvaluationConfig "
+                                   "(cogmap.studies.policy_evaluation). Writes config.yaml, evaluation.json and "
+                                   "returns.png.")
+    add_study_arguments(e, PolicyEvaluationConfig, "runs/control_evaluate/<first run>",
+                        source=("runs", "run folders of control train, or checkpoints"), many=True)
     e.set_defaults(run=run_evaluate)
     a = sub.add_parser("analyze", help="learning-dynamics study over a run's checkpoints",
-                       description="Analyse every --every-th checkpoint (and the last) of each RUN_DIR.")
-    a.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="folders written by control train")
-    a.add_argument("--every", type=int, default=10, help="analyse every n-th checkpoint (default 10)")
-    a.add_argument("--top", type=int, default=5, help="slowest timescales reported (default 5)")
-    a.add_argument("--out", type=Path, help="output folder (default runs/control_analysis/<run>; "
-                                            "required for several runs)")
-    a.add_argument("--force", action="store_true", help="replace an earlier analysis in --out")
+                       description="Analyse every `every`-th checkpoint (10; and the last) of each RUN_DIR; the "
+                                   "slowest `top` timescales (5). Settings are keys of LearningDynamicsConfig "
+                                   "(cogmap.studies.learning_dynamics). --out is required for several runs.")
+    add_study_arguments(a, LearningDynamicsConfig, "runs/control_analysis/<run>",
+                        source=("runs", "folders written by control train"), many=True)
     a.set_defaults(run=run_analyze)
     w = sub.add_parser("tangling", help="tangling, gait cycles and speed axes of a trained walker",
                        description="Run a trained walker (cogmap/CheetahVelocity-v0 or cogmap/AntVelocity-v0) at each "
-                                   "--commands velocity in --envs parallel copies, cut and average its gait cycles and "
+                                   "commanded velocity in `envs` parallel copies, cut and average its gait cycles and "
                                    "measure the tangling of every layer (input, recurrent, actuation), the speed axis "
-                                   "and its response to a push. Writes tangling.json and figures. The cheetah's 8 default "
-                                   "commands took 46 s on 2 CPU cores (with the untrained control and the push).")
-    w.add_argument("source", type=Path, metavar="RUN_OR_CKPT", help="a walker's run folder (its last checkpoint) or checkpoint")
-    w.add_argument("--update", type=int, help="analyse this update's checkpoint of a run folder")
-    w.add_argument("--commands", default="-2,-1.5,-1,1,1.5,2,2.5,3",
-                   help="comma-separated forward velocities in m/s; for the ant, semicolon-separated triples "
-                        "u,v,r (default -2,-1.5,-1,1,1.5,2,2.5,3)")
-    w.add_argument("--envs", type=int, default=16, help="parallel copies per condition (default 16)")
-    w.add_argument("--steps", type=int, default=600, help="steps recorded per copy after the warm-up (default 600)")
-    w.add_argument("--warmup", type=int, default=200, help="steps before recording (default 200)")
-    w.add_argument("--foot", type=int, default=0, help="the foot whose lift-off starts a cycle (default 0)")
-    w.add_argument("--n-pcs", dest="n_pcs", type=int, default=8, help="principal components for tangling (default 8)")
-    w.add_argument("--push", type=float, default=1.0, help="velocity change of the push in m/s (0: none; default 1)")
-    w.add_argument("--seed", type=int, default=0, help="seed of the copies' start states (default 0)")
-    w.add_argument("--no-untrained", dest="untrained", action="store_false",
-                   help="skip the control: a network of the same shape with random weights, driven by the walker's "
-                        "observations")
-    w.add_argument("--out", type=Path, help="output folder (default runs/control_tangling/<run>)")
-    w.add_argument("--force", action="store_true", help="replace an earlier study in --out")
+                                   "and its response to a push. Settings are keys of WalkingConfig "
+                                   "(cogmap.studies.walking), e.g. commands=[1,2,3] (forward speeds in m/s; for the "
+                                   "ant [u,v,r] triples, commands=[[1,0,0],[2,0,0]]), envs=16, steps=600, "
+                                   "untrained=false. Writes config.yaml, tangling.json and figures. The cheetah's 8 "
+                                   "default commands took 46 s on 2 CPU cores (with the untrained control and the push).")
+    add_study_arguments(w, WalkingConfig, "runs/control_tangling/<run>",
+                        source=("source", "a walker's run folder (its last checkpoint, or update=N) or checkpoint"))
     w.set_defaults(run=run_tangling)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
@@ -125,124 +107,24 @@ def run_train(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    import statistics
+    from cogmap.studies import policy_evaluation
 
-    from cogmap.envs.reacher import REACHER_ID
-    from cogmap.rl.config import make_env_for
-    from cogmap.rl.episodes import evaluate, reach_episodes, reacher_episodes
-    from cogmap.rl.policy import load_policy
-
-    reaching = {"arm_reach": reach_episodes, REACHER_ID: reacher_episodes}
-    check_count("--episodes", args.episodes)
-    policies = [load_policy(run) for run in args.runs]  # every file checked before any work
-    means = []
-    for run, policy in zip(args.runs, policies):
-        reach = ""
-        episodes = reaching.get(policy.config.env)
-        if episodes is not None:  # the same episodes, with where each one ended
-            measured = episodes(policy, args.episodes, args.seed, **policy.config.env_kwargs)
-            mean, sd = measured["return_mean"], measured["return_sd"]
-            reach = (f"; success {100 * measured['success_rate']:.1f}%, final distance "
-                     f"{measured['final_distance_mean']:.3f} (mean)")
-        else:
-            returns = evaluate(policy, make_env_for(policy.config, num_envs=args.episodes, seed=args.seed))
-            mean, sd = float(returns.mean()), float(returns.std())
-        means.append(mean)
-        print(f"{run}: update {policy.update}, return {mean:.1f} +- {sd:.1f} over {args.episodes} episodes{reach}",
-              flush=True)
-    if len(means) > 1:
-        print(f"over {len(means)} runs: mean {statistics.fmean(means):.1f} +- {statistics.pstdev(means):.1f} "
-              f"(population sd of the run means), median {statistics.median(means):.1f}")
-    return 0
+    return run_study(args, policy_evaluation.run, lambda config: Path("runs/control_evaluate") / source_label(config.runs[0]))
 
 
 def run_analyze(args) -> int:
-    import json
-
     from cogmap.errors import CogmapError
-    from cogmap.files import write_text_atomic
-    from cogmap.rl.policy import checkpoints, load_policy
-    from cogmap.studies.learning_dynamics import learning_dynamics
-    from cogmap.viz.control import plot_hidden_pca, plot_learning_dynamics, plot_policy_landscapes
+    from cogmap.studies import learning_dynamics
 
-    check_count("--every", args.every)
-    check_count("--top", args.top)
-    if args.out is None and len(args.run_dirs) > 1:
-        raise CogmapError("--out is required when several runs are analysed together")
-    for run_dir in args.run_dirs:  # every run and its last checkpoint checked before anything is written
-        load_policy(checkpoints(run_dir)[-1])
-    out = output_dir(args.out, Path("runs/control_analysis") / source_label(args.run_dirs[0]), args.force)
+    def default_out(config):
+        if len(config.runs) > 1:
+            raise CogmapError("--out is required when several runs are analysed together")
+        return Path("runs/control_analysis") / source_label(config.runs[0])
 
-    def report(row):
-        print(f"  update {row.update}: return {row.eval_return:.1f}, {len(row.fixed_points)} fixed point(s), "
-              f"{int(row.fixed_point_stable.sum())} stable", flush=True)
-
-    print(f"analysing {len(args.run_dirs)} run(s), every {args.every}th checkpoint and the last")
-    study = learning_dynamics(args.run_dirs, every=args.every, progress=report, top=args.top)
-    create_output_dir(out, args.force)
-    plot_learning_dynamics(study, out / "learning_dynamics.png")
-    first = study.runs[0]
-    plot_policy_landscapes(first.landscapes, out / "policy_landscapes.png", title=first.name)
-    for row in (first.checkpoints[0], first.checkpoints[-1]):
-        plot_hidden_pca(row.hidden_states, row.angles, out / f"hidden_pca_update{row.update:04d}.png",
-                        title=f"{first.name}, update {row.update}")
-    write_text_atomic(out / "study.json", json.dumps(study.to_json(), indent=1))
-    c = study.correlation
-    print("stable fixed point's distance to its final location vs reward-to-go: "
-          + (f"r = {c.r:.3f}, p = {c.p:.2e} (n = {c.n} checkpoints of {c.runs} of {len(study.runs)} runs)"
-             if c.r is not None else "too few points"))
-    print(f"wrote study.json, learning_dynamics.png, policy_landscapes.png and hidden-state PCA figures in {out}")
-    return 0
-
-
-def _commands(text: str) -> list:
-    from cogmap.errors import CogmapError
-
-    try:
-        if ";" in text:
-            return [[float(v) for v in triple.split(",")] for triple in text.split(";") if triple.strip()]
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise CogmapError(f"--commands expects numbers separated by commas (and semicolons), got {text!r}") from None
+    return run_study(args, learning_dynamics.run, default_out)
 
 
 def run_tangling(args) -> int:
-    import json
+    from cogmap.studies import walking
 
-    from cogmap.files import write_text_atomic
-    from cogmap.rl.policy import load_policy
-    from cogmap.studies.walking import walking_study
-    from cogmap.viz.control import plot_push, plot_speed_axis, plot_tracking, plot_walking_tangling
-
-    for flag, value, minimum in (("--envs", args.envs, 1), ("--steps", args.steps, 20), ("--warmup", args.warmup, 0),
-                                 ("--n-pcs", args.n_pcs, 1)):
-        check_count(flag, value, minimum)
-    commands = _commands(args.commands)
-    policy = load_policy(args.source, update=args.update)
-    out = output_dir(args.out, Path("runs/control_tangling") / source_label(args.source), args.force)
-
-    def report(condition):
-        print(f"  command {condition.command.tolist()}: measured {condition.velocity.round(3).tolist()}, "
-              f"{condition.cycles_used} of {condition.cycles_total} cycles of {condition.length} steps", flush=True)
-
-    print(f"{policy}: {len(commands)} condition(s), {args.envs} copies x {args.steps} steps each")
-    study = walking_study(policy, commands, args.envs, args.steps, args.warmup, args.foot, args.n_pcs, args.seed,
-                          args.push, untrained=args.untrained, progress=report)
-    create_output_dir(out, args.force)
-    plot_walking_tangling(study, out / "tangling.png")
-    plot_tracking(study, out / "tracking.png")
-    if study.speed is not None:
-        plot_speed_axis(study, out / "speed_axis.png")
-    if study.push is not None:
-        plot_push(study, out / "push.png")
-    write_text_atomic(out / "tangling.json", json.dumps(study.to_json()))
-    for layer, result in study.tangling.items():
-        print(f"{layer:>15} ({result.units:3d} units): median Q per condition "
-              + ", ".join(f"{q:.3g}" for q in result.median_pooled))
-    p = f", Wilcoxon p = {study.wilcoxon_p:.3g}" if study.wilcoxon_p is not None else ""
-    print("actuation / recurrent median Q: " + ", ".join(f"{r:.2f}" for r in study.ratio) + p)
-    if study.untrained_ratio is not None:
-        print("the same, untrained network on the walker's observations: "
-              + ", ".join(f"{r:.2f}" for r in study.untrained_ratio))
-    print(f"wrote tangling.json and figures in {out}")
-    return 0
+    return run_study(args, walking.run, lambda config: Path("runs/control_tangling") / source_label(config.source))

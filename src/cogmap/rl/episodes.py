@@ -17,6 +17,7 @@ from cogmap.envs import BatchedArmReach, BatchedPendulum, VectorEnv
 from cogmap.envs.reacher import REACHER_ID
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.geometry import so3
+from cogmap.rl.config import make_env_for
 from cogmap.rl.policy import Policy
 
 
@@ -116,3 +117,18 @@ def reacher_episodes(policy, episodes: int = 100, seed: int = 12345, success_rad
     if model is not None:
         result["integrator_error_deg"] = float(np.mean(errors))
     return result
+
+
+def score_policy(policy: Policy, episodes: int, seed: int) -> dict:
+    """The return's mean and sd over ``episodes`` deterministic episodes of the policy's own task, start states seeded.
+
+    On the reaching tasks (the arm on SO(3), Gymnasium's Reacher) the same episodes also give the
+    success rate and the mean final distance (:func:`reach_episodes`, :func:`reacher_episodes`).
+    """
+    check_positive_int("episodes", episodes)
+    reaching = {"arm_reach": reach_episodes, REACHER_ID: reacher_episodes}.get(policy.config.env)
+    if reaching is not None:
+        measured = reaching(policy, episodes, seed, **policy.config.env_kwargs)
+        return {key: measured[key] for key in ("return_mean", "return_sd", "success_rate", "final_distance_mean")}
+    returns = evaluate(policy, make_env_for(policy.config, num_envs=episodes, seed=seed))
+    return {"return_mean": float(returns.mean()), "return_sd": float(returns.std())}

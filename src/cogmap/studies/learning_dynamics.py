@@ -20,6 +20,9 @@ Distances in state space across checkpoints are meaningful because the network k
 units; the stable fixed point's distance to its final location is compared with the return
 still to be gained ("reward-to-go": the final return minus this checkpoint's). Every result is
 a frozen dataclass with ``to_json()``; figures are in :mod:`cogmap.viz.control`.
+
+As a study: :class:`LearningDynamicsConfig` in, :func:`run` -> :class:`LearningDynamicsResult`
+(``study.json``, the figures, the pooled correlation in words).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from cogmap.analysis.dynamics import find_fixed_points, jacobians, recurrent_ste
 from cogmap.envs import BatchedPendulum
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.rl.policy import Policy, checkpoints, load_policy
+from cogmap.studies.base import Result, draw_figures
 
 
 def _rounded(values, digits: int = 4) -> list:
@@ -232,3 +236,60 @@ def learning_dynamics(run_dirs: list[str | Path], every: int = 10, progress=None
     """The study of several runs of one task, with the pooled correlation."""
     runs = tuple(study(run_dir, every=every, progress=progress, **options) for run_dir in run_dirs)
     return LearningDynamicsStudy(runs, distance_reward_correlation(list(runs)))
+
+
+@dataclass(frozen=True)
+class LearningDynamicsConfig:
+    """Settings of the learning-dynamics study (``cogmap control analyze``)."""
+
+    runs: list[str] = dataclasses.field(default_factory=list)  # run folders of `cogmap control train`; required
+    every: int = 10  # analyse every n-th checkpoint (and the last)
+    top: int = 5  # slowest timescales reported
+
+    def __post_init__(self):
+        if not self.runs:
+            raise CogmapError("runs is required: one or more run folders written by `cogmap control train`")
+        check_positive_int("every", self.every)
+        check_positive_int("top", self.top)
+
+
+@dataclass(frozen=True)
+class LearningDynamicsResult(Result):
+    file = "study.json"
+    config: LearningDynamicsConfig
+    study: LearningDynamicsStudy
+
+    def to_json(self) -> dict:
+        return self.study.to_json()
+
+    def draw(self, folder: Path) -> list[Path]:
+        from cogmap.viz.control import plot_hidden_pca, plot_learning_dynamics, plot_policy_landscapes
+
+        first = self.study.runs[0]
+        figures = {"learning_dynamics": plot_learning_dynamics(self.study),
+                   "policy_landscapes": plot_policy_landscapes(first.landscapes, title=first.name)}
+        for row in (first.checkpoints[0], first.checkpoints[-1]):
+            figures[f"hidden_pca_update{row.update:04d}"] = plot_hidden_pca(
+                row.hidden_states, row.angles, title=f"{first.name}, update {row.update}")
+        return draw_figures(folder, figures)
+
+    def summary(self) -> str:
+        c = self.study.correlation
+        return ("stable fixed point's distance to its final location vs reward-to-go: "
+                + (f"r = {c.r:.3f}, p = {c.p:.2e} (n = {c.n} checkpoints of {c.runs} of {len(self.study.runs)} runs)"
+                   if c.r is not None else "too few points"))
+
+
+def run(config: LearningDynamicsConfig, progress: bool = True) -> LearningDynamicsResult:
+    """The study of ``config.runs``; every run and its last checkpoint are checked before any work."""
+    for run_dir in config.runs:
+        load_policy(checkpoints(run_dir)[-1])
+
+    def report(row):
+        print(f"  update {row.update}: return {row.eval_return:.1f}, {len(row.fixed_points)} fixed point(s), "
+              f"{int(row.fixed_point_stable.sum())} stable", flush=True)
+
+    if progress:
+        print(f"analysing {len(config.runs)} run(s), every {config.every}th checkpoint and the last", flush=True)
+    study_ = learning_dynamics(config.runs, every=config.every, progress=report if progress else None, top=config.top)
+    return LearningDynamicsResult(config=config, study=study_)

@@ -25,6 +25,9 @@ most common length are averaged (Rush et al.'s method). Then, for every layer:
 - a control: a network of the same shape with random weights (and the walker's observation
   normalisation), driven by the walker's own observations, analysed like the walker's layers
   (``"untrained ..."``): what the inputs alone put into each layer.
+
+As a study: :class:`WalkingConfig` in, :func:`run` -> :class:`WalkingResult` (``tangling.json``,
+the figures, the median tangling per layer in words).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from cogmap.analysis.cycles import average_cycles, cycle_starts, smooth_cycle, s
 from cogmap.analysis.tangling import tangle_analysis
 from cogmap.errors import CogmapError
 from cogmap.rl.policy import Policy, make_agent
+from cogmap.studies.base import Result
 
 RECURRENT, ACTUATION = "recurrent", "actuation"
 
@@ -310,3 +314,87 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
                        "cycles_to_return": None if returned is None else returned / middle.length}
     return WalkingStudy(policy.source or "", policy.config.env, inner_dt, tuple(conditions), tangling, ratio, p_value,
                         axis, projections, push_result, control_ratio, smoothed, smoothed_q)
+
+
+@dataclass(frozen=True)
+class WalkingConfig:
+    """Settings of the walking study (``cogmap control tangling``)."""
+
+    source: str = ""  # a walker's run folder (its last checkpoint, or `update`) or checkpoint; required
+    update: int | None = None  # analyse this update's checkpoint of a run folder
+    # Commanded velocities: forward speeds in m/s (the cheetah), or [u, v, r] triples (the ant).
+    commands: list = dataclasses.field(default_factory=lambda: [-2, -1.5, -1, 1, 1.5, 2, 2.5, 3])
+    envs: int = 16  # parallel copies per condition
+    steps: int = 600  # steps recorded per copy after the warm-up
+    warmup: int = 200  # steps before recording
+    foot: int = 0  # the foot whose lift-off starts a cycle
+    n_pcs: int = 8  # principal components for tangling
+    push: float = 1.0  # velocity change of the push in m/s (0: none)
+    seed: int = 0  # of the copies' start states
+    untrained: bool = True  # the control: a network of the same shape with random weights
+
+    def __post_init__(self):
+        if not self.source:
+            raise CogmapError("source is required: a walker's run folder or checkpoint")
+        for key, minimum in (("envs", 1), ("steps", 20), ("warmup", 0), ("n_pcs", 1)):
+            if getattr(self, key) < minimum:
+                raise CogmapError(f"{key} must be >= {minimum}, got {getattr(self, key)}")
+        def number(value) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+        commands = list(self.commands)
+        speeds = all(number(c) for c in commands)
+        triples = all(isinstance(c, list) and c and all(number(v) for v in c) for c in commands)
+        if not commands or not (speeds or triples):
+            raise CogmapError(f"commands must be a list of forward speeds (e.g. [1, 2]) or of [u, v, r] triples, "
+                              f"got {self.commands!r}")
+
+
+@dataclass(frozen=True)
+class WalkingResult(Result):
+    file = "tangling.json"
+    config: WalkingConfig
+    study: WalkingStudy
+
+    def to_json(self) -> dict:
+        return self.study.to_json()
+
+    def draw(self, folder):
+        from cogmap.studies.base import draw_figures
+        from cogmap.viz.control import plot_push, plot_speed_axis, plot_tracking, plot_walking_tangling
+
+        figures = {"tangling": plot_walking_tangling(self.study), "tracking": plot_tracking(self.study)}
+        if self.study.speed is not None:
+            figures["speed_axis"] = plot_speed_axis(self.study)
+        if self.study.push is not None:
+            figures["push"] = plot_push(self.study)
+        return draw_figures(folder, figures)
+
+    def summary(self) -> str:
+        study = self.study
+        lines = [f"{layer:>15} ({result.units:3d} units): median Q per condition "
+                 + ", ".join(f"{q:.3g}" for q in result.median_pooled) for layer, result in study.tangling.items()]
+        p = f", Wilcoxon p = {study.wilcoxon_p:.3g}" if study.wilcoxon_p is not None else ""
+        lines.append("actuation / recurrent median Q: " + ", ".join(f"{r:.2f}" for r in study.ratio) + p)
+        if study.untrained_ratio is not None:
+            lines.append("the same, untrained network on the walker's observations: "
+                         + ", ".join(f"{r:.2f}" for r in study.untrained_ratio))
+        return "\n".join(lines)
+
+
+def run(config: WalkingConfig, progress: bool = True) -> WalkingResult:
+    """The walking study of the walker in ``config.source``."""
+    from cogmap.rl.policy import load_policy
+
+    policy = load_policy(config.source, update=config.update)
+    commands = list(config.commands)
+
+    def report(condition):
+        print(f"  command {condition.command.tolist()}: measured {condition.velocity.round(3).tolist()}, "
+              f"{condition.cycles_used} of {condition.cycles_total} cycles of {condition.length} steps", flush=True)
+
+    if progress:
+        print(f"{policy}: {len(commands)} condition(s), {config.envs} copies x {config.steps} steps each", flush=True)
+    study = walking_study(policy, commands, config.envs, config.steps, config.warmup, config.foot, config.n_pcs,
+                          config.seed, config.push, untrained=config.untrained, progress=report if progress else None)
+    return WalkingResult(config=config, study=study)

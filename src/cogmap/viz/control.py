@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -171,4 +172,14 @@ def plot_tracking(study, path: str | os.PathLike | None = None) -> Figure:
     ax.set_ylabel("measured velocity (m/s)")
     worst = max(c.speed_error for c in study.conditions)
     ax.set_title(f"largest error {worst:.1%} of the command", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_policy_returns(rows, episodes: int, path: str | os.PathLike | None = None) -> Figure:
+    """Each run's mean return with its sd over the episodes (rows of a policy evaluation)."""
+    fig, ax = subplots(figsize=(max(4.0, 0.6 * len(rows) + 2), 3.4))
+    x = np.arange(len(rows))
+    ax.errorbar(x, [r["return_mean"] for r in rows], yerr=[r["return_sd"] for r in rows], fmt="o", capsize=3)
+    ax.set_xticks(x, [f"{Path(r['run']).name}\n(update {r['update']})" for r in rows], fontsize=7)
+    ax.set_ylabel(f"return (mean +- sd, {episodes} episodes)")
     return save_figure(fig, path)
