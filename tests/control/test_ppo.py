@@ -1,6 +1,6 @@
 import csv
-import json
 import dataclasses
+import json
 import math
 
 import pytest

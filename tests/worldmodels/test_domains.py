@@ -202,22 +202,27 @@ def test_the_table_gives_the_mean_and_sd_over_seeds(tmp_path, capsys):
     assert "not a number" in capsys.readouterr().err
 
 
-def test_the_ambiguity_command_prints_its_measure(capsys):
-    assert main(["equivariance", "ambiguity", "planar_arm", "--size", "16", "--queries", "5",
-                 "--references", "50"]) == 0
-    result = json.loads(capsys.readouterr().out)
+def test_the_ambiguity_command_measures_and_saves(tmp_path, capsys):
+    out = tmp_path / "ambiguity"
+    assert main(["equivariance", "ambiguity", "domain=planar_arm", "size=16", "queries=5", "references=50",
+                 "--out", str(out)]) == 0
+    result = json.loads((out / "ambiguity.json").read_text())
     assert result["domain"] == "planar_arm" and 0 <= result["ambiguous"] <= 1
-    assert main(["equivariance", "ambiguity", "octopus"]) == 2
+    assert f"{100 * result['ambiguous']:.1f}% of 5 poses" in capsys.readouterr().out
+    assert main(["equivariance", "ambiguity", "domain=octopus"]) == 2
     assert "domain must be one of" in capsys.readouterr().err
-    assert main(["equivariance", "ambiguity", "arm", "--near", "50"]) == 2
-    assert "--near" in capsys.readouterr().err
-    assert main(["equivariance", "ambiguity", "arm", "--ratio", "0"]) == 2
-    assert "--ratio" in capsys.readouterr().err
+    assert main(["equivariance", "ambiguity", "domain=arm", "near=50"]) == 2
+    assert "need 0 < near < far" in capsys.readouterr().err
+    assert main(["equivariance", "ambiguity", "domain=arm", "ratio=0"]) == 2
+    assert "ratio must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_the_samples_command_draws_every_domain(tmp_path, capsys):
-    out = tmp_path / "samples.png"
-    assert main(["equivariance", "samples", "--out", str(out), "--size", "16", "--steps", "2"]) == 0
-    assert out.stat().st_size > 0
-    assert main(["equivariance", "samples", "--out", str(out), "--domains", "octopus"]) == 2
+    out = tmp_path / "samples"
+    assert main(["equivariance", "samples", "--out", str(out), "size=16", "steps=2"]) == 0
+    assert (out / "samples.png").stat().st_size > 0
+    captions = json.loads((out / "samples.json").read_text())["captions"]
+    assert set(captions) == {"teapot", "arm", "planar_arm"} and all(len(c) == 3 for c in captions.values())
+    assert main(["equivariance", "samples", "--out", str(tmp_path / "x"), "domains=[octopus]"]) == 2
     assert "domain must be one of" in capsys.readouterr().err

@@ -197,7 +197,7 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     assert "Hits@1" in capsys.readouterr().out
     assert main(["equivariance", "train", "--out", str(run), "--quiet", *words]) == 2  # no overwrite without --force
     assert "--force" in capsys.readouterr().err
-    assert main(["equivariance", "evaluate", str(run), "--trajectories", "20", "--steps", "2"]) == 0
+    assert main(["equivariance", "evaluate", str(run), "trajectories=20", "steps=2"]) == 0
     result = json.loads((run / "evaluation" / "evaluation.json").read_text())
     assert result["steps"] == 2 and (run / "evaluation" / "latent_rotations.png").stat().st_size > 0
 

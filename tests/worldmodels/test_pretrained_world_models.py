@@ -14,7 +14,7 @@ from tests.tiers import tiered
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "equivariance"
 
 # RESULTS.md, "the shipped models": evaluate(model, trajectories=200, steps=10), seed 12345, i.e.
-#   cogmap equivariance evaluate pretrained/equivariance/NAME.pt --trajectories 200
+#   cogmap equivariance evaluate pretrained/equivariance/NAME.pt trajectories=200
 # (Hits@1 in %, pessimistic ties, at 1 and 10 steps; EE), recorded in pretrained/manifest.json.
 RECORDED = {name: tuple(recorded(f"equivariance/{name}.pt")[key] for key in ("hits@1_1_step", "hits@1_10_steps", "ee"))
             for name in shipped("equivariance")}

@@ -1,0 +1,197 @@
+"""Studies of world models of rotating bodies (Park et al. 2022): how well a trained model predicts, and how
+identifiable a domain's poses are from its images.
+
+- :class:`EvaluationConfig` / :func:`evaluate` (``cogmap equivariance evaluate``): next-state
+  ranking (Hits@k, MRR) at 1 and ``steps`` steps on fresh trajectories of all the domain's
+  actions, the encoder's equivariance error (EE), the distance-invariance error (DIE), each
+  joint's equivariant part, and how the latent turns when a joint turns
+  (:func:`cogmap.worldmodels.train.evaluate`, :func:`~cogmap.worldmodels.train.latent_rotations`);
+- :class:`AmbiguityConfig` / :func:`ambiguity` (``cogmap equivariance ambiguity``): how often a pose
+  renders more like a far pose than like itself turned a little
+  (:func:`cogmap.worldmodels.domains.pose_ambiguity`);
+- :class:`SamplesConfig` / :func:`samples` (``cogmap equivariance samples``): one random
+  trajectory of each domain, drawn frame by frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cogmap.errors import CogmapError
+from cogmap.studies.base import Result, draw_figures
+
+
+def _at_least(config, key: str, minimum: int = 1) -> None:
+    if getattr(config, key) < minimum:
+        raise CogmapError(f"{key} must be >= {minimum}, got {getattr(config, key)}")
+
+
+def _domains(names) -> None:
+    from cogmap.worldmodels.domains import get_domain
+
+    for name in names:
+        get_domain(name)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Settings of a world model's evaluation."""
+
+    source: str = ""  # a run folder of `cogmap equivariance train`, or its model.pt; required
+    trajectories: int = 1000  # test trajectories
+    steps: int = 10  # actions per test trajectory
+    seed: int = 12_345  # of the test trajectories
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto
+
+    def __post_init__(self):
+        if not self.source:
+            raise CogmapError("source is required: a run folder of `cogmap equivariance train`, or model.pt")
+        _at_least(self, "trajectories", 2)
+        _at_least(self, "steps")
+
+
+@dataclass(frozen=True)
+class EvaluationResult(Result):
+    file = "evaluation.json"
+    config: EvaluationConfig
+    scores: dict  # cogmap.worldmodels.train.evaluate's result
+    turns: dict  # cogmap.worldmodels.train.latent_rotations's result
+
+    def to_json(self) -> dict:
+        return self.scores
+
+    def draw(self, folder: Path) -> list[Path]:
+        from cogmap.viz.worldmodels import plot_latent_rotations
+
+        ranks = ", ".join(str(j["rank"]) for j in self.scores["equivariant_part"].values())
+        return draw_figures(folder, {"latent_rotations": plot_latent_rotations(
+            self.turns, title=f"how the latent turns when a joint turns (its equivariant part has rank {ranks}; "
+                              f"a rank-1 latent leaves the Kabsch angle undetermined)")})
+
+    def summary(self) -> str:
+        from cogmap.worldmodels.train import summary_line
+
+        return summary_line(self.scores, self.config.steps)
+
+
+def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> EvaluationResult:
+    """The world model of ``config.source`` (or ``model``, already loaded) on fresh trajectories."""
+    from cogmap.devices import resolve_device
+    from cogmap.loading import WORLD_MODEL, load
+    from cogmap.worldmodels.train import evaluate as score
+    from cogmap.worldmodels.train import latent_rotations
+
+    if model is None:
+        model = load(config.source, resolve_device(config.device), kind=WORLD_MODEL)
+    return EvaluationResult(config=config, scores=score(model, config.trajectories, config.steps, config.seed),
+                            turns=latent_rotations(model, seed=config.seed))
+
+
+def default_evaluation_folder(source: str | Path) -> Path:
+    """Where an evaluation goes by default: ``evaluation/`` in the run folder (beside model.pt)."""
+    source = Path(source)
+    return (source if source.is_dir() else source.parent) / "evaluation"
+
+
+@dataclass(frozen=True)
+class AmbiguityConfig:
+    """Settings of the identifiability measure of a domain's images."""
+
+    domain: str = "teapot"  # teapot, arm or planar_arm
+    size: int = 32  # image side
+    queries: int = 500  # random poses tested
+    references: int = 20_000  # random poses searched
+    near: float = 10.0  # the small turn, degrees
+    far: float = 45.0  # far-away poses are more than this many degrees away
+    ratio: float = 0.5  # ambiguous: a far pose renders closer than ratio times the small turn
+    seed: int = 0
+
+    def __post_init__(self):
+        _domains([self.domain])
+        _at_least(self, "size", 2)
+        _at_least(self, "queries")
+        _at_least(self, "references")
+        if not 0 < self.near < self.far:
+            raise CogmapError(f"need 0 < near < far, got near={self.near} and far={self.far}")
+        if not self.ratio > 0:
+            raise CogmapError(f"ratio must be positive, got {self.ratio}")
+
+
+@dataclass(frozen=True)
+class AmbiguityResult(Result):
+    file = "ambiguity.json"
+    config: AmbiguityConfig
+    measured: dict  # pose_ambiguity's result
+
+    def to_json(self) -> dict:
+        return self.measured
+
+    def summary(self) -> str:
+        m, c = self.measured, self.config
+        return (f"{c.domain}: {100 * m['ambiguous']:.1f}% of {c.queries} poses render closer to a pose over "
+                f"{c.far:g} degrees away than {c.ratio:g} x to themselves turned {c.near:g} degrees")
+
+
+def ambiguity(config: AmbiguityConfig, progress: bool = True) -> AmbiguityResult:
+    from cogmap.worldmodels.domains import pose_ambiguity
+
+    measured = pose_ambiguity(config.domain, config.size, config.queries, config.references, math.radians(config.near),
+                              math.radians(config.far), config.seed, config.ratio)
+    return AmbiguityResult(config=config, measured=measured)
+
+
+@dataclass(frozen=True)
+class SamplesConfig:
+    """Settings of the figure of one random trajectory per domain."""
+
+    domains: list[str] = dataclasses.field(default_factory=lambda: ["teapot", "arm", "planar_arm"])
+    size: int = 32  # image side
+    steps: int = 7  # actions per trajectory
+    seed: int = 3
+
+    def __post_init__(self):
+        if not self.domains:
+            raise CogmapError("domains must name at least one domain")
+        _domains(self.domains)
+        _at_least(self, "size", 2)
+        _at_least(self, "steps")
+
+
+@dataclass(frozen=True)
+class SamplesResult(Result):
+    file = "samples.json"
+    config: SamplesConfig
+    frames: dict  # domain -> (steps + 1, size, size) images
+    captions: dict  # domain -> the action before each frame
+
+    def to_json(self) -> dict:
+        return {"captions": self.captions}
+
+    def draw(self, folder: Path) -> list[Path]:
+        from cogmap.viz.worldmodels import plot_trajectories
+
+        c = self.config
+        return draw_figures(folder, {"samples": plot_trajectories(
+            self.frames, captions=self.captions,
+            title=f"{c.size} x {c.size} pixels: {c.steps} random 30-degree actions each")})
+
+    def summary(self) -> str:
+        return "\n".join(f"{name}: {' '.join(words)}" for name, words in self.captions.items())
+
+
+def samples(config: SamplesConfig, progress: bool = True) -> SamplesResult:
+    from cogmap.worldmodels.data import trajectories
+    from cogmap.worldmodels.domains import get_domain
+
+    frames: dict[str, Any] = {}
+    captions = {}
+    for name in config.domains:
+        domain = get_domain(name)
+        data = trajectories(1, config.steps, None, size=config.size, seed=config.seed, domain=domain)
+        frames[name] = data.observations[0, :, 0]
+        captions[name] = ["start"] + [domain.action_names[int(a)] for a in data.actions[0]]
+    return SamplesResult(config=config, frames=frames, captions=captions)
