@@ -133,8 +133,11 @@ def parse(cls, values: Mapping | None, prefix: str = ""):
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(str(k) for k in values if k not in fields)
     if unknown:
-        raise CogmapError(f"unknown key(s) {', '.join(prefix + k for k in unknown)}; known: "
-                          f"{', '.join(prefix + k for k in fields)}")
+        hints = [f"{prefix}{section}.{key}" for key in unknown for section, kind in hints_of_sections(cls).items()
+                 if key in {f.name for f in dataclasses.fields(kind)}]
+        raise CogmapError(f"unknown key(s) {', '.join(prefix + k for k in unknown)}; "
+                          + (f"did you mean {', '.join(hints)}? " if hints else "")
+                          + f"known: {', '.join(prefix + k for k in fields)}")
     built = {}
     for name, value in values.items():
         key = prefix + name
@@ -149,6 +152,13 @@ def parse(cls, values: Mapping | None, prefix: str = ""):
         message = str(error)
         # Checks in __post_init__ name the bare field; give them the section.
         raise CogmapError(prefix + message if prefix and not message.startswith(prefix) else message) from None
+
+
+def hints_of_sections(cls) -> dict:
+    """The nested sections of the dataclass ``cls``: field name -> the section's dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)
+            if f.init and dataclasses.is_dataclass(hints[f.name]) and isinstance(hints[f.name], type)}
 
 
 def to_dict(instance) -> dict:

@@ -21,6 +21,14 @@ CONFIG_COMMANDS = [
     ["treeworld", "localize", "--out", "{tmp}/out"],
     ["control", "train", "--out", "{tmp}/out"],
     ["equivariance", "train", "--out", "{tmp}/out"],
+    ["evaluate", "--out", "{tmp}/out"],
+    ["analyze", "--out", "{tmp}/out"],
+    ["control", "evaluate", "--out", "{tmp}/out"],
+    ["control", "analyze", "--out", "{tmp}/out"],
+    ["control", "tangling", "--out", "{tmp}/out"],
+    ["equivariance", "evaluate", "--out", "{tmp}/out"],
+    ["equivariance", "ambiguity", "--out", "{tmp}/out"],
+    ["equivariance", "samples", "--out", "{tmp}/out"],
 ]
 
 BROKEN_CONFIGS = {
@@ -119,8 +127,8 @@ def test_overrides_are_accepted_anywhere_on_the_line(tmp_path, capsys):
 
     args = parse(build_parser(), ["train", "--resume", "trainer.log_dir=X", "--workers", "1", "model.cell=rnn"])
     assert args.resume and args.workers == 1 and args.overrides == ["trainer.log_dir=X", "model.cell=rnn"]
-    args = parse(build_parser(), ["treeworld", "run", "--steps", "5", "num_trees=3", "--set", "max_move=4"])
-    assert args.overrides == ["num_trees=3"] and args.set == ["max_move=4"]
+    args = parse(build_parser(), ["treeworld", "run", "--quiet", "world.num_trees=3", "--set", "world.max_move=4"])
+    assert args.quiet and args.overrides == ["world.num_trees=3"] and args.set == ["world.max_move=4"]
     code, err = run(["cells", "--samples", "10", "stray"], capsys)
     assert code == 2 and "unrecognized arguments: stray" in err[0]
 
@@ -136,12 +144,12 @@ def test_a_closed_pipe_ends_quietly_with_status_0(tmp_path):
 
 def test_failed_commands_leave_nothing_behind(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, err = run(["treeworld", "localize", "--grid-size", "40", "--out", tmp_path / "loc"], capsys)
+    code, err = run(["treeworld", "localize", "grid_size=40", "--out", tmp_path / "loc"], capsys)
     assert code == 2 and "grid_size" in err[0] and not (tmp_path / "loc").exists()
     from matplotlib import animation
 
     monkeypatch.setattr(animation.writers, "is_available", lambda name: False)  # a machine without ffmpeg
-    code, err = run(["treeworld", "run", "--steps", "5", "--animate", "--mp4", "--out", tmp_path / "movie"], capsys)
+    code, err = run(["treeworld", "run", "steps=5", "animation=mp4", "--out", tmp_path / "movie"], capsys)
     assert code == 2 and "ffmpeg" in err[0] and not (tmp_path / "movie").exists()
     code, err = run(["analyze", "pretrained/nothing.ckpt"], capsys)
     assert code == 2 and not (tmp_path / "runs").exists()

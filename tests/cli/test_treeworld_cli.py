@@ -8,15 +8,15 @@ from PIL import Image
 
 def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path, cli):
     config = tmp_path / "world.yaml"
-    config.write_text("num_trees: 10\nembedding_dim: 16\n")
+    config.write_text("agent: drive\nworld:\n  num_trees: 10\n  embedding_dim: 16\n")
     out = tmp_path / "run"
-    result = cli("treeworld", "run", "--agent", "drive", "--steps", "60", "--seed", "3", "--config", config,
-                    "--set", "tree_spacing=50", "--out", out, "--animate", "--stride", "10")
+    result = cli("treeworld", "run", "steps=60", "seed=3", "--config", config, "--set", "world.tree_spacing=50",
+                 "--out", out, "animation=gif", "stride=10")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["agent"] == "drive" and metrics["steps"] == 60 and metrics["seed"] == 3
     saved = yaml.safe_load((out / "config.yaml").read_text())
-    assert saved["num_trees"] == 10 and saved["tree_spacing"] == 50
+    assert saved["agent"] == "drive" and saved["world"]["num_trees"] == 10 and saved["world"]["tree_spacing"] == 50
     record = np.load(out / "record.npz")
     assert record["location"].shape == (61, 2) and record["health"][-1] == pytest.approx(metrics["health"])
     assert Image.open(out / "run.png").size[0] > 300
@@ -25,8 +25,8 @@ def test_treeworld_run_writes_metrics_plot_record_and_animation(tmp_path, cli):
 
 
 def test_treeworld_survival_compares_agents(tmp_path, cli):
-    result = cli("treeworld", "survival", "--agents", "random,drive", "--worlds", "2", "--steps", "80",
-                    "--set", "embedding_dim=16", "--set", "max_health=100", "--out", tmp_path)
+    result = cli("treeworld", "survival", "agents=[random,drive]", "worlds=2", "steps=80",
+                 "--set", "world.embedding_dim=16", "--set", "world.max_health=100", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "survival.json").read_text())
     assert set(data) == {"random", "drive"} and len(data["drive"]["runs"]) == 2
@@ -36,15 +36,17 @@ def test_treeworld_survival_compares_agents(tmp_path, cli):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["treeworld", "run", "--agent", "greedy"], "invalid choice"),
-    (["treeworld", "run", "--set", "num_trees=-3"], "num_trees"),
-    (["treeworld", "run", "--set", "eat_distance=-1"], "eat_distance"),
+    (["treeworld", "run", "agent=greedy"], "agent must be one of"),
+    (["treeworld", "run", "--set", "world.num_trees=-3"], "world.num_trees"),
+    (["treeworld", "run", "world.eat_distance=-1"], "world.eat_distance"),
+    (["treeworld", "run", "num_trees=3"], "did you mean world.num_trees?"),
     (["treeworld", "run", "--set", "trees"], "key=value"),
-    (["treeworld", "run", "--set", "colour=red"], "colour"),
-    (["treeworld", "run", "--steps", "0"], "--steps"),
-    (["treeworld", "survival", "--agents", "random,greedy"], "--agents"),
-    (["treeworld", "survival", "--action-noise", "1,-1"], "--action-noise"),
-    (["treeworld", "survival", "--batch", "0"], "--batch"),
+    (["treeworld", "run", "--set", "world.colour=red"], "world.colour"),
+    (["treeworld", "run", "steps=0"], "steps must be >= 1"),
+    (["treeworld", "run", "--steps", "5"], "--steps is a setting, not a flag: write steps=VALUE"),
+    (["treeworld", "survival", "agents=[random,greedy]"], "agents must name agents"),
+    (["treeworld", "survival", "action_noise=[1,-1]"], "action_noise must be a finite number >= 0"),
+    (["treeworld", "survival", "batch=0"], "batch must be >= 1"),
 ])
 def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle, cli):
     result = cli(*args, "--out", tmp_path / "x")
@@ -54,9 +56,8 @@ def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle, cli)
 
 
 def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path, cli):
-    result = cli("treeworld", "localize", "--experiment", "spiral-no-memory,circle-memory", "--steps", "40",
-                    "--grid-size", "41", "--grid-extent", "400", "--set", "embedding_dim=16", "--animate",
-                    "--stride", "10", "--out", tmp_path)
+    result = cli("treeworld", "localize", "experiments=[spiral-no-memory,circle-memory]", "steps=40", "grid_size=41",
+                 "grid_extent=400", "world.embedding_dim=16", "animation=true", "stride=10", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "localization.json").read_text())
     summary = data["summary"]["spiral-no-memory"]
@@ -69,8 +70,8 @@ def test_treeworld_localize_end_to_end_on_a_small_grid(tmp_path, cli):
 
 
 def test_a_self_localizing_forager_run_pictures_where_it_believed_it_was(tmp_path, cli):
-    result = cli("treeworld", "run", "--agent", "drive-phase", "--action-noise", "1", "--steps", "40",
-                 "--set", "embedding_dim=16", "--out", tmp_path)
+    result = cli("treeworld", "run", "agent=drive-phase", "action_noise=1", "steps=40", "world.embedding_dim=16",
+                 "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 40 and 0 < metrics["localization_error_mean"] < 40
@@ -78,8 +79,8 @@ def test_a_self_localizing_forager_run_pictures_where_it_believed_it_was(tmp_pat
 
 
 def test_survival_runs_every_agent_at_every_motor_noise(tmp_path, cli):
-    result = cli("treeworld", "survival", "--agents", "drive,drive-odometry", "--action-noise", "0,2", "--worlds", "3",
-                 "--steps", "60", "--batch", "2", "--set", "embedding_dim=16", "--out", tmp_path)
+    result = cli("treeworld", "survival", "agents=[drive,drive-odometry]", "action_noise=[0,2]", "worlds=3", "steps=60",
+                 "batch=2", "world.embedding_dim=16", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "survival.json").read_text())
     assert sorted(data) == ["drive, noise 0", "drive, noise 2", "drive-odometry, noise 0", "drive-odometry, noise 2"]
@@ -91,8 +92,8 @@ def test_survival_runs_every_agent_at_every_motor_noise(tmp_path, cli):
 
 
 def test_treeworld_localize_runs_both_localizers_side_by_side(tmp_path, cli):
-    result = cli("treeworld", "localize", "--experiment", "spiral-far", "--localizer", "tem2d,phase", "--steps", "30",
-                 "--set", "embedding_dim=16", "--animate", "--stride", "10", "--out", tmp_path)
+    result = cli("treeworld", "localize", "experiments=[spiral-far]", "localizers=[tem2d,phase]", "steps=30",
+                 "world.embedding_dim=16", "animation=true", "stride=10", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "localization.json").read_text())
     phase = data["summary"]["spiral-far (phase)"]
@@ -103,12 +104,12 @@ def test_treeworld_localize_runs_both_localizers_side_by_side(tmp_path, cli):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--experiment", "square"], "--experiment"),
-    (["--memory-mix", "2"], "--memory-mix"),
-    (["--grid-size", "40"], "grid_size"),
-    (["--localizer", "tem2d,grid"], "--localizer"),
-    (["--localizer", ","], "--localizer"),
+    (["experiments=[square]"], "experiments must name experiments"),
+    (["memory_mix=2"], "memory_mix must be in [0, 1]"),
+    (["grid_size=40"], "grid_size"),
+    (["localizers=[tem2d,grid]"], "localizers must name localizers"),
+    (["localizers=[]"], "localizers must name localizers"),
 ])
 def test_treeworld_localize_bad_input(tmp_path, args, needle, cli):
-    result = cli("treeworld", "localize", *args, "--steps", "5", "--out", tmp_path / "x")
+    result = cli("treeworld", "localize", *args, "steps=5", "--out", tmp_path / "x")
     assert result.returncode == 2 and needle in result.stderr
