@@ -67,7 +67,7 @@ def train(args, task: str, agent: str, config: str, seed: int) -> None:
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "cogmap", "control", "train", "--config", f"configs/control/{config}.yaml",
-               "--seed", str(seed), "--out", str(folder), "--quiet", "--force"]
+               f"seed={seed}", "--out", str(folder), "--quiet", "--force"]
     print("+", " ".join(command), flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     with open(folder.parent / f"seed{seed}.log", "a") as log:

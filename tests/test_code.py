@@ -20,7 +20,8 @@ ALLOWED = {
     "envs": BASE | {"geometry", "pathint", "envs"},
     "rl": BASE | {"geometry", "envs", "rl"},
     # Studies sit above every package they study and draw their own figures; only the CLI is above them.
-    "studies": BASE | {"analysis", "envs", "rl", "pathint", "treeworld", "worldmodels", "loading", "viz", "studies"},
+    "studies": BASE | {"geometry", "cells", "analysis", "envs", "rl", "pathint", "treeworld", "worldmodels", "loading",
+                       "viz", "studies"},
     "control": BASE | {"envs", "rl"},  # the names of the package before its split, re-exported
     "worldmodels": BASE | {"geometry", "analysis", "worldmodels"},
     "viz": BASE | {"viz"},

@@ -14,7 +14,7 @@ PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
 
 CONFIG_COMMANDS = [
     ["generate", "--quiet", "--out", "{tmp}/x.pt"],
-    ["baseline"],
+    ["baseline", "--out", "{tmp}/out"],
     ["train"],
     ["treeworld", "run", "--out", "{tmp}/out"],
     ["treeworld", "survival", "--out", "{tmp}/out"],
@@ -129,14 +129,15 @@ def test_overrides_are_accepted_anywhere_on_the_line(tmp_path, capsys):
     assert args.resume and args.workers == 1 and args.overrides == ["trainer.log_dir=X", "model.cell=rnn"]
     args = parse(build_parser(), ["treeworld", "run", "--quiet", "world.num_trees=3", "--set", "world.max_move=4"])
     assert args.quiet and args.overrides == ["world.num_trees=3"] and args.set == ["world.max_move=4"]
-    code, err = run(["cells", "--samples", "10", "stray"], capsys)
-    assert code == 2 and "unrecognized arguments: stray" in err[0]
+    code, err = run(["cells", "samples=10", "stray"], capsys)
+    assert code == 2 and "override 'stray' must look like key=value" in err[0]
 
 
 def test_a_closed_pipe_ends_quietly_with_status_0(tmp_path):
     # The reader is gone before cogmap writes a byte: every write fails with EPIPE.
-    process = subprocess.Popen([sys.executable, "-m", "cogmap", "cells", "--samples", "200", "--kernel", "vmf,rbf",
-                                "--sigma", "0.1,0.2,0.3,0.4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-m", "cogmap", "cells", "samples=200", "kernels=[vmf,rbf]",
+                                "sigma=[0.1,0.2,0.3,0.4]", "--out", str(tmp_path / "cells")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.close()
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0 and err.decode().strip() == ""

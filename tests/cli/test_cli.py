@@ -26,45 +26,51 @@ def test_help_lists_every_subcommand_and_each_has_help(cli):
 
 def test_generate_end_to_end(tmp_path, cli):
     out = tmp_path / "nested" / "traj.pt"
-    result = cli("generate", "--n_train", 300, "--n-val", 50, "--seq_len", 15, "--workers", 1, "--quiet", "--out", out)
+    result = cli("generate", "n_train=300", "n_val=50", "generation.seq_len=15", "--workers", 1, "--quiet", "--out", out)
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stdout
     data = TrajectoryFile(out)
     assert data.sizes == {"train": 300, "val": 50}
     assert data.config == GenerationConfig(seq_len=15)
     saved = yaml.safe_load((tmp_path / "nested" / "traj.config.yaml").read_text())
-    assert saved["n_train"] == 300 and saved["seq_len"] == 15 and saved["kappa"] == 5.0
+    assert saved["n_train"] == 300 and saved["generation"]["seq_len"] == 15 and saved["generation"]["kappa"] == 5.0
+    # the saved settings are a config that makes the same file again
+    again = cli("generate", "--config", tmp_path / "nested" / "traj.config.yaml", "--quiet", "--out", tmp_path / "again.pt")
+    assert again.returncode == 0, again.stderr
+    assert torch.equal(TrajectoryFile(tmp_path / "again.pt").split("val").velocities, data.split("val").velocities)
     fresh = generate(GenerationConfig(seq_len=15), 50, "val")
     assert torch.equal(data.split("val").velocities, fresh.velocities)
     assert not list(out.parent.glob("*.partial*"))
 
 
-def test_generate_from_a_yaml_config_with_flag_override(tmp_path, cli):
+def test_generate_from_a_yaml_config_with_an_override(tmp_path, cli):
     config = tmp_path / "data.yaml"
-    config.write_text("manifold: so2\njoints: 3\ncells: 12\nn_train: 40\nn_val: 8\nseq_len: 5\n")
+    config.write_text("n_train: 40\nn_val: 8\ngeneration:\n  manifold: so2\n  joints: 3\n  cells: 12\n  seq_len: 5\n")
     out = tmp_path / "ring.pt"
-    result = cli("generate", "--config", config, "--cells", 10, "--quiet", "--out", out)
+    result = cli("generate", "--config", config, "generation.cells=10", "--quiet", "--out", out)
     assert result.returncode == 0, result.stderr
     data = TrajectoryFile(out)
     assert data.config.manifold == "so2" and data.config.joints == 3 and data.config.cells == 10
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["generate", "--kappa", "0"], "kappa must be a positive"),
-    (["generate", "--dt", "-0.1"], "dt must be a positive"),
-    (["generate", "--ou-sigma", "0"], "ou_sigma must be a positive"),
-    (["generate", "--ou-theta", "-2"], "ou_theta must be a positive"),
-    (["generate", "--cells", "0"], "cells must be an integer"),
-    (["generate", "--seq-len", "0"], "seq_len must be an integer"),
-    (["generate", "--n-train", "0"], "--n-train (n_train) must be >= 1"),
-    (["generate", "--n-val", "0"], "--n-val (n_val) must be >= 1"),
-    (["generate", "seq_len=0"], "seq_len must be an integer"),
-    (["generate", "dt=fast"], "dt must be a number"),
+    (["generate", "generation.kappa=0"], "generation.kappa must be a positive"),
+    (["generate", "generation.dt=-0.1"], "generation.dt must be a positive"),
+    (["generate", "generation.ou_sigma=0"], "generation.ou_sigma must be a positive"),
+    (["generate", "generation.ou_theta=-2"], "generation.ou_theta must be a positive"),
+    (["generate", "generation.cells=0"], "generation.cells must be an integer"),
+    (["generate", "generation.seq_len=0"], "generation.seq_len must be an integer"),
+    (["generate", "n_train=0"], "n_train must be an integer"),
+    (["generate", "n_val=0"], "n_val must be an integer"),
+    (["generate", "seq_len=5"], "did you mean generation.seq_len?"),
+    (["generate", "--seq-len", "5"], "--seq-len is not a flag"),
+    (["generate", "generation.dt=fast"], "generation.dt must be a number"),
     (["generate", "--workers", "0"], "--workers must be >= 1"),
-    (["generate", "--manifold", "sphere"], "invalid choice"),
-    (["generate", "--kappa", "five"], "invalid float value"),
-    (["cells", "--kernel", "laplace"], "--kernel must name kernels"),
-    (["baseline", "--n-val", "0"], "--n-val"),
+    (["generate", "generation.manifold=sphere"], "generation.manifold must be one of"),
+    (["cells", "kernels=[laplace]"], "kernels must name kernels"),
+    (["cells", "sigma=[0.3,-1]"], "sigma must be a list of positive numbers"),
+    (["baseline", "trajectories=0"], "trajectories must be >= 1"),
+    (["baseline", "pretrained/so3x2_gru.ckpt", "generation.seq_len=5"], "data reads a file's own settings"),
     (["evaluate", "pretrained/so3x2_gru.ckpt", "seq_len=0"], "seq_len must be >= 1"),
     (["evaluate", "pretrained/so3x2_gru.ckpt", "long=-1"], "long must be >= 0"),
     (["evaluate", "pretrained/so3x2_gru.ckpt", "device=cuda:7"], "device cuda:7"),
@@ -77,7 +83,7 @@ def test_generate_from_a_yaml_config_with_flag_override(tmp_path, cli):
     (["train", "trainer.accelerator=gpu", "trainer.max_epochs=1"], "trainer.accelerator=gpu"),
 ])
 def test_user_errors_print_one_line_and_exit_2(tmp_path, args, needle, cli):
-    result = cli(*args, "--out", tmp_path / "x.pt") if args[0] in ("generate", "evaluate", "analyze") else cli(*args)
+    result = cli(*args, "--out", tmp_path / "x.pt")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.stderr
@@ -92,36 +98,36 @@ def test_bad_config_file_and_bad_data_file(tmp_path, cli):
     assert result.returncode == 2 and "unknown key(s) kapa" in result.stderr
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"\x00" * 100)
-    result = cli("baseline", "--data", junk)
+    result = cli("baseline", junk, "--out", tmp_path / "b1")
     assert result.returncode == 2 and "not a PyTorch file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    folder = cli("baseline", "--data", tmp_path)
+    folder = cli("baseline", f"data={tmp_path}", "--out", tmp_path / "b2")
     assert folder.returncode == 2 and "is a folder" in folder.stderr
 
 
 def test_unusable_output_paths(tmp_path, cli):
-    result = cli("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", tmp_path)
+    result = cli("generate", "n_train=10", "n_val=10", "--quiet", "--out", tmp_path)
     assert result.returncode == 2 and "is a folder" in result.stderr and "Traceback" not in result.stderr
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = cli("generate", "--n-train", 10, "--n-val", 10, "--quiet", "--out", blocker / "sub" / "x.pt")
+    result = cli("generate", "n_train=10", "n_val=10", "--quiet", "--out", blocker / "sub" / "x.pt")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert f"{blocker} is a file, not a folder" in result.stderr
     # An existing data file is kept unless --force.
     out = tmp_path / "data.pt"
-    assert cli("generate", "--n-train", 10, "--n-val", 10, "--seq-len", 5, "--quiet", "--out", out).returncode == 0
+    assert cli("generate", "n_train=10", "n_val=10", "generation.seq_len=5", "--quiet", "--out", out).returncode == 0
     before = out.read_bytes()
-    again = cli("generate", "--n-train", 20, "--n-val", 10, "--seq-len", 5, "--quiet", "--out", out)
+    again = cli("generate", "n_train=20", "n_val=10", "generation.seq_len=5", "--quiet", "--out", out)
     assert again.returncode == 2 and "--force" in again.stderr and out.read_bytes() == before
-    forced = cli("generate", "--n-train", 20, "--n-val", 10, "--seq-len", 5, "--quiet", "--out", out, "--force")
+    forced = cli("generate", "n_train=20", "n_val=10", "generation.seq_len=5", "--quiet", "--out", out, "--force")
     assert forced.returncode == 0 and TrajectoryFile(out).sizes["train"] == 20
 
 
 def test_baseline_scores_the_stay_still_predictor(tmp_path, cli):
-    out = tmp_path / "scores.json"
-    result = cli("baseline", "--n-val", 64, "--seq-len", 30, "--json", out)
+    result = cli("baseline", "trajectories=64", "generation.seq_len=30", "--out", tmp_path / "scores")
     assert result.returncode == 0, result.stderr
-    scores = json.loads(out.read_text())
+    scores = json.loads((tmp_path / "scores" / "baseline.json").read_text())
+    assert (tmp_path / "scores" / "baseline.png").stat().st_size > 1000
     assert scores["chance_accuracy"] == pytest.approx(1 / 32)
     stay = scores["stay_still"]
     # Right after the start the pose has barely moved; by the end it has drifted away.
@@ -130,13 +136,12 @@ def test_baseline_scores_the_stay_still_predictor(tmp_path, cli):
 
 
 def test_cells_reports_effective_numbers(tmp_path, cli):
-    result = cli("cells", "--kernel", "vmf,rbf_softmax", "--sigma", "0.3", "--samples", 2000,
-                 "--json", tmp_path / "cells.json", "--figure", tmp_path / "cells.png")
+    result = cli("cells", "kernels=[vmf,rbf_softmax]", "sigma=[0.3]", "samples=2000", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
-    rows = json.loads((tmp_path / "cells.json").read_text())["rows"]
+    rows = json.loads((tmp_path / "effective_cells.json").read_text())["rows"]
     vmf = next(r for r in rows if r["kernel"] == "vmf")
     assert 3.5 < vmf["effective_mean"] < 6
-    assert (tmp_path / "cells.png").stat().st_size > 1000
+    assert (tmp_path / "effective_cells.png").stat().st_size > 1000
     # The table's numbers, recomputed here from the definition exp(entropy) of each code.
     from cogmap.cells import PlaceCells, place_centres
     from cogmap.geometry import SO3
@@ -220,7 +225,7 @@ def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
     tiny["data"].update(n_train=64, n_val=16, batch_size=32, generation={"seq_len": 6})
     monkeypatch.setattr(quickstart, "QUICKSTART", tiny)
     monkeypatch.setattr(quickstart, "EVALUATIONS", (("short", 12, 16, 4), ("long", 30, 8, 2)))
-    assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 0
+    assert main(["quickstart", "--out", str(tmp_path), "trainer.max_epochs=1"]) == 0
     printed = capsys.readouterr().out
     assert "stay still" in printed and "report:" in printed
     report = tmp_path / "gru" / "report"
@@ -235,8 +240,8 @@ def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
     assert metrics["training"]["beats_stay_still"] is beats
     said = "does NOT beat the stay-still predictor" if not beats else "beats the stay-still predictor"
     assert said in (report / "report.md").read_text() and said in printed
-    assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1"]) == 2  # will not overwrite without --force
-    assert main(["quickstart", "--out", str(tmp_path), "--epochs", "1", "--force"]) == 0
+    assert main(["quickstart", "--out", str(tmp_path), "trainer.max_epochs=1"]) == 2  # will not overwrite without --force
+    assert main(["quickstart", "--out", str(tmp_path), "trainer.max_epochs=1", "--force"]) == 0
 
 
 def test_the_quickstart_says_plainly_whether_it_beats_staying_still():
@@ -252,10 +257,11 @@ def test_the_quickstart_says_plainly_whether_it_beats_staying_still():
 @pytest.mark.parametrize("manifold", ["box", "torus2"])
 def test_other_spaces_work_end_to_end(manifold, tmp_path, cli):
     data = tmp_path / f"{manifold}.pt"
-    made = cli("generate", "--manifold", manifold, "--n-train", 256, "--n-val", 64, "cells=16", "seq_len=12", "--quiet",
+    made = cli("generate", f"generation.manifold={manifold}", "n_train=256", "n_val=64", "generation.cells=16",
+               "generation.seq_len=12", "--quiet",
                "--out", data)
     assert made.returncode == 0, made.stderr
-    scored = cli("baseline", "--data", data, "--json", tmp_path / "baseline.json")
+    scored = cli("baseline", data, "--out", tmp_path / "baseline")
     assert scored.returncode == 0, scored.stderr
     assert ("m (means" if manifold == "box" else "deg (means") in scored.stdout  # metres in a box, degrees on a torus
     trained = cli("train", "data.source=file", f"data.path={data}", "data.n_train=256", "data.n_val=64",

@@ -268,7 +268,7 @@ def test_control_config_errors_name_the_key():
 
 
 def test_control_train_cli_end_to_end(tmp_path, cli):
-    result = cli("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "--seed", "2",
+    result = cli("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "seed=2",
                         "--out", tmp_path / "run", "--quiet", "total_steps=6400", "eval_episodes=4")
     assert result.returncode == 0, result.stderr
     assert "evaluation over 4 episodes" in result.stdout

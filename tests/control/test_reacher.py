@@ -92,7 +92,7 @@ def test_ppo_trains_on_reacher_and_the_policy_acts_on_what_it_returns(tmp_path, 
     from cogmap.rl.episodes import reacher_episodes
 
     assert 0 <= reacher_episodes(policy, 2, observe="blind", integrator=TORUS)["integrator_error_deg"] < 180
-    evaluated = cli("control", "evaluate", tmp_path / "run", "episodes=2", cwd=tmp_path)
+    evaluated = cli("control", "evaluate", tmp_path / "run", "episodes=2", "--out", tmp_path / "evaluation")
     assert evaluated.returncode == 0
     assert re.search(r"over 2 episodes; success \d+\.\d%, final distance \d\.\d{3} \(mean\)", evaluated.stdout)
 

@@ -224,7 +224,7 @@ def test_ppo_trains_on_the_arm_and_the_policy_acts_on_gymnasium_observations(tmp
     policy.reset()
     action = policy.act(observation)
     assert action.shape == (6,) and env.action_space.contains(action)
-    evaluated = cli("control", "evaluate", tmp_path / "run", "episodes=3", cwd=tmp_path)
+    evaluated = cli("control", "evaluate", tmp_path / "run", "episodes=3", "--out", tmp_path / "evaluation")
     assert evaluated.returncode == 0
     assert re.search(r"over 3 episodes; success \d+\.\d%, final distance \d\.\d{3} \(mean\)", evaluated.stdout)
 

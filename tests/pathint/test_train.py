@@ -27,7 +27,7 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(None, ["modle.hidden=3"])
     with pytest.raises(CogmapError, match="model.hidden must be an integer"):
         load_config(None, ["model.hidden=big"])
-    with pytest.raises(CogmapError, match="unknown key.*hidden; known: model, optim"):
+    with pytest.raises(CogmapError, match=r"unknown key.*hidden; did you mean model.hidden\? known: model, optim"):
         load_config(None, ["hidden=3"])
     with pytest.raises(CogmapError, match="section.key=value"):
         load_config(None, ["model.hidden"])

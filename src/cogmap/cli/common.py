@@ -164,7 +164,7 @@ def study_config(args):
     if source:
         values = merge(values, {args.source_key: source if args.source_many else source[0]})
     settings = [w for w in words if is_override(w)] + list(args.set or [])
-    return parse(args.settings, merge(values, parse_overrides(settings)))
+    return parse(settings_class(args.settings), merge(values, parse_overrides(settings)))
 
 
 def run_study(args, run, default_out) -> int:
@@ -183,15 +183,33 @@ def run_study(args, run, default_out) -> int:
     return 0
 
 
+def settings_class(settings):
+    """A command's config class, given as the class or as ``"module:Class"`` (for classes whose module
+    is slow to import, e.g. Lightning's trainer: resolved only when a hint needs it)."""
+    if isinstance(settings, str):
+        import importlib
+
+        module, _, name = settings.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return settings
+
+
 def setting_hint(settings, word: str) -> str | None:
     """For ``--some-key`` where ``some_key`` is a setting of the study: how to write it instead."""
     import dataclasses
 
     if settings is None or not word.startswith("--"):
         return None
+    settings = settings_class(settings)
     flag = word.partition("=")[0]
     key = flag[2:].replace("-", "_")
+    from cogmap.typed import hints_of_sections
+
     keys = [f.name for f in dataclasses.fields(settings)]
     if key in keys:
         return f"{flag} is a setting, not a flag: write {key}=VALUE"
+    nested = [f"{section}.{key}" for section, kind in hints_of_sections(settings).items()
+              if key in {f.name for f in dataclasses.fields(kind)}]
+    if nested:
+        return f"{flag} is not a flag: write {nested[0]}=VALUE"
     return f"unrecognized argument {flag}; settings are KEY=VALUE words, the keys: {', '.join(keys)}"

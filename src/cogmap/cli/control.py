@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cogmap.cli.common import ArgumentParser, add_config_arguments, add_study_arguments, overrides, run_study, source_label
+from cogmap.rl.config import PPOConfig
 from cogmap.studies.learning_dynamics import LearningDynamicsConfig
 from cogmap.studies.policy_evaluation import PolicyEvaluationConfig
 from cogmap.studies.walking import WalkingConfig
@@ -42,12 +43,11 @@ def add_parser(subparsers) -> None:
                                    "fields, e.g. configs/control/pendulum_po_rnn.yaml) and KEY=VALUE overrides "
                                    "anywhere on the line (e.g. total_steps=20000 cell=gru device=cuda).")
     add_config_arguments(t, "total_steps=20000 cell=gru", "YAML file of PPO settings")
-    t.add_argument("--seed", type=int, help="seed of the run (overrides the config's)")
     t.add_argument("--out", type=Path, help="run folder (default runs/control/<config name>/seed<seed>)")
     t.add_argument("--force", action="store_true", help="replace a run already in --out")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last update")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(run=run_train)
+    t.set_defaults(run=run_train, settings=PPOConfig)
     e = sub.add_parser("evaluate", help="evaluate policies on many fresh episodes",
                        description="Evaluate the last checkpoint of each RUN (a run folder) or the checkpoint file "
                                    "itself over `episodes` deterministic episodes (1000); every run sees the same "
@@ -87,7 +87,7 @@ def run_train(args) -> int:
     from cogmap.rl.ppo import train
     from cogmap.runs import check_run_folder
 
-    words = overrides(args) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    words = overrides(args)
     if args.resume:
         if args.out is None:
             raise CogmapError("--resume needs --out, the run to continue")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cogmap.cli.common import ArgumentParser, add_config_arguments, add_study_arguments, overrides, run_study
 from cogmap.studies.world_models import AmbiguityConfig, EvaluationConfig, SamplesConfig
+from cogmap.worldmodels.train import WorldModelConfig
 
 HELP = "world models of rotating bodies: symmetric embeddings and an equivariant transition (Park et al. 2022)"
 DESCRIPTION = """\
@@ -39,11 +40,10 @@ def add_parser(subparsers) -> None:
                        description="Train a world model. Settings from --config (a YAML mapping of WorldModelConfig "
                                    "fields, e.g. configs/equivariance/teapot_sen.yaml) and KEY=VALUE overrides.")
     add_config_arguments(t, "transition=none epochs=5", "YAML file of world-model settings")
-    t.add_argument("--seed", type=int, help="seed of the run (overrides the config's)")
     t.add_argument("--out", type=Path, help="run folder (default runs/equivariance/<config name>/seed<seed>)")
     t.add_argument("--force", action="store_true", help="replace a run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(run=run_train)
+    t.set_defaults(run=run_train, settings=WorldModelConfig)
     e = sub.add_parser("evaluate", help="Hits@k, MRR, EE and DIE of a trained world model",
                        description="Evaluate a trained world model (its run folder or model.pt) on fresh trajectories. "
                                    "Settings are keys of EvaluationConfig (cogmap.studies.world_models): "
@@ -78,7 +78,7 @@ def run_train(args) -> int:
     from cogmap.runs import check_run_folder
     from cogmap.worldmodels.train import evaluate, load_world_model_config, summary_line, train
 
-    words = overrides(args) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    words = overrides(args)
     config = load_world_model_config(args.config, words)
     if args.quiet:
         config.progress = False

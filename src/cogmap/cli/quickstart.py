@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from cogmap.cli.common import set_threads, write_text_atomic
+from cogmap.cli.common import add_config_arguments, overrides, set_threads, write_text_atomic
 from cogmap.errors import CogmapError
 
 HELP = "train, evaluate and report a small GRU path integrator on SO(3) x SO(3) in under 5 minutes"
@@ -44,12 +44,13 @@ EVALUATIONS = (("short", 100, 500, 32), ("long", 500, 200, 8))
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("quickstart", help=HELP, description=DESCRIPTION)
     p.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="output folder (default runs/quickstart)")
-    batches = QUICKSTART["data"]["n_train"] // QUICKSTART["data"]["batch_size"]
-    p.add_argument("--epochs", type=int, help=f"training epochs of {batches} batches (default "
-                   f"{QUICKSTART['trainer']['max_epochs']}, within the 3-minute budget)")
     p.add_argument("--force", action="store_true", help="replace an earlier quickstart run in --out")
     p.add_argument("--workers", type=int, help="CPU threads to use")
-    p.set_defaults(run=run)
+    batches = QUICKSTART["data"]["n_train"] // QUICKSTART["data"]["batch_size"]
+    add_config_arguments(p, "trainer.max_epochs=1",
+                         f"YAML file of TrainConfig settings over the quickstart's own (epochs of {batches} batches, "
+                         f"trainer.max_epochs={QUICKSTART['trainer']['max_epochs']} within the 3-minute budget)")
+    p.set_defaults(run=run, settings="cogmap.pathint.train:TrainConfig")
 
 
 def training_progress(run_dir: Path) -> dict:
@@ -79,17 +80,14 @@ def run(args) -> int:
     from cogmap.pathint.model import load_path_integrator
     from cogmap.pathint.train import TrainConfig, train
     from cogmap.runs import check_run_folder
+    from cogmap.typed import load
     from cogmap.viz.plots import plot_evaluation
 
     set_threads(args.workers)
     values = json.loads(json.dumps(QUICKSTART))
     values["trainer"]["log_dir"] = str(args.out)
     values["trainer"]["progress"] = True
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise CogmapError(f"--epochs must be >= 1, got {args.epochs}")
-        values["trainer"]["max_epochs"] = args.epochs
-    config = TrainConfig.from_dict(values)
+    config = load(TrainConfig, args.config, overrides(args), base=values)
     check_run_folder(config.run_dir, args.force)  # the run-folder rules of every trainer, before any work
 
     start = time.perf_counter()

@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="replace the run already in the folder")
     p.add_argument("--resume", action="store_true", help="continue the run from its last.ckpt")
     p.add_argument("--workers", type=int, help="CPU threads to use")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, settings="cogmap.pathint.train:TrainConfig")
 
 
 def run(args) -> int:

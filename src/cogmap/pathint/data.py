@@ -352,6 +352,23 @@ def checksum(*tensors: torch.Tensor, chunk: int = 1 << 24) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class DataFileConfig:
+    """What ``cogmap generate`` writes: the sizes of the two splits and the generation settings.
+
+    The same shape as a training config's ``data`` section (``n_train``, ``n_val``, ``generation``),
+    so one file's settings read the same in both places.
+    """
+
+    n_train: int = 100_000  # training trajectories
+    n_val: int = 5_000  # validation trajectories
+    generation: GenerationConfig = dataclasses.field(default_factory=GenerationConfig)
+
+    def __post_init__(self):
+        check_positive_int("n_train", self.n_train)
+        check_positive_int("n_val", self.n_val)
+
+
 def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_train: int, n_val: int, *,
                           chunk_size: int = 16384, progress: bool = True) -> Path:
     """Generate both splits and write them atomically: a temporary file renamed into place.

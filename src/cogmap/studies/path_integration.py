@@ -1,18 +1,23 @@
-"""How well a trained path integrator tracks its pose, step by step (``cogmap evaluate``).
+"""How well a trained path integrator tracks its pose, step by step (``cogmap evaluate``), and what it must beat
+(``cogmap baseline``).
 
 On fresh validation trajectories of the model's own data settings, at the training length and at
 a longer horizon (generalisation in time): accuracy, KL and the geodesic error of the decoded
 pose per step, beside chance, holding the start pose ("stay still") and the floor set by decoding
-the exact code (:func:`cogmap.pathint.evaluate.evaluate`).
+the exact code (:func:`cogmap.pathint.evaluate.evaluate`). The baseline scores chance and
+"stay still" alone, on generated trajectories or those of a data file, with no model at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cogmap.errors import CogmapError
+from cogmap.pathint.data import GenerationConfig
 from cogmap.studies.base import Result, draw_figures
+from cogmap.typed import choice
 
 
 @dataclass(frozen=True)
@@ -74,3 +79,66 @@ def run(config: EvaluationConfig, progress: bool = True, model=None) -> Evaluati
                                   progress=progress)
                    for name, steps in lengths.items()}
     return EvaluationResult(config=config, evaluations=evaluations)
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Settings of the trivial predictors' scores: fresh trajectories of ``generation``, or those of a data file."""
+
+    data: str | None = None  # a file written by `cogmap generate` (scored with its own settings); None: generate
+    split: str = choice("val", ("train", "val"))  # the split scored (its seeds, when generating)
+    trajectories: int = 5000  # generated trajectories (without data)
+    generation: GenerationConfig | None = None  # None: the reference setup (without data)
+
+    def __post_init__(self):
+        if self.data is not None and self.generation is not None:
+            raise CogmapError("data reads a file's own settings; drop generation (or data)")
+        if self.trajectories < 1:
+            raise CogmapError(f"trajectories must be >= 1, got {self.trajectories}")
+
+
+@dataclass(frozen=True)
+class BaselineResult(Result):
+    file = "baseline.json"
+    config: BaselineConfig
+    scores: Any  # cogmap.pathint.evaluate.Baseline
+
+    def to_json(self) -> dict:
+        return self.scores.to_json()
+
+    def draw(self, folder: Path) -> list[Path]:
+        from cogmap.viz.plots import plot_baseline
+
+        return draw_figures(folder, {"baseline": plot_baseline(self.scores)})
+
+    def summary(self) -> str:
+        result = self.scores
+        stay, generation = result.stay_still, result.generation
+        unit = generation.distance_unit
+        lines = [f"{result.trajectories} {result.split} trajectories of {result.steps} steps on {generation.manifold} "
+                 f"x{generation.joints}, {generation.cells} {generation.kernel} cells per joint",
+                 f"chance accuracy: {result.chance_accuracy:.4f}",
+                 f"stay still: accuracy {stay.accuracy:.4f}, KL {stay.kl:.4f}, geodesic error "
+                 f"{stay.geodesic_error_deg:.1f} {unit} (means over all steps)"]
+        for t in sorted({1, result.steps // 4, result.steps // 2, result.steps} - {0}):
+            lines.append(f"  step {t:>4}: accuracy {stay.accuracy_per_step[t - 1]:.4f}, KL {stay.kl_per_step[t - 1]:.4f}, "
+                         f"geodesic error {stay.geodesic_error_deg_per_step[t - 1]:.1f} {unit}")
+        return "\n".join(lines)
+
+
+def baseline(config: BaselineConfig, progress: bool = True) -> BaselineResult:
+    """Chance and stay-still on the trajectories ``config`` names."""
+    from cogmap.pathint.data import TrajectoryFile, iter_generate
+    from cogmap.pathint.evaluate import baseline as score
+
+    if config.data is not None:
+        if Path(config.data).is_dir():
+            raise CogmapError(f"data {config.data} is a folder; give a file written by cogmap generate")
+        data = TrajectoryFile(config.data)
+        split = data.split(config.split)
+        generation = data.config
+        batches = (split.trajectories(slice(start, min(len(split), start + 1024))) for start in range(0, len(split), 1024))
+    else:
+        generation = config.generation or GenerationConfig()
+        batches = iter_generate(generation, config.trajectories, config.split)
+    return BaselineResult(config=config, scores=score(generation, batches, config.split))

@@ -250,3 +250,20 @@ def plot_persistence_barcodes(topology, path: str | os.PathLike | None = None, t
                  + ("; the whole arm, H1 only" if topology.arm else ""), fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_baseline(result, path: str | os.PathLike | None = None) -> Figure:
+    """The stay-still predictor's accuracy and geodesic error per step, beside chance (a ``Baseline``)."""
+    fig, axes = subplots(1, 2, figsize=(9, 3.4))
+    steps = range(1, result.steps + 1)
+    axes[0].plot(steps, result.stay_still.accuracy_per_step, label="stay still")
+    axes[0].axhline(result.chance_accuracy, color="grey", ls=":", label="chance")
+    axes[0].set_ylabel("accuracy")
+    axes[1].plot(steps, result.stay_still.geodesic_error_deg_per_step, label="stay still")
+    axes[1].set_ylabel(f"geodesic error ({result.generation.distance_unit})")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{result.trajectories} {result.split} trajectories, {result.generation.manifold} x{result.generation.joints}",
+                 fontsize=10)
+    return save_figure(fig, path)
