@@ -155,3 +155,72 @@ def test_only_the_first_process_of_a_multi_process_run_checks_its_folder(monkeyp
     assert process_rank() == 1
     monkeypatch.setenv("RANK", "3")  # the global rank first
     assert process_rank() == 3
+
+
+def _header(path) -> dict:
+    saved = torch.load(path, weights_only=True)
+    return {key: saved.get(key) for key in ("format", "version", "kind")} | {"config": type(saved.get("config"))}
+
+
+def test_every_trainer_writes_the_one_checkpoint_header(tmp_path, cli):
+    from cogmap.runs import CHECKPOINT_VERSION
+
+    expected = {"format": "cogmap-checkpoint", "version": CHECKPOINT_VERSION, "config": dict}
+    assert cli("control", "train", "hidden=8", "head=8", "num_envs=2", "minibatches=2", "total_steps=400",
+               "eval_episodes=2", "--quiet", "--out", tmp_path / "ppo").returncode == 0
+    assert _header(tmp_path / "ppo" / "checkpoints" / "update_0001.pt") == {**expected, "kind": "policy"}
+    assert _header(tmp_path / "ppo" / "resume.pt") == {**expected, "kind": "ppo-resume"}
+    assert torch.load(tmp_path / "ppo" / "checkpoints" / "update_0001.pt", weights_only=True)["config"]["hidden"] == 8
+    assert cli("equivariance", "train", "transitions=64", "epochs=1", "batch_size=32", "size=16", "channels=4",
+               "hidden=16", "--quiet", "--out", tmp_path / "world").returncode == 0
+    assert _header(tmp_path / "world" / "model.pt") == {**expected, "kind": "world-model"}
+    assert cli("train", "data.source=online", "data.n_train=64", "data.n_val=16", "data.batch_size=32", "model.hidden=8",
+               "data.generation={seq_len: 5}", "trainer.max_epochs=1", "trainer.progress=false",
+               "--out", tmp_path / "integrator").returncode == 0
+    for name in ("best.ckpt", "last.ckpt"):
+        path = tmp_path / "integrator" / "checkpoints" / name
+        assert _header(path) == {**expected, "kind": "path-integrator"}
+        # the header's config is the training run's config.yaml, key for key
+        assert torch.load(path, weights_only=True)["config"] == yaml.safe_load((tmp_path / "integrator" / "config.yaml").read_text())
+    # what cogmap.load makes of each, and what it refuses
+    assert type(cogmap.load(tmp_path / "ppo")).__name__ == "Policy"
+    assert type(cogmap.load(tmp_path / "world")).__name__ == "WorldModel"
+    assert type(cogmap.load(tmp_path / "integrator")).__name__ == "StateEstimationModel"
+    with pytest.raises(CogmapError, match="the state a PPO run resumes from, not a trained policy"):
+        cogmap.load(tmp_path / "ppo" / "resume.pt")
+    newer = torch.load(tmp_path / "world" / "model.pt", weights_only=True)
+    newer["version"] = CHECKPOINT_VERSION + 1
+    torch.save(newer, tmp_path / "newer.pt")
+    with pytest.raises(CogmapError, match="format version 2; this cogmap reads up to 1"):
+        cogmap.load(tmp_path / "newer.pt")
+    with pytest.raises(CogmapError, match="holds a world-model, not a policy"):
+        cogmap.load(tmp_path / "world", kind="policy")
+
+
+def test_a_run_begun_before_the_header_still_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    # resume.pt as the cogmap before the one header wrote it (flat keys): a run begun then continues exactly
+    from cogmap.rl import PPOConfig, ppo
+    from cogmap.rl.ppo import train
+
+    config = PPOConfig(hidden=8, head=8, num_envs=2, minibatches=2, total_steps=3 * 400, seed=5, eval_episodes=2)
+    train(config, tmp_path / "whole", progress=False)
+    real, calls = ppo.collect, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ppo, "collect", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(ppo, "collect", real)
+    saved = torch.load(tmp_path / "cut" / "resume.pt", weights_only=True)
+    old = {**saved["state"], "update": saved["update"], "steps": saved["steps"], "elapsed_s": saved["elapsed_s"]}
+    old["state"] = old.pop("recurrent_state")
+    torch.save(old, tmp_path / "cut" / "resume.pt")
+    train(config, tmp_path / "cut", progress=False, resume=True)
+    whole = torch.load(tmp_path / "whole" / "checkpoints" / "update_0003.pt", weights_only=True)["state"]
+    resumed = torch.load(tmp_path / "cut" / "checkpoints" / "update_0003.pt", weights_only=True)["state"]
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)

@@ -11,10 +11,12 @@ included, and returns it ready for raw inputs:
 - a world model (``cogmap equivariance train``: ``<run>/model.pt``) is a
   :class:`~cogmap.worldmodels.model.WorldModel` in eval mode.
 
-A file is recognised by what it holds, not by its name: a controller's and a world model's
-files carry a ``format`` field, a path integrator's is a Lightning checkpoint with its
-hyperparameters. A run folder gives its best checkpoint where the trainer keeps one (the
-path integrators' lowest validation loss), else its last. A missing, damaged or foreign file
+A file is recognised by what it holds, not by its name: every checkpoint cogmap writes begins
+with one header (:func:`cogmap.runs.checkpoint_header`: format, version, kind, config); files
+written before it are still read (a controller's and a world model's carried a ``format``
+field of their own, a path integrator's was a Lightning checkpoint with its hyperparameters).
+A run folder gives its best checkpoint where the trainer keeps one (the path integrators'
+lowest validation loss), else its last. A missing, damaged or foreign file
 is one :class:`~cogmap.errors.CogmapError` naming the file; nothing of the file is executed
 (tensors and plain data only).
 
@@ -29,13 +31,12 @@ from pathlib import Path
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
+from cogmap.runs import PATH_INTEGRATOR, POLICY, PPO_RESUME, WORLD_MODEL, has_header
 
-POLICY = "policy"
-PATH_INTEGRATOR = "path-integrator"
-WORLD_MODEL = "world-model"
-KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL)
+KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL)  # what cogmap.load returns objects for
 
-# The ``format`` field each kind's files carry (a path integrator's Lightning checkpoint has none).
+# The ``format`` field of the files written before the one checkpoint header (a path integrator's
+# Lightning checkpoint then had none).
 _FORMATS = {"cogmap-policy": POLICY, "cogmap-world-model": WORLD_MODEL}
 
 
@@ -43,6 +44,14 @@ def kind_of(payload, path: Path) -> str:
     """Which kind of trained object a checkpoint's payload is (one of :data:`KINDS`)."""
     if not isinstance(payload, dict):
         raise CogmapError(f"{path} is not a cogmap checkpoint (it holds a {type(payload).__name__}, not a mapping)")
+    if has_header(payload):
+        kind = payload.get("kind")
+        if kind == PPO_RESUME:
+            raise CogmapError(f"{path} is the state a PPO run resumes from, not a trained policy; load the run folder "
+                              "or one of its checkpoints/update_*.pt")
+        if kind not in KINDS:
+            raise CogmapError(f"{path} holds a {kind!r}; cogmap.load opens {', '.join(KINDS)}")
+        return kind
     fmt = payload.get("format")
     if fmt is not None:
         if fmt not in _FORMATS:

@@ -16,6 +16,10 @@ train`` and ``cogmap equivariance train``:
 
 Every refusal is one :class:`~cogmap.errors.CogmapError` that says what to do instead.
 :func:`cogmap.load` opens a run folder as the object its trainer made.
+
+Every checkpoint file begins with one header (:func:`checkpoint_header`): ``format``
+(``cogmap-checkpoint``), ``version``, ``kind`` (path integrator, policy, world model, or the state
+a PPO run resumes from) and ``config`` (the run's resolved config), then ``state`` (the tensors).
 """
 
 from __future__ import annotations
@@ -127,3 +131,67 @@ class Board:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+# -- the one checkpoint header -----------------------------------------------------------------------
+
+CHECKPOINT_FORMAT = "cogmap-checkpoint"
+CHECKPOINT_VERSION = 1
+PATH_INTEGRATOR = "path-integrator"
+POLICY = "policy"
+WORLD_MODEL = "world-model"
+PPO_RESUME = "ppo-resume"  # what `control train --resume` continues from: not a trained object
+KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL, PPO_RESUME)
+
+
+def checkpoint_header(kind: str, config: Mapping) -> dict:
+    """The header every checkpoint cogmap writes begins with: ``format``, ``version``, ``kind``, ``config``.
+
+    ``config`` is the resolved config of the run, plain data, so a file says what made it.
+    """
+    if kind not in KINDS:
+        raise CogmapError(f"checkpoint kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "kind": kind, "config": dict(config)}
+
+
+def checkpoint(kind: str, config: Mapping, state: Mapping, **extra) -> dict:
+    """A whole checkpoint: the header, ``state`` (tensors: weights, and for resuming the optimiser's and
+    the generators' states) and ``extra`` plain numbers (the update, the steps, ...).
+
+    Path integrators are the one exception: Lightning writes their files and keeps the state in its
+    own keys (``state_dict``, ``optimizer_states``, ...) so that it can resume them; the header is
+    added to those files by the model's ``on_save_checkpoint``.
+    """
+    return {**checkpoint_header(kind, config), "state": dict(state), **extra}
+
+
+def save_checkpoint(path: str | Path, kind: str, config: Mapping, state: Mapping, **extra) -> Path:
+    """Write :func:`checkpoint` atomically (a reader never sees half a file)."""
+    import torch
+
+    from cogmap.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint(kind, config, state, **extra), tmp)
+    return Path(path)
+
+
+def has_header(payload) -> bool:
+    return isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT
+
+
+def check_header(payload, path: str | Path, kind: str) -> dict:
+    """``payload`` if it is a checkpoint of ``kind`` this cogmap can read, else a CogmapError naming ``path``."""
+    if not has_header(payload):
+        raise CogmapError(f"{path} is not a cogmap checkpoint (no {CHECKPOINT_FORMAT!r} header)")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise CogmapError(f"{path} is a checkpoint of format version {version!r}; this cogmap reads up to "
+                          f"{CHECKPOINT_VERSION} (a newer cogmap wrote it)")
+    if payload.get("kind") != kind:
+        raise CogmapError(f"{path} holds a {payload.get('kind')}, not a {kind}")
+    if not isinstance(payload.get("config"), dict):
+        raise CogmapError(f"{path}: its checkpoint header has no config")
+    if kind != PATH_INTEGRATOR and not isinstance(payload.get("state"), dict):
+        raise CogmapError(f"{path}: its checkpoint has no state")
+    return payload

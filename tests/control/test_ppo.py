@@ -207,8 +207,8 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
         train(config, tmp_path / "cut", progress=False)
     monkeypatch.setattr(ppo_module, "collect", real)
     train(config, tmp_path / "cut", progress=False, resume=True)
-    whole = torch.load(tmp_path / "whole" / "checkpoints" / "update_0004.pt", weights_only=True)["state_dict"]
-    resumed = torch.load(tmp_path / "cut" / "checkpoints" / "update_0004.pt", weights_only=True)["state_dict"]
+    whole = torch.load(tmp_path / "whole" / "checkpoints" / "update_0004.pt", weights_only=True)["state"]
+    resumed = torch.load(tmp_path / "cut" / "checkpoints" / "update_0004.pt", weights_only=True)["state"]
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     a = list(csv.DictReader(open(tmp_path / "whole" / "metrics.csv")))
     b = list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))

@@ -23,6 +23,7 @@ from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError, check_choice, check_positive_int
 from cogmap.files import load_torch_file
 from cogmap.pathint.metrics import accuracy, kl_divergence
+from cogmap.runs import PATH_INTEGRATOR, check_header, checkpoint_header, has_header
 
 CELLS = ("rnn", "gru", "lstm")
 INITS = ("orthogonal", "identity", "default")
@@ -328,6 +329,11 @@ class StateEstimationModel(L.LightningModule):
             decoded = cells.decode(codes.float().cpu(), refine_steps=refine_steps)
             return self.generation.report_distance(cells.manifold.distance(decoded, states.float().cpu()))
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # The one checkpoint header of cogmap.runs beside Lightning's own keys, which keep the state
+        # (Lightning reads them back to resume). The config is the training run's, when train() set it.
+        checkpoint.update(checkpoint_header(PATH_INTEGRATOR, getattr(self, "run_config", None) or dict(self.hparams)))
+
     def configure_optimizers(self):
         optimiser_class = torch.optim.AdamW if self.hparams.optimizer == "adamw" else torch.optim.Adam
         optimiser = optimiser_class(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
@@ -363,6 +369,8 @@ def path_integrator_from_payload(payload, path, device=None) -> StateEstimationM
     import inspect
 
     device = resolve_device(device)
+    if has_header(payload):  # files written before the header have none: Lightning's keys alone
+        check_header(payload, path, PATH_INTEGRATOR)
     if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict) \
             or not isinstance(payload.get("hyper_parameters"), dict):
         raise CogmapError(f"checkpoint {path} is not a cogmap path-integrator checkpoint (no weights and hyperparameters)")

@@ -304,6 +304,7 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
                                     config.data.n_val, config.data.batch_size, config.data.num_workers,
                                     config.trainer.seed, config.data.epoch_offset)
         model = build_model(config)
+        model.run_config = config.to_dict()  # for the checkpoints' header
         if config.model.init_from and not resume:
             unexplained = load_weights(model, config.model.init_from)
             if unexplained is not None:

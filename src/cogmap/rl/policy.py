@@ -21,13 +21,16 @@ import torch
 from cogmap.devices import resolve_device
 from cogmap.envs import BatchedPendulum, VectorEnv
 from cogmap.errors import CogmapError
-from cogmap.files import atomic_path, load_torch_file
+from cogmap.files import load_torch_file
 from cogmap.rl.agents import RecurrentActorCritic
 from cogmap.rl.config import PPOConfig, make_env_for
+from cogmap.runs import POLICY, check_header, has_header, save_checkpoint
 from cogmap.typed import parse, to_dict
 
+# Files written before the one checkpoint header (cogmap.runs), still read: version 2 (observation
+# scaling and action bounds inside the agent, the env's description saved) and version 1 (no format
+# field; pendulum only, scaling done outside the agent).
 POLICY_FORMAT = "cogmap-policy"
-POLICY_VERSION = 2  # 2: observation scaling and action bounds inside the agent, the env's description saved
 
 
 @dataclass(frozen=True)
@@ -157,9 +160,8 @@ def make_agent(config: PPOConfig, env: VectorEnv | dict | None = None) -> Recurr
 
 def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env: dict, **numbers) -> None:
     """A checkpoint that :func:`load_policy` turns back into a working policy."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": POLICY_FORMAT, "version": POLICY_VERSION, "config": to_dict(config), "env": env,
-                    "state_dict": {k: v.cpu() for k, v in agent.state_dict().items()}, **numbers}, tmp)
+    save_checkpoint(path, POLICY, to_dict(config), {k: v.cpu() for k, v in agent.state_dict().items()}, env=env,
+                    **numbers)
 
 
 def checkpoints(run_dir: str | Path) -> list[Path]:
@@ -204,10 +206,13 @@ def load_policy(path: str | Path, update: int | None = None, device=None) -> Pol
 def policy_from_payload(saved, path: str | Path, device=None) -> Policy:
     """The :class:`Policy` in a controller checkpoint's payload (read from ``path``, named in errors)."""
     device = resolve_device(device)
-    if not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict) \
+    if has_header(saved):  # the one checkpoint header of cogmap.runs
+        check_header(saved, path, POLICY)
+        saved = {**saved, "state_dict": saved["state"]}
+    elif not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict) \
             or not isinstance(saved.get("config"), dict):
         raise CogmapError(f"policy checkpoint {path} is not a cogmap controller (no weights and config)")
-    if saved.get("format", POLICY_FORMAT) != POLICY_FORMAT:
+    elif saved.get("format", POLICY_FORMAT) != POLICY_FORMAT:
         raise CogmapError(f"policy checkpoint {path} is a {saved.get('format')!r} file, not a cogmap controller")
     try:
         config = parse(PPOConfig, saved["config"])

@@ -39,7 +39,17 @@ from cogmap.rl.agents import RecurrentActorCritic
 from cogmap.rl.config import PPOConfig, make_env_for
 from cogmap.rl.episodes import evaluate
 from cogmap.rl.policy import env_description, load_policy, make_agent, save_policy
-from cogmap.runs import Board, changed_settings, check_run_folder, prepare_run_folder, save_config
+from cogmap.runs import (
+    PPO_RESUME,
+    Board,
+    changed_settings,
+    check_header,
+    check_run_folder,
+    has_header,
+    prepare_run_folder,
+    save_checkpoint,
+    save_config,
+)
 from cogmap.typed import load, to_dict
 
 
@@ -193,6 +203,22 @@ METRICS = ("update", "steps", "train_return", "episodes", "policy_loss", "value_
            "eval_return_sd")
 
 
+def resume_state(path: Path) -> dict:
+    """What ``resume.pt`` holds, flat: the states (``agent``, ``optimizer``, ``generator``, ``env``,
+    ``observation``, ``state``, ``starts``, ``episode_returns``) and ``update``, ``steps``, ``elapsed_s``.
+
+    Reads the one checkpoint header of :mod:`cogmap.runs` and the flat files written before it, so a
+    run begun by an earlier cogmap still resumes.
+    """
+    saved = load_torch_file(path, "resume state")
+    if not has_header(saved):
+        return saved
+    check_header(saved, path, PPO_RESUME)
+    state = dict(saved["state"])
+    state["state"] = state.pop("recurrent_state")
+    return {**state, **{key: saved[key] for key in ("update", "steps", "elapsed_s")}}
+
+
 def _check_run_dir(run_dir: Path, config: PPOConfig, force: bool, resume: bool) -> None:
     """The run folder's rules (:mod:`cogmap.runs`), and what a resumed run needs: its state, its config."""
     check_run_folder(run_dir, force, resume)
@@ -286,7 +312,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     generator = torch.Generator().manual_seed(config.seed + 1)
     metrics = run_dir / "metrics.csv"
     if resume:
-        saved = load_torch_file(run_dir / "resume.pt", "resume state")
+        saved = resume_state(run_dir / "resume.pt")
         agent.load_state_dict(saved["agent"])
         optimiser.load_state_dict(saved["optimizer"])
         generator.set_state(saved["generator"])
@@ -363,12 +389,11 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
         board.log({k: v for k, v in row.items() if k not in ("update", "steps")}, steps)
         save_policy(run_dir / "checkpoints" / f"update_{update:04d}.pt", agent, config, described, update=update,
                     steps=steps, train_return=train_return)
-        with atomic_path(run_dir / "resume.pt") as tmp:
-            torch.save({"update": update, "steps": steps, "elapsed_s": elapsed, "agent": agent.state_dict(),
-                        "optimizer": optimiser.state_dict(), "generator": generator.get_state(),
-                        "env": env.state_dict() if hasattr(env, "state_dict") else None,
-                        "observation": observation.cpu(), "state": state.cpu(), "starts": starts.cpu(),
-                        "episode_returns": episode_returns.cpu()}, tmp)
+        save_checkpoint(run_dir / "resume.pt", PPO_RESUME, to_dict(config), {
+            "agent": agent.state_dict(), "optimizer": optimiser.state_dict(), "generator": generator.get_state(),
+            "env": env.state_dict() if hasattr(env, "state_dict") else None, "observation": observation.cpu(),
+            "recurrent_state": state.cpu(), "starts": starts.cpu(), "episode_returns": episode_returns.cpu()},
+            update=update, steps=steps, elapsed_s=elapsed)
         bar.set_postfix(ret=f"{train_return:.1f}", std=row["std"], kl=f"{row['approx_kl']:.4f}")
     bar.close()
     made_eval = eval_env is None

@@ -30,13 +30,22 @@ from cogmap.analysis.equivariance import distance_invariance_error, equivariance
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
-from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
+from cogmap.runs import (
+    WORLD_MODEL,
+    check_header,
+    has_header,
+    prepare_run_folder,
+    save_checkpoint,
+    save_config,
+    tensorboard_installed,
+)
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle
 from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
 
+# Files written before the one checkpoint header (cogmap.runs), still read.
 FORMAT = "cogmap-world-model"
 VERSION = 2
 
@@ -172,11 +181,7 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False) ->
 
 
 def save_world_model(model: WorldModel, config: WorldModelConfig, path: Path) -> None:
-    from cogmap.files import atomic_path
-
-    with atomic_path(path) as partial:
-        torch.save({"format": FORMAT, "version": VERSION, "config": to_dict(config), "state_dict": model.state_dict()},
-                   partial)
+    save_checkpoint(path, WORLD_MODEL, to_dict(config), model.state_dict())
 
 
 def load_world_model(path: str | Path, device=None) -> WorldModel:
@@ -192,14 +197,18 @@ def load_world_model(path: str | Path, device=None) -> WorldModel:
 def world_model_from_payload(saved, path: str | Path, device=None) -> WorldModel:
     """The :class:`~cogmap.worldmodels.model.WorldModel` in a world-model file's payload (read from ``path``)."""
     device = resolve_device(device)
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+    if has_header(saved):  # the one checkpoint header of cogmap.runs
+        weights = check_header(saved, path, WORLD_MODEL)["state"]
+    elif not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise CogmapError(f"{path} is not a cogmap world model")
-    if saved.get("version") != VERSION:
+    elif saved.get("version") != VERSION:
         raise CogmapError(f"{path}: world model format version {saved.get('version')}, this cogmap reads {VERSION}")
+    else:
+        weights = saved["state_dict"]
     config = parse(WorldModelConfig, saved["config"])
     model = build_model(config)
     try:
-        model.load_state_dict(saved["state_dict"])
+        model.load_state_dict(weights)
     except RuntimeError as error:
         raise CogmapError(f"{path}: weights do not fit the model its config describes ({str(error).splitlines()[0]})") \
             from None
