@@ -199,23 +199,13 @@ def test_every_trainer_writes_the_one_checkpoint_header(tmp_path, cli):
 
 def test_a_run_begun_before_the_header_still_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     # resume.pt as the cogmap before the one header wrote it (flat keys): a run begun then continues exactly
-    from cogmap.rl import PPOConfig, ppo
+    from cogmap.rl import PPOConfig
     from cogmap.rl.ppo import train
+    from tests.interruption import train_until_cut
 
     config = PPOConfig(hidden=8, head=8, num_envs=2, minibatches=2, total_steps=3 * 400, seed=5, eval_episodes=2)
     train(config, tmp_path / "whole", progress=False)
-    real, calls = ppo.collect, []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ppo, "collect", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(ppo, "collect", real)
+    train_until_cut(config, tmp_path / "cut", monkeypatch, collects=3)
     saved = torch.load(tmp_path / "cut" / "resume.pt", weights_only=True)
     old = {**saved["state"], "update": saved["update"], "steps": saved["steps"], "elapsed_s": saved["elapsed_s"]}
     old["state"] = old.pop("recurrent_state")

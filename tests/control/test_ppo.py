@@ -16,6 +16,7 @@ from cogmap.rl.config import PPOConfig, load_control_config
 from cogmap.rl.episodes import evaluate_policy
 from cogmap.rl.policy import load_policy, make_agent
 from cogmap.rl.ppo import advantages, collect, sequence_forward, train
+from tests.interruption import train_until_cut
 
 
 def test_gae_matches_a_hand_computation():
@@ -190,22 +191,11 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     config = PPOConfig(observation="partial", cell="gru", hidden=16, head=16, num_envs=2, minibatches=2,
                        total_steps=4 * 400, seed=3, eval_episodes=2)
     train(config, tmp_path / "whole", progress=False)
-    real, calls = ppo_module.collect, []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ppo_module, "collect", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tmp_path / "cut", progress=False)
+    train_until_cut(config, tmp_path / "cut", monkeypatch, collects=3)
     rows = list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))
     assert [r["update"] for r in rows] == ["1", "2"]  # the history up to the interruption is kept
     with pytest.raises(CogmapError, match="already holds a run"):
         train(config, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(ppo_module, "collect", real)
     train(config, tmp_path / "cut", progress=False, resume=True)
     whole = torch.load(tmp_path / "whole" / "checkpoints" / "update_0004.pt", weights_only=True)["state"]
     resumed = torch.load(tmp_path / "cut" / "checkpoints" / "update_0004.pt", weights_only=True)["state"]
