@@ -173,7 +173,8 @@ def test_every_trainer_writes_the_one_checkpoint_header(tmp_path, cli):
     assert torch.load(tmp_path / "ppo" / "checkpoints" / "update_0001.pt", weights_only=True)["config"]["hidden"] == 8
     assert cli("equivariance", "train", "transitions=64", "epochs=1", "batch_size=32", "size=16", "channels=4",
                "hidden=16", "--quiet", "--out", tmp_path / "world").returncode == 0
-    assert _header(tmp_path / "world" / "model.pt") == {**expected, "kind": "world-model"}
+    assert _header(tmp_path / "world" / "checkpoints" / "model.pt") == {**expected, "kind": "world-model"}
+    assert _header(tmp_path / "world" / "checkpoints" / "resume.ckpt") == {**expected, "kind": "world-model-resume"}
     assert cli("train", "data.source=online", "data.n_train=64", "data.n_val=16", "data.batch_size=32", "model.hidden=8",
                "data.generation={seq_len: 5}", "trainer.max_epochs=1", "trainer.progress=false",
                "--out", tmp_path / "integrator").returncode == 0
@@ -186,9 +187,9 @@ def test_every_trainer_writes_the_one_checkpoint_header(tmp_path, cli):
     assert type(cogmap.load(tmp_path / "ppo")).__name__ == "Policy"
     assert type(cogmap.load(tmp_path / "world")).__name__ == "WorldModel"
     assert type(cogmap.load(tmp_path / "integrator")).__name__ == "StateEstimationModel"
-    with pytest.raises(CogmapError, match="the state a PPO run resumes from, not a trained policy"):
+    with pytest.raises(CogmapError, match="the state a run resumes from, not a trained object"):
         cogmap.load(tmp_path / "ppo" / "resume.pt")
-    newer = torch.load(tmp_path / "world" / "model.pt", weights_only=True)
+    newer = torch.load(tmp_path / "world" / "checkpoints" / "model.pt", weights_only=True)
     newer["version"] = CHECKPOINT_VERSION + 1
     torch.save(newer, tmp_path / "newer.pt")
     with pytest.raises(CogmapError, match="format version 2; this cogmap reads up to 1"):

@@ -8,7 +8,7 @@ included, and returns it ready for raw inputs:
   :class:`~cogmap.pathint.model.StateEstimationModel` in eval mode;
 - a controller (``cogmap control train``: ``<run>/checkpoints/update_NNNN.pt``) is a
   :class:`~cogmap.rl.policy.Policy` (``reset``, ``act``);
-- a world model (``cogmap equivariance train``: ``<run>/model.pt``) is a
+- a world model (``cogmap equivariance train``: ``<run>/checkpoints/model.pt``) is a
   :class:`~cogmap.worldmodels.model.WorldModel` in eval mode.
 
 A file is recognised by what it holds, not by its name: every checkpoint cogmap writes begins
@@ -31,7 +31,7 @@ from pathlib import Path
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
-from cogmap.runs import PATH_INTEGRATOR, POLICY, PPO_RESUME, WORLD_MODEL, has_header
+from cogmap.runs import PATH_INTEGRATOR, POLICY, PPO_RESUME, WORLD_MODEL, WORLD_MODEL_RESUME, has_header
 
 KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL)  # what cogmap.load returns objects for
 
@@ -46,9 +46,9 @@ def kind_of(payload, path: Path) -> str:
         raise CogmapError(f"{path} is not a cogmap checkpoint (it holds a {type(payload).__name__}, not a mapping)")
     if has_header(payload):
         kind = payload.get("kind")
-        if kind == PPO_RESUME:
-            raise CogmapError(f"{path} is the state a PPO run resumes from, not a trained policy; load the run folder "
-                              "or one of its checkpoints/update_*.pt")
+        if kind in (PPO_RESUME, WORLD_MODEL_RESUME):
+            raise CogmapError(f"{path} is the state a run resumes from, not a trained object; load the run folder "
+                              "or its checkpoints (checkpoints/update_*.pt, checkpoints/model.pt)")
         if kind not in KINDS:
             raise CogmapError(f"{path} holds a {kind!r}; cogmap.load opens {', '.join(KINDS)}")
         return kind
@@ -67,7 +67,8 @@ def kind_of(payload, path: Path) -> str:
 
 def checkpoint_of(run: Path) -> Path:
     """The checkpoint a run folder stands for: the best one where the trainer keeps one, else the last."""
-    candidates = [run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt", run / "model.pt"]
+    candidates = [run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt", run / "checkpoints" / "model.pt",
+                  run / "model.pt"]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -75,7 +76,7 @@ def checkpoint_of(run: Path) -> Path:
     if updates:
         return updates[-1]
     raise CogmapError(f"{run} is a folder but not a cogmap run: it holds none of checkpoints/best.ckpt, "
-                      "checkpoints/last.ckpt, checkpoints/update_*.pt or model.pt")
+                      "checkpoints/last.ckpt, checkpoints/model.pt, checkpoints/update_*.pt or model.pt")
 
 
 def load(path_or_run, device=None, kind: str | None = None):

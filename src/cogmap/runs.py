@@ -19,7 +19,7 @@ Every refusal is one :class:`~cogmap.errors.CogmapError` that says what to do in
 
 Every checkpoint file begins with one header (:func:`checkpoint_header`): ``format``
 (``cogmap-checkpoint``), ``version``, ``kind`` (path integrator, policy, world model, or the state
-a PPO run resumes from) and ``config`` (the run's resolved config), then ``state`` (the tensors).
+a run resumes from) and ``config`` (the run's resolved config), then ``state`` (the tensors).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from cogmap.errors import CogmapError
 from cogmap.files import check_creatable, write_text_atomic
 from cogmap.typed import to_dict
 
-MARKERS = ("config.yaml", "metrics.csv", "checkpoints", "resume.pt", "model.pt")
+MARKERS = ("config.yaml", "metrics.csv", "checkpoints", "resume.pt", "model.pt")  # model.pt: world models before checkpoints/
 
 
 def holds_run(path: str | Path) -> bool:
@@ -140,8 +140,12 @@ CHECKPOINT_VERSION = 1
 PATH_INTEGRATOR = "path-integrator"
 POLICY = "policy"
 WORLD_MODEL = "world-model"
-PPO_RESUME = "ppo-resume"  # what `control train --resume` continues from: not a trained object
-KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL, PPO_RESUME)
+# What `--resume` continues from (not trained objects: cogmap.load refuses them)
+PPO_RESUME = "ppo-resume"
+WORLD_MODEL_RESUME = "world-model-resume"
+KINDS = (PATH_INTEGRATOR, POLICY, WORLD_MODEL, PPO_RESUME, WORLD_MODEL_RESUME)
+# Written by Lightning, which keeps the state in its own keys (state_dict, optimizer_states, ...) to resume them.
+LIGHTNING_KINDS = (PATH_INTEGRATOR, WORLD_MODEL_RESUME)
 
 
 def checkpoint_header(kind: str, config: Mapping) -> dict:
@@ -158,9 +162,10 @@ def checkpoint(kind: str, config: Mapping, state: Mapping, **extra) -> dict:
     """A whole checkpoint: the header, ``state`` (tensors: weights, and for resuming the optimiser's and
     the generators' states) and ``extra`` plain numbers (the update, the steps, ...).
 
-    Path integrators are the one exception: Lightning writes their files and keeps the state in its
-    own keys (``state_dict``, ``optimizer_states``, ...) so that it can resume them; the header is
-    added to those files by the model's ``on_save_checkpoint``.
+    Files Lightning writes (:data:`LIGHTNING_KINDS`: path integrators, a world model's resume state)
+    are the exception: Lightning keeps the state in its own keys (``state_dict``,
+    ``optimizer_states``, ...) so that it can resume them; the header is added to those files by the
+    module's ``on_save_checkpoint``.
     """
     return {**checkpoint_header(kind, config), "state": dict(state), **extra}
 
@@ -192,6 +197,52 @@ def check_header(payload, path: str | Path, kind: str) -> dict:
         raise CogmapError(f"{path} holds a {payload.get('kind')}, not a {kind}")
     if not isinstance(payload.get("config"), dict):
         raise CogmapError(f"{path}: its checkpoint header has no config")
-    if kind != PATH_INTEGRATOR and not isinstance(payload.get("state"), dict):
+    if kind not in LIGHTNING_KINDS and not isinstance(payload.get("state"), dict):
         raise CogmapError(f"{path}: its checkpoint has no state")
     return payload
+
+
+# -- metrics.csv across a resumed Lightning run --------------------------------------------------------
+
+def merge_csv(first: Path, second: Path, out: Path) -> None:
+    """Rows of ``first`` then ``second`` (either may be missing) under the union of their headers, into ``out``."""
+    import csv
+
+    from cogmap.files import atomic_path
+
+    rows, header = [], []
+    for path in (first, second):
+        if path.is_file():
+            with open(path, newline="") as handle:
+                reader = csv.DictReader(handle)
+                header += [k for k in (reader.fieldnames or []) if k not in header]
+                rows += list(reader)
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+class EarlierMetrics:
+    """Keeps the rows of ``metrics.csv`` that a run wrote before it was interrupted.
+
+    Lightning's CSV logger starts ``metrics.csv`` afresh when a run resumes; :meth:`set_aside`
+    (before ``fit``) moves the earlier rows to ``metrics.earlier.csv`` and :meth:`merge` (after a
+    successful ``fit``) puts them back in front of the new ones. A run interrupted again keeps both
+    sets aside, so no row is ever lost.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.metrics = Path(run_dir) / "metrics.csv"
+        self.earlier = Path(run_dir) / "metrics.earlier.csv"
+
+    def set_aside(self) -> None:
+        if self.metrics.is_file():
+            merge_csv(self.earlier, self.metrics, self.earlier)
+            self.metrics.unlink()
+
+    def merge(self) -> None:
+        if self.earlier.is_file():
+            merge_csv(self.earlier, self.metrics, self.metrics)
+            self.earlier.unlink()

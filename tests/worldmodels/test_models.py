@@ -1,5 +1,6 @@
 """Trajectories of the rotating object, the world models, their training, loading and evaluation."""
 
+import dataclasses
 import json
 import math
 
@@ -352,3 +353,45 @@ def test_twisted_poses_are_the_ones_a_rank_one_latent_confuses():
     # Planar joints have no turn that keeps a vector: their poses come back as they are.
     planar = get_domain("planar_arm").random_poses(4, generator)
     assert torch.equal(twist_poses(torch.ones(4, 2, 1, 2), planar), planar)
+
+
+def test_an_interrupted_world_model_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    import csv
+    import importlib
+
+    training = importlib.import_module("cogmap.worldmodels.train")  # the module; cogmap.worldmodels.train is its function
+
+    config = load_world_model_config(None, ["transitions=96", "epochs=3", "size=16", "batch_size=32", "channels=4",
+                                            "hidden=16", "progress=false"])
+    training.train(config, tmp_path / "whole")
+    real = training.EpochShuffle.__iter__
+
+    class MachineDown(Exception):
+        pass
+
+    def cut(sampler):  # the machine goes down as the third epoch starts
+        if sampler.epoch == 2:
+            raise MachineDown
+        return real(sampler)
+
+    monkeypatch.setattr(training.EpochShuffle, "__iter__", cut)
+    with pytest.raises(MachineDown):
+        training.train(config, tmp_path / "cut")
+    assert (tmp_path / "cut" / "checkpoints" / "resume.ckpt").is_file()  # kept: there is something to resume
+    assert not (tmp_path / "cut" / "checkpoints" / "model.pt").exists()
+    monkeypatch.setattr(training.EpochShuffle, "__iter__", real)
+    with pytest.raises(CogmapError, match="already holds a run"):
+        training.train(config, tmp_path / "cut")
+    with pytest.raises(CogmapError, match="differs from the run's in lr"):
+        training.train(dataclasses.replace(config, lr=0.5), tmp_path / "cut", resume=True)
+    training.train(config, tmp_path / "cut", resume=True)
+    whole, resumed = (torch.load(tmp_path / run / "checkpoints" / "model.pt", weights_only=True)["state"]
+                      for run in ("whole", "cut"))
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+    rows = [list(csv.DictReader(open(tmp_path / run / "metrics.csv"))) for run in ("whole", "cut")]
+    assert [r["train/loss"] for r in rows[0]] == [r["train/loss"] for r in rows[1]] and len(rows[0]) == 3
+    # each epoch draws its own shuffle
+    sampler = training.EpochShuffle(10, seed=0)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert sorted(first) == sorted(sampler) == list(range(10)) and first != list(sampler)

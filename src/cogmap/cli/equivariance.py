@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cogmap.cli.common import ArgumentParser, add_config_arguments, add_study_arguments, overrides, run_study
+from cogmap.errors import CogmapError
 from cogmap.studies.world_models import AmbiguityConfig, EvaluationConfig, SamplesConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
@@ -16,7 +17,7 @@ DESCRIPTION = """\
            SO(2) x SO(2)) turned one joint at a time by fixed rotations, and train an encoder
            with an equivariant transition (transition=matmul, the SEN of Park et al. 2022) or
            an MLP transition (transition=none, the baseline) by C-SWM's contrastive loss;
-           writes config.yaml, metrics.csv and model.pt to --out.
+           writes config.yaml, metrics.csv and checkpoints/ (model.pt) to --out; --resume continues.
   evaluate next-state prediction on fresh trajectories of all the domain's actions: Hits@k
            and MRR at 1 and --steps steps (ties counted against the model, and by the
            published rule), the encoder's equivariance error (EE), the distance-invariance
@@ -38,10 +39,14 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(title="actions", metavar="ACTION", parser_class=ArgumentParser)
     t = sub.add_parser("train", help="train a world model of a rotating body",
                        description="Train a world model. Settings from --config (a YAML mapping of WorldModelConfig "
-                                   "fields, e.g. configs/equivariance/teapot_sen.yaml) and KEY=VALUE overrides.")
+                                   "fields, e.g. configs/equivariance/teapot_sen.yaml) and KEY=VALUE overrides. "
+                                   "Writes config.yaml, metrics.csv, checkpoints/resume.ckpt after every epoch and "
+                                   "checkpoints/model.pt at the end; --resume continues an interrupted run (epochs "
+                                   "may be raised) to the bytes an uninterrupted one gives.")
     add_config_arguments(t, "transition=none epochs=5", "YAML file of world-model settings")
     t.add_argument("--out", type=Path, help="run folder (default runs/equivariance/<config name>/seed<seed>)")
     t.add_argument("--force", action="store_true", help="replace a run already in --out")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=run_train, settings=WorldModelConfig)
     e = sub.add_parser("evaluate", help="Hits@k, MRR, EE and DIE of a trained world model",
@@ -79,15 +84,21 @@ def run_train(args) -> int:
     from cogmap.worldmodels.train import evaluate, load_world_model_config, summary_line, train
 
     words = overrides(args)
-    config = load_world_model_config(args.config, words)
+    if args.resume:
+        if args.out is None:
+            raise CogmapError("--resume needs --out, the run to continue")
+        check_run_folder(args.out, args.force, resume=True)  # before its config.yaml is read
+        config = load_world_model_config(args.config or args.out / "config.yaml", words)
+    else:
+        config = load_world_model_config(args.config, words)
     if args.quiet:
         config.progress = False
     name = args.config.stem if args.config is not None else f"{config.domain}_{config.transition}"
-    out = check_run_folder(args.out or Path("runs/equivariance") / name / f"seed{config.seed}", args.force)
-    model = train(config, out, force=args.force)
+    out = check_run_folder(args.out or Path("runs/equivariance") / name / f"seed{config.seed}", args.force, args.resume)
+    model = train(config, out, force=args.force, resume=args.resume)
     model.config = config
     print("quick check on 200 fresh trajectories: " + summary_line(evaluate(model.eval(), 200, 10), 10))
-    print(f"wrote config.yaml, metrics.csv and model.pt in {out}")
+    print(f"wrote config.yaml, metrics.csv and checkpoints/model.pt in {out}")
     return 0
 
 

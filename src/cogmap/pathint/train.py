@@ -7,7 +7,6 @@ A run lives in ``<trainer.log_dir>/<trainer.name>/``: ``config.yaml`` (the resol
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import importlib.util
 import logging
@@ -23,7 +22,7 @@ from cogmap.files import atomic_path, load_torch_file
 from cogmap.pathint.data import GenerationConfig
 from cogmap.pathint.datamodule import SOURCES
 from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
-from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
+from cogmap.runs import EarlierMetrics, prepare_run_folder, save_config, tensorboard_installed
 from cogmap.trainer import quiet_lightning
 from cogmap.typed import choice, load, parse, to_dict
 
@@ -234,22 +233,6 @@ def _epoch_timer():
     return EpochTimer()
 
 
-def _merge_csv(first: Path, second: Path, out: Path) -> None:
-    """Rows of ``first`` then ``second`` (either may be missing) under the union of their headers."""
-    rows, header = [], []
-    for path in (first, second):
-        if path.is_file():
-            with open(path, newline="") as handle:
-                reader = csv.DictReader(handle)
-                header += [k for k in (reader.fieldnames or []) if k not in header]
-                rows += list(reader)
-    with atomic_path(out) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
-
-
 def slim_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     """A copy of a checkpoint with only what inference needs (weights, hyperparameters, versions).
 
@@ -324,14 +307,12 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
             )
         except (MisconfigurationException, ValueError) as error:
             raise CogmapError(f"trainer settings: {' '.join(str(error).split())}") from None
-        metrics, earlier = run_dir / "metrics.csv", run_dir / "metrics.earlier.csv"
+        earlier = EarlierMetrics(run_dir)
         if trainer.global_rank == 0:  # the other processes of a DDP run start after it and share its folder
             prepare_run_folder(run_dir, force, resume)
             save_config(run_dir, config)
-            if resume and metrics.is_file():
-                # Lightning's CSV logger starts metrics.csv afresh; keep the interrupted run's rows.
-                _merge_csv(earlier, metrics, earlier)
-                metrics.unlink()
+            if resume:
+                earlier.set_aside()
         try:
             trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
         except BaseException:
@@ -340,7 +321,6 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
                 # before this run, so what is in it is this run's and worth nothing; leave no half run.
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
-    if trainer.global_rank == 0 and earlier.is_file():
-        _merge_csv(earlier, metrics, metrics)
-        earlier.unlink()
+    if trainer.global_rank == 0:
+        earlier.merge()
     return run_dir

@@ -41,7 +41,7 @@ def _domains(names) -> None:
 class EvaluationConfig:
     """Settings of a world model's evaluation."""
 
-    source: str = ""  # a run folder of `cogmap equivariance train`, or its model.pt; required
+    source: str = ""  # a run folder of `cogmap equivariance train`, or a model file; required
     trajectories: int = 1000  # test trajectories
     steps: int = 10  # actions per test trajectory
     seed: int = 12_345  # of the test trajectories
@@ -92,9 +92,10 @@ def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> Eva
 
 
 def default_evaluation_folder(source: str | Path) -> Path:
-    """Where an evaluation goes by default: ``evaluation/`` in the run folder (beside model.pt)."""
+    """Where an evaluation goes by default: ``evaluation/`` in the run folder (beside its checkpoints)."""
     source = Path(source)
-    return (source if source.is_dir() else source.parent) / "evaluation"
+    folder = source if source.is_dir() else source.parent
+    return (folder.parent if folder.name == "checkpoints" else folder) / "evaluation"
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
 ``train(config, run_dir)`` renders the training transitions of the config's domain (the
 teapot-like object, the arm, the planar arm; seeded), trains with the
-contrastive loss for ``epochs`` and writes ``config.yaml``, ``metrics.csv`` (Lightning's CSV
-logger, one row per epoch) and ``model.pt``: the weights with the config, which
-:func:`load_world_model` turns back into a :class:`~cogmap.worldmodels.model.WorldModel` that
-takes the images :func:`~cogmap.worldmodels.data.trajectories` produces.
+contrastive loss for ``epochs`` and writes the run folder of :mod:`cogmap.runs`: ``config.yaml``,
+``metrics.csv`` (Lightning's CSV logger, one row per epoch), ``checkpoints/resume.ckpt`` after
+every epoch (what ``resume=True`` continues from, to the same bytes as an uninterrupted run: each
+epoch's shuffle and negatives are seeded by the epoch) and, at the end, ``checkpoints/model.pt``:
+the weights with the config, which :func:`load_world_model` turns back into a
+:class:`~cogmap.worldmodels.model.WorldModel` that takes the images
+:func:`~cogmap.worldmodels.data.trajectories` produces. (Runs written before the checkpoints
+folder hold ``model.pt`` at their top; they load the same.)
 
 ``evaluate(model, ...)`` renders fresh test trajectories (all the domain's actions, whatever the
 model was trained on) and measures next-state prediction (Hits@k and MRR at 1 and ``steps``
@@ -29,10 +33,15 @@ import torch
 from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
-from cogmap.files import load_torch_file
+from cogmap.files import load_torch_file, read_yaml_mapping
 from cogmap.runs import (
     WORLD_MODEL,
+    WORLD_MODEL_RESUME,
+    EarlierMetrics,
+    changed_settings,
     check_header,
+    check_run_folder,
+    checkpoint_header,
     has_header,
     prepare_run_folder,
     save_checkpoint,
@@ -110,6 +119,29 @@ def build_model(config: WorldModelConfig) -> WorldModel:
                       config.latent, config.domain)
 
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch's randomness (its shuffle, its negatives): a function of the epoch alone, so
+    that a resumed run draws what an uninterrupted one draws."""
+    return (seed * 1_000_003 + epoch * 7_919 + 1) % 2**63
+
+
+class EpochShuffle(torch.utils.data.Sampler):
+    """A fresh permutation of ``n`` items each epoch, seeded by (``seed``, epoch); Lightning sets the epoch."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
 def _lightning_module(model: WorldModel, config: WorldModelConfig):
     import lightning as L
 
@@ -117,7 +149,13 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
         def __init__(self):
             super().__init__()
             self.model = model
-            self.shuffles = torch.Generator().manual_seed(config.seed + 1)
+            self.shuffles = torch.Generator()
+
+        def on_train_epoch_start(self):
+            self.shuffles.manual_seed(epoch_seed(config.seed + 1, self.current_epoch))
+
+        def on_save_checkpoint(self, checkpoint: dict) -> None:
+            checkpoint.update(checkpoint_header(WORLD_MODEL_RESUME, to_dict(config)))
 
         def training_step(self, batch, _):
             observation, action, next_observation, next_pose = batch
@@ -145,39 +183,73 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
     return Module()
 
 
-def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False) -> WorldModel:
+def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, resume: bool = False) -> WorldModel:
     """Train one world model into the run folder ``run_dir`` (:mod:`cogmap.runs`: empty or absent, or
-    replaced with ``force``), on ``config.device``."""
+    replaced with ``force``; with ``resume``, the interrupted run there continues), on ``config.device``."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     device = resolve_device(config.device, "device")
-    run_dir = prepare_run_folder(run_dir, force)
+    run_dir = Path(run_dir)
+    last = run_dir / "checkpoints" / "resume.ckpt"
+    if resume:
+        check_run_folder(run_dir, force, resume)
+        if not last.is_file():
+            raise CogmapError(f"--resume: {run_dir} holds no checkpoints/resume.ckpt (a run that finished before "
+                              "resumable runs, or not an equivariance train run)")
+        check_header(load_torch_file(last, "checkpoint to resume from"), last, WORLD_MODEL_RESUME)
+        saved = read_yaml_mapping(run_dir / "config.yaml")
+        differs = changed_settings(saved, to_dict(config), may_change=("epochs", "progress", "device"))
+        if differs:
+            raise CogmapError(f"--resume: the config differs from the run's in {', '.join(differs)}; only epochs, "
+                              "progress and device may change")
+    run_dir = prepare_run_folder(run_dir, force, resume)
     save_config(run_dir, config)
     data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
                         config.domain)
     dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
                                              data.poses[:, 1])
+    earlier = EarlierMetrics(run_dir)
+    if resume:
+        earlier.set_aside()
     with quiet_lightning(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config)
-        loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
-                                             generator=torch.Generator().manual_seed(config.seed))
+        loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, drop_last=True,
+                                             sampler=EpochShuffle(len(dataset), config.seed))
         accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}[device.type]
         devices = 1 if device.type != "cuda" else [device.index or 0]
         loggers = [CSVLogger(run_dir, name="", version="")]  # metrics.csv in the run folder
         if tensorboard_installed():
             loggers.append(TensorBoardLogger(run_dir, name="", version="tensorboard"))
         trainer = L.Trainer(max_epochs=config.epochs, accelerator=accelerator, devices=devices, logger=loggers,
-                            enable_checkpointing=False, enable_progress_bar=config.progress,
-                            enable_model_summary=False, log_every_n_steps=1, deterministic=True)
+                            callbacks=[save_for_resume(last)], enable_checkpointing=False,
+                            enable_progress_bar=config.progress, enable_model_summary=False, log_every_n_steps=1,
+                            deterministic=True)
         try:
-            trainer.fit(_lightning_module(model, config), loader)
+            trainer.fit(_lightning_module(model, config), loader, ckpt_path=str(last) if resume else None)
         except BaseException:
-            shutil.rmtree(run_dir, ignore_errors=True)  # the folder was empty before this run: leave no half run
+            if not resume and not last.is_file():
+                shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume yet: the folder was empty before this run
             raise
-    save_world_model(model.cpu().eval(), config, run_dir / "model.pt")
+    earlier.merge()
+    save_world_model(model.cpu().eval(), config, run_dir / "checkpoints" / "model.pt")
     return model
+
+
+def save_for_resume(path: Path):
+    """A callback that writes the whole training state to ``path`` after every epoch, atomically."""
+    import lightning as L
+
+    from cogmap.files import atomic_path
+
+    class SaveForResume(L.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                trainer.save_checkpoint(tmp)
+
+    return SaveForResume()
 
 
 def save_world_model(model: WorldModel, config: WorldModelConfig, path: Path) -> None:
@@ -190,7 +262,7 @@ def load_world_model(path: str | Path, device=None) -> WorldModel:
     device = resolve_device(device)
     path = Path(path)
     if path.is_dir():
-        path = path / "model.pt"
+        path = path / "checkpoints" / "model.pt" if (path / "checkpoints" / "model.pt").is_file() else path / "model.pt"
     return world_model_from_payload(load_torch_file(path, "world model"), path, device)
 
 
