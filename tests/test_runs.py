@@ -215,3 +215,39 @@ def test_a_run_begun_before_the_header_still_resumes_to_the_same_bytes(tmp_path,
     whole = torch.load(tmp_path / "whole" / "checkpoints" / "update_0003.pt", weights_only=True)["state"]
     resumed = torch.load(tmp_path / "cut" / "checkpoints" / "update_0003.pt", weights_only=True)["state"]
     assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_the_one_metrics_writer_appends_widens_and_trims(tmp_path):
+    import csv
+
+    from cogmap.runs import MetricsLog
+
+    log = MetricsLog(tmp_path, columns=["update", "loss"])
+    log.start()
+    assert (tmp_path / "metrics.csv").read_text().strip() == "update,loss"
+    log.append({"update": 1, "loss": 0.5})
+    log.append({"update": 2, "loss": 0.25, "val/loss": 0.3})  # a new column widens the file, rows kept
+    log.append({"update": 3, "loss": 0.125})
+    log.update_last({"eval": 7})
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == ["update", "loss", "val/loss", "eval"]
+        assert list(reader) == [{"update": "1", "loss": "0.5", "val/loss": "", "eval": ""},
+                                {"update": "2", "loss": "0.25", "val/loss": "0.3", "eval": ""},
+                                {"update": "3", "loss": "0.125", "val/loss": "", "eval": "7"}]
+    log.keep(lambda row: int(row["update"]) < 3)  # a resumed run redoes update 3
+    assert [row["update"] for row in log.rows()] == ["1", "2"]
+    assert MetricsLog(tmp_path / "nothing").rows() == []
+
+
+def test_a_resumed_lightning_run_drops_the_rows_it_redoes(tmp_path):
+    from cogmap.runs import MetricsLog
+    from cogmap.trainer import metrics_logger
+
+    log = MetricsLog(tmp_path)
+    for epoch in range(4):  # epochs 2 and 3 were logged after the checkpoint of epoch 1
+        log.append({"step": 10 * epoch, "epoch": epoch, "train/loss": 1.0 / (epoch + 1)})
+    logger = metrics_logger(tmp_path, resume_epoch=1)
+    assert [row["epoch"] for row in log.rows()] == ["0", "1"]
+    logger.log_metrics({"train/loss": torch.tensor(0.4), "epoch": 2}, step=20)
+    assert log.rows()[-1] == {"step": "20", "epoch": "2", "train/loss": "0.4000000059604645"}

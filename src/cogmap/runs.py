@@ -202,47 +202,71 @@ def check_header(payload, path: str | Path, kind: str) -> dict:
     return payload
 
 
-# -- metrics.csv across a resumed Lightning run --------------------------------------------------------
+# -- metrics.csv: the one writer ----------------------------------------------------------------------
 
-def merge_csv(first: Path, second: Path, out: Path) -> None:
-    """Rows of ``first`` then ``second`` (either may be missing) under the union of their headers, into ``out``."""
-    import csv
+class MetricsLog:
+    """``metrics.csv`` of a run: one row per update or epoch, on disk as soon as it is written.
 
-    from cogmap.files import atomic_path
-
-    rows, header = [], []
-    for path in (first, second):
-        if path.is_file():
-            with open(path, newline="") as handle:
-                reader = csv.DictReader(handle)
-                header += [k for k in (reader.fieldnames or []) if k not in header]
-                rows += list(reader)
-    with atomic_path(out) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-class EarlierMetrics:
-    """Keeps the rows of ``metrics.csv`` that a run wrote before it was interrupted.
-
-    Lightning's CSV logger starts ``metrics.csv`` afresh when a run resumes; :meth:`set_aside`
-    (before ``fit``) moves the earlier rows to ``metrics.earlier.csv`` and :meth:`merge` (after a
-    successful ``fit``) puts them back in front of the new ones. A run interrupted again keeps both
-    sets aside, so no row is ever lost.
+    Every trainer writes through it (PPO directly, Lightning through
+    :class:`cogmap.trainer.MetricsLogger`), so every run's curves read the same. Rows are appended,
+    so an interrupted run keeps its history; a row with a column the file lacks rewrites the file
+    under the union of the columns (atomically). On resume, :meth:`keep` drops the rows written
+    after the state the run continues from, so no row appears twice.
     """
 
-    def __init__(self, run_dir: str | Path):
-        self.metrics = Path(run_dir) / "metrics.csv"
-        self.earlier = Path(run_dir) / "metrics.earlier.csv"
+    def __init__(self, run_dir: str | Path, columns: Iterable[str] = ()):
+        self.path = Path(run_dir) / "metrics.csv"
+        self.columns = list(columns)
 
-    def set_aside(self) -> None:
-        if self.metrics.is_file():
-            merge_csv(self.earlier, self.metrics, self.earlier)
-            self.metrics.unlink()
+    def start(self) -> None:
+        """A new run's file: the header of its known columns, no rows."""
+        self._rewrite([], self.columns)
 
-    def merge(self) -> None:
-        if self.earlier.is_file():
-            merge_csv(self.earlier, self.metrics, self.metrics)
-            self.earlier.unlink()
+    def rows(self) -> list[dict]:
+        import csv
+
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    def _header(self) -> list[str]:
+        import csv
+
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="") as handle:
+            return next(csv.reader(handle), [])
+
+    def append(self, row: Mapping) -> None:
+        import csv
+
+        header = self._header()
+        missing = [key for key in [*self.columns, *row] if key not in header]
+        if missing:  # a new column: the whole file again, under the union of the columns
+            self._rewrite([*self.rows(), dict(row)], header + [k for k in dict.fromkeys(missing)])
+            return
+        with open(self.path, "a", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=header).writerow(dict(row))
+
+    def update_last(self, values: Mapping) -> None:
+        """Fill columns of the last row (values known only at the end, e.g. a final evaluation)."""
+        rows = self.rows()
+        rows[-1].update(values)
+        self._rewrite(rows, self._header() + [k for k in values if k not in self._header()])
+
+    def keep(self, predicate) -> None:
+        """Keep only the rows for which ``predicate(row)`` is true (a resumed run drops what it will redo)."""
+        if self.path.is_file():
+            self._rewrite([row for row in self.rows() if predicate(row)], self._header())
+
+    def _rewrite(self, rows: list[dict], header: list[str]) -> None:
+        import csv
+
+        from cogmap.files import atomic_path
+
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=header)
+                writer.writeheader()
+                writer.writerows(rows)

@@ -1,4 +1,5 @@
-"""What every Lightning run of cogmap shares: Lightning's chatter kept out of the user's console."""
+"""What every Lightning run of cogmap shares: Lightning's chatter kept out of the user's console, and its
+metrics written to the run's ``metrics.csv`` by the one writer every trainer uses."""
 
 from __future__ import annotations
 
@@ -29,3 +30,44 @@ def quiet_lightning():
         finally:
             for logger, level in zip(loggers, levels):
                 logger.setLevel(level)
+
+
+def metrics_logger(run_dir, resume_epoch: int | None = None):
+    """A Lightning logger that writes every logged row to ``<run_dir>/metrics.csv`` through
+    :class:`cogmap.runs.MetricsLog` (the writer PPO uses), at once, so the file can be watched.
+
+    With ``resume_epoch`` (the epoch of the checkpoint a run resumes from), the rows of later epochs,
+    written before the interruption and about to be redone, are dropped first.
+    """
+    from lightning.pytorch.loggers import Logger
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from cogmap.runs import MetricsLog
+
+    log = MetricsLog(run_dir)
+    if resume_epoch is not None:
+        log.keep(lambda row: not row.get("epoch") or int(float(row["epoch"])) <= resume_epoch)
+
+    class MetricsLogger(Logger):
+        @property
+        def name(self):
+            return "metrics"
+
+        @property
+        def version(self):
+            return ""
+
+        @property
+        def log_dir(self):
+            return str(run_dir)
+
+        @rank_zero_only
+        def log_hyperparams(self, params, *args, **kwargs):
+            pass  # the run's config.yaml holds them
+
+        @rank_zero_only
+        def log_metrics(self, metrics, step=None):
+            row = {key: (value.item() if hasattr(value, "item") else value) for key, value in metrics.items()}
+            log.append({"step": step, **row} if step is not None else row)
+
+    return MetricsLogger()

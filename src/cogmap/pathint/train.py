@@ -22,8 +22,8 @@ from cogmap.files import atomic_path, load_torch_file
 from cogmap.pathint.data import GenerationConfig
 from cogmap.pathint.datamodule import SOURCES
 from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
-from cogmap.runs import EarlierMetrics, prepare_run_folder, save_config, tensorboard_installed
-from cogmap.trainer import quiet_lightning
+from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
+from cogmap.trainer import metrics_logger, quiet_lightning
 from cogmap.typed import choice, load, parse, to_dict
 
 LOGGERS = ("csv", "tensorboard", "wandb")
@@ -137,12 +137,12 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Tr
     return load(TrainConfig, path, overrides)
 
 
-def _loggers(config: TrainConfig, run_dir: Path):
-    """CSV always (metrics.csv in the run folder), TensorBoard whenever it is installed (or listed, which
-    then requires it), W&B when listed."""
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+def _loggers(config: TrainConfig, run_dir: Path, resume_epoch: int | None = None):
+    """metrics.csv always (the one writer of cogmap.runs), TensorBoard whenever it is installed (or listed,
+    which then requires it), W&B when listed."""
+    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
-    made = [CSVLogger(save_dir=run_dir.parent, name=run_dir.name, version="")]
+    made = [metrics_logger(run_dir, resume_epoch)]
     listed = list(config.trainer.loggers)
     if "tensorboard" not in listed and tensorboard_installed():
         listed.append("tensorboard")  # a run can be watched live, as every trainer's
@@ -278,8 +278,9 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise CogmapError(f"--resume: no checkpoint at {last}")
-    if resume:
-        load_torch_file(last, "checkpoint to resume from")  # a damaged file is said to be one, before any work
+    resume_epoch = None
+    if resume:  # a damaged file is said to be one, before any work
+        resume_epoch = int(load_torch_file(last, "checkpoint to resume from").get("epoch", 0))
     check_accelerator(config)
     with quiet_lightning():
         L.seed_everything(config.trainer.seed, workers=True, verbose=False)
@@ -299,7 +300,8 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
             trainer = L.Trainer(
                 max_epochs=config.trainer.max_epochs, accelerator=config.trainer.accelerator,
                 devices=config.trainer.devices, strategy=config.trainer.strategy, num_nodes=config.trainer.num_nodes,
-                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip or None, logger=_loggers(config, run_dir),
+                precision=config.trainer.precision, gradient_clip_val=config.optim.grad_clip or None,
+                logger=_loggers(config, run_dir, resume_epoch),
                 callbacks=[checkpoints, _epoch_timer()], limit_train_batches=config.trainer.limit_train_batches,
                 limit_val_batches=config.trainer.limit_val_batches, max_time=config.trainer.max_time,
                 enable_progress_bar=config.trainer.progress, enable_model_summary=False, use_distributed_sampler=False,
@@ -307,12 +309,9 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
             )
         except (MisconfigurationException, ValueError) as error:
             raise CogmapError(f"trainer settings: {' '.join(str(error).split())}") from None
-        earlier = EarlierMetrics(run_dir)
         if trainer.global_rank == 0:  # the other processes of a DDP run start after it and share its folder
             prepare_run_folder(run_dir, force, resume)
             save_config(run_dir, config)
-            if resume:
-                earlier.set_aside()
         try:
             trainer.fit(model, datamodule=data, ckpt_path=str(last) if resume else None)
         except BaseException:
@@ -321,6 +320,4 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
                 # before this run, so what is in it is this run's and worth nothing; leave no half run.
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
-    if trainer.global_rank == 0:
-        earlier.merge()
     return run_dir

@@ -24,7 +24,6 @@ update (for learning-dynamics studies; load one with :func:`cogmap.rl.policy.loa
 
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ import torch
 from cogmap.devices import resolve_device
 from cogmap.envs import GymnasiumVectorEnv, VectorEnv
 from cogmap.errors import CogmapError
-from cogmap.files import atomic_path, load_torch_file
+from cogmap.files import load_torch_file
 from cogmap.rl.agents import RecurrentActorCritic
 from cogmap.rl.config import PPOConfig, make_env_for
 from cogmap.rl.episodes import evaluate
@@ -42,6 +41,7 @@ from cogmap.rl.policy import env_description, load_policy, make_agent, save_poli
 from cogmap.runs import (
     PPO_RESUME,
     Board,
+    MetricsLog,
     changed_settings,
     check_header,
     check_run_folder,
@@ -232,21 +232,6 @@ def _check_run_dir(run_dir: Path, config: PPOConfig, force: bool, resume: bool) 
                               "eval_episodes and device may change")
 
 
-def _rewrite_metrics(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=METRICS)
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-def _read_metrics(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def initialise_from(agent: RecurrentActorCritic, source: str | Path) -> None:
     """Copy a saved agent's weights (observation statistics and action noise included) into ``agent``.
 
@@ -310,7 +295,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     board = Board(run_dir, "ppo")
     optimiser = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     generator = torch.Generator().manual_seed(config.seed + 1)
-    metrics = run_dir / "metrics.csv"
+    metrics = MetricsLog(run_dir, METRICS)
     if resume:
         saved = resume_state(run_dir / "resume.pt")
         agent.load_state_dict(saved["agent"])
@@ -326,13 +311,13 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
             starts = torch.ones(env.num_envs, dtype=torch.bool, device=device)
             episode_returns = torch.zeros(env.num_envs, device=device)
         first, steps, elapsed = saved["update"] + 1, saved["steps"], saved["elapsed_s"]
-        _rewrite_metrics(metrics, [r for r in _read_metrics(metrics) if int(r["update"]) < first])
+        metrics.keep(lambda row: int(row["update"]) < first)
     else:
         observation, state = env.reset(), agent.initial_state(env.num_envs)
         starts = torch.ones(env.num_envs, dtype=torch.bool, device=device)
         episode_returns = torch.zeros(env.num_envs, device=device)
         first, steps, elapsed = 1, 0, 0.0
-        _rewrite_metrics(metrics, [])
+        metrics.start()
     bar = tqdm(range(first, config.updates + 1), desc="updates", unit="update", disable=not progress,
                initial=first - 1, total=config.updates)
     for update in bar:
@@ -384,8 +369,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                "std": round(float(agent.log_std.detach().exp()[0]), 4), "lr": float(f"{lr:.6g}"),
                "steps_per_s": round(data.rewards.numel() / seconds, 1), "elapsed_s": round(elapsed, 2),
                "eval_return_mean": "", "eval_return_sd": ""}
-        with open(metrics, "a", newline="") as handle:  # appended now: an interrupted run keeps its history
-            csv.DictWriter(handle, fieldnames=METRICS).writerow(row)
+        metrics.append(row)  # on disk now: an interrupted run keeps its history
         board.log({k: v for k, v in row.items() if k not in ("update", "steps")}, steps)
         save_policy(run_dir / "checkpoints" / f"update_{update:04d}.pt", agent, config, described, update=update,
                     steps=steps, train_return=train_return)
@@ -400,11 +384,10 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     eval_env = make_env_for(config, num_envs=config.eval_episodes, seed=10_000 + config.seed, device=device) \
         if made_eval else as_vector_env(eval_env, device)
     returns = evaluate(agent, eval_env)
-    rows = _read_metrics(metrics)
-    rows[-1]["eval_return_mean"] = round(float(returns.mean()), 3)
-    rows[-1]["eval_return_sd"] = round(float(returns.std()), 3) if len(returns) > 1 else 0.0
-    _rewrite_metrics(metrics, rows)
-    board.log({"eval_return_mean": rows[-1]["eval_return_mean"], "eval_return_sd": rows[-1]["eval_return_sd"]}, steps)
+    final = {"eval_return_mean": round(float(returns.mean()), 3),
+             "eval_return_sd": round(float(returns.std()), 3) if len(returns) > 1 else 0.0}
+    metrics.update_last(final)
+    board.log(final, steps)
     board.close()
     for closable, ours in ((env, made), (eval_env, made_eval)):
         if ours and hasattr(closable, "close"):

@@ -37,7 +37,6 @@ from cogmap.files import load_torch_file, read_yaml_mapping
 from cogmap.runs import (
     WORLD_MODEL,
     WORLD_MODEL_RESUME,
-    EarlierMetrics,
     changed_settings,
     check_header,
     check_run_folder,
@@ -48,7 +47,7 @@ from cogmap.runs import (
     save_config,
     tensorboard_installed,
 )
-from cogmap.trainer import quiet_lightning
+from cogmap.trainer import metrics_logger, quiet_lightning
 from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle
@@ -187,7 +186,7 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
     """Train one world model into the run folder ``run_dir`` (:mod:`cogmap.runs`: empty or absent, or
     replaced with ``force``; with ``resume``, the interrupted run there continues), on ``config.device``."""
     import lightning as L
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from lightning.pytorch.loggers import TensorBoardLogger
 
     device = resolve_device(config.device, "device")
     run_dir = Path(run_dir)
@@ -197,7 +196,8 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
         if not last.is_file():
             raise CogmapError(f"--resume: {run_dir} holds no checkpoints/resume.ckpt (a run that finished before "
                               "resumable runs, or not an equivariance train run)")
-        check_header(load_torch_file(last, "checkpoint to resume from"), last, WORLD_MODEL_RESUME)
+        resume_epoch = int(check_header(load_torch_file(last, "checkpoint to resume from"), last,
+                                        WORLD_MODEL_RESUME).get("epoch", 0))
         saved = read_yaml_mapping(run_dir / "config.yaml")
         differs = changed_settings(saved, to_dict(config), may_change=("epochs", "progress", "device"))
         if differs:
@@ -209,9 +209,6 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
                         config.domain)
     dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
                                              data.poses[:, 1])
-    earlier = EarlierMetrics(run_dir)
-    if resume:
-        earlier.set_aside()
     with quiet_lightning(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config)
@@ -219,7 +216,7 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
                                              sampler=EpochShuffle(len(dataset), config.seed))
         accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}[device.type]
         devices = 1 if device.type != "cuda" else [device.index or 0]
-        loggers = [CSVLogger(run_dir, name="", version="")]  # metrics.csv in the run folder
+        loggers = [metrics_logger(run_dir, resume_epoch if resume else None)]  # metrics.csv in the run folder
         if tensorboard_installed():
             loggers.append(TensorBoardLogger(run_dir, name="", version="tensorboard"))
         trainer = L.Trainer(max_epochs=config.epochs, accelerator=accelerator, devices=devices, logger=loggers,
@@ -232,7 +229,6 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
             if not resume and not last.is_file():
                 shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume yet: the folder was empty before this run
             raise
-    earlier.merge()
     save_world_model(model.cpu().eval(), config, run_dir / "checkpoints" / "model.pt")
     return model
 
