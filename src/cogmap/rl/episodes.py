@@ -1,45 +1,80 @@
 """Deterministic episodes of a trained controller, and what they score.
 
-:func:`evaluate` runs one episode in each environment of any batched
-:class:`~cogmap.envs.vector.VectorEnv` and returns the undiscounted returns (what PPO reports
-at the end of a run); :func:`reach_episodes` adds the reaching arm's success rate, final
+:func:`run_episodes` is the one runner: one deterministic episode in each environment of any
+batched :class:`~cogmap.envs.vector.VectorEnv`, with what the study asks to watch or record.
+:func:`evaluate` returns the undiscounted returns (what PPO reports at the end of a run);
+:func:`reach_episodes` adds the reaching arm's success rate, final
 distances and the integrator's drift; :func:`reacher_episodes` does the same on Gymnasium's
-Reacher, one seeded episode at a time. Each takes a :class:`~cogmap.rl.policy.Policy`, a bare
+Reacher, one seeded episode at a time (Gymnasium's single environment, whose MuJoCo state the
+drift is read from). Each takes a :class:`~cogmap.rl.policy.Policy`, a bare
 agent, or any controller with ``reset(n)`` and ``act(observations)``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from cogmap.envs import BatchedArmReach, BatchedPendulum, VectorEnv
 from cogmap.envs.reacher import REACHER_ID
+from cogmap.envs.vector import Transition
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.geometry import so3
 from cogmap.rl.config import make_env_for
 from cogmap.rl.policy import Policy
 
 
+@dataclass(frozen=True)
+class Episodes:
+    """What :func:`run_episodes` saw: one deterministic episode per environment of a batch."""
+
+    returns: torch.Tensor  # (N,) undiscounted, the rewards up to and including each episode's last step
+    steps: int  # steps taken (the longest episode)
+    last: Transition  # the last step's transition (its final_observation is the episodes' last observation)
+    watched: dict  # name -> (N, steps, ...) what each probe read from the environment before every step
+
+
 @torch.no_grad()
+def run_episodes(policy, env: VectorEnv, steps: int | None = None, watch: dict | None = None, record: bool = False,
+                 max_steps: int = 100_000) -> Episodes:
+    """The one episode runner: one deterministic episode of ``policy`` in each environment of ``env``.
+
+    ``policy`` is a :class:`~cogmap.rl.policy.Policy`, a bare agent, or any controller with
+    ``reset(n)`` and ``act(observations)``. It runs until every episode has ended, or exactly
+    ``steps`` steps when given (tasks whose episodes all end together). ``watch`` maps names to
+    functions of the environment read before every step (the pendulum's angle, ...); with
+    ``record`` the policy records its layers (:meth:`~cogmap.rl.policy.Policy.recording`).
+    Every evaluation of a trained controller on a batched task goes through here.
+    """
+    policy = policy if hasattr(policy, "act") else Policy(policy)
+    observation = env.reset()
+    policy.reset(env.num_envs)
+    alive = torch.ones(env.num_envs, dtype=torch.bool, device=observation.device)
+    rewards, watched = [], {name: [] for name in (watch or {})}
+    transition = None
+    while (len(rewards) < steps) if steps is not None else bool(alive.any()):
+        if len(rewards) >= max_steps:
+            raise CogmapError(f"evaluation: episodes still running after {max_steps} steps")
+        for name, probe in (watch or {}).items():
+            watched[name].append(probe(env))
+        action = policy.act(observation, deterministic=True, record=True) if record else \
+            policy.act(observation, deterministic=True)
+        transition = env.step(action)
+        rewards.append(transition.reward * alive.to(transition.reward.dtype))
+        alive &= ~(transition.terminated | transition.truncated)
+        observation = transition.observation
+    return Episodes(torch.stack(rewards, dim=1).sum(dim=1), len(rewards), transition,
+                    {name: torch.stack(values, dim=1) for name, values in watched.items()})
+
+
 def evaluate(policy, env: VectorEnv, max_steps: int = 100_000) -> torch.Tensor:
     """Undiscounted return of every environment's first episode under the deterministic (mean) policy.
 
     ``policy`` is a :class:`~cogmap.rl.policy.Policy` or a bare agent.
     """
-    policy = policy if isinstance(policy, Policy) else Policy(policy)
-    observation = env.reset()
-    policy.reset(env.num_envs)
-    alive = torch.ones(env.num_envs, dtype=torch.bool, device=observation.device)
-    rewards = []
-    while bool(alive.any()):
-        if len(rewards) >= max_steps:
-            raise CogmapError(f"evaluation: episodes still running after {max_steps} steps")
-        transition = env.step(policy.act(observation, deterministic=True))
-        rewards.append(transition.reward * alive.to(transition.reward.dtype))
-        alive &= ~(transition.terminated | transition.truncated)
-        observation = transition.observation
-    return torch.stack(rewards, dim=1).sum(dim=1)
+    return run_episodes(policy, env, max_steps=max_steps).returns
 
 
 def evaluate_policy(policy, observation: str, episodes: int, seed: int) -> torch.Tensor:
@@ -62,13 +97,8 @@ def reach_episodes(policy, episodes: int = 200, seed: int = 12345, **env_kwargs)
     of the pose the integrator's last state decodes to."""
     policy = policy if hasattr(policy, "act") else Policy(policy)  # a trained agent is wrapped; a controller acts
     env = BatchedArmReach(episodes, seed=seed, device=policy.device, **env_kwargs)
-    observation = env.reset()
-    policy.reset(episodes)
-    total = torch.zeros(episodes, dtype=torch.float64)
-    for _ in range(env.steps):
-        transition = env.step(policy.act(observation, deterministic=True))
-        total += transition.reward.double().cpu()
-        observation = transition.observation
+    run = run_episodes(policy, env, steps=env.steps)  # every episode ends at the same step
+    total, transition = run.returns.double().cpu(), run.last
     final = env.last_distance.double().cpu()  # before the last step's reset
     result = {"episodes": episodes, "success_rate": float((final < env.success_radius).double().mean()),
               "final_distance_mean": float(final.mean()), "final_distance_median": float(final.median()),

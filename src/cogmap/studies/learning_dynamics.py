@@ -39,6 +39,7 @@ import torch
 from cogmap.analysis.dynamics import find_fixed_points, jacobians, recurrent_step, sorted_eigenvalues, timescale_intervals
 from cogmap.envs import BatchedPendulum
 from cogmap.errors import CogmapError, check_positive_int
+from cogmap.rl.episodes import run_episodes
 from cogmap.rl.policy import Policy, checkpoints, load_policy
 from cogmap.studies.base import Result, draw_figures
 
@@ -142,16 +143,10 @@ def goal_observation(observation_mode: str) -> torch.Tensor:
 @torch.no_grad()
 def _record_episodes(policy: Policy, env: BatchedPendulum) -> tuple[np.ndarray, np.ndarray, float]:
     """One deterministic episode per pendulum: the recording, angles ``(N, T)`` and the mean return."""
-    observation = env.reset()
-    policy.reset(env.num_envs)
-    angles, rewards = [], []
-    for _ in range(env.max_steps):
-        angles.append(env.theta.float().clone())
-        transition = env.step(policy.act(observation, record=True))
-        rewards.append(transition.reward)
-        observation = transition.observation
-    wrapped = (torch.stack(angles, 1) + math.pi) % (2 * math.pi) - math.pi
-    return policy.recording(), wrapped.numpy(), float(torch.stack(rewards, 1).sum(1).mean())
+    run = run_episodes(policy, env, steps=env.max_steps, watch={"angle": lambda e: e.theta.float().clone()},
+                       record=True)
+    wrapped = (run.watched["angle"] + math.pi) % (2 * math.pi) - math.pi
+    return policy.recording(), wrapped.numpy(), float(run.returns.mean())
 
 
 def analyse_checkpoint(policy: Policy, episodes: int = 8, seed: int = 12345, fixed_point_starts: int = 64,
