@@ -77,3 +77,13 @@ def test_the_saved_config_repeats_the_study_from_the_command_line(tmp_path, caps
 def test_words_are_sorted_by_their_look(words, needle, capsys):
     assert main(words) == 2
     assert needle in capsys.readouterr().err
+
+
+def test_a_study_that_fails_while_saving_leaves_no_half_result(tmp_path, monkeypatch, capsys):
+    def broken(self, folder):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(place_cells.EffectiveCellsResult, "draw", broken)
+    assert main(["cells", "samples=100", "--out", str(tmp_path / "cells")]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not (tmp_path / "cells").exists()

@@ -142,7 +142,8 @@ def add_study_arguments(p, settings, default_out: str, source: tuple[str, str] |
 def _example(settings) -> str:
     import dataclasses
 
-    field = next(f for f in dataclasses.fields(settings) if f.name not in ("checkpoint", "source", "runs"))
+    field = next(f for f in dataclasses.fields(settings)
+                 if f.name not in ("checkpoint", "source", "runs", "data") and f.default is not dataclasses.MISSING)
     return f"{field.name}={field.default}"
 
 
@@ -177,7 +178,11 @@ def run_study(args, run, default_out) -> int:
     out = output_dir(args.out, args.out or default_out(config), args.force)
     result = run(config, progress=not args.quiet)
     create_output_dir(out, args.force)
-    written = result.save(out)
+    try:
+        written = result.save(out)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # it was empty (or emptied by --force): leave no half result
+        raise
     print(result.summary())
     print(f"wrote {', '.join(path.name for path in written)} in {out}")
     return 0
