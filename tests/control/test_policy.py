@@ -13,8 +13,8 @@ from cogmap.rl.ppo import train
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("policy") / "run"
-    train(PPOConfig(observation="full", cell="lstm", total_steps=3 * 1600, seed=4, eval_episodes=2), folder,
-          progress=False)
+    train(PPOConfig(observation="full", cell="lstm", total_steps=3 * 1600, seed=4, eval_episodes=2, num_envs=8,
+                    minibatches=4, epochs=10, noise_repeat=1), folder, progress=False)
     return folder
 
 

@@ -172,7 +172,8 @@ def test_collect_handles_terminations_truncations_and_episode_starts_of_any_env(
 
 @pytest.mark.slow
 def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy(tmp_path):
-    config = PPOConfig(observation="full", cell="rnn", total_steps=64_000, seed=1)
+    config = PPOConfig(observation="full", cell="rnn", total_steps=64_000, seed=1, num_envs=8, minibatches=4, epochs=10,
+                       noise_repeat=1)  # the first runs' settings
     with torch.random.fork_rng():
         torch.manual_seed(1)
         before = float(evaluate_policy(make_agent(config), "full", 20, seed=99).mean())
@@ -242,7 +243,7 @@ def test_ppo_takes_a_gymnasium_vector_env_made_by_the_user(tmp_path):
     with pytest.raises(CogmapError, match="SAME_STEP"):
         train(config, tmp_path / "next", progress=False, env=make(AutoresetMode.NEXT_STEP))
     with pytest.raises(CogmapError, match="env has 2 copies but num_envs is 4"):
-        train(PPOConfig(env="Pendulum-v1", num_envs=4), tmp_path / "four", progress=False, env=make(AutoresetMode.SAME_STEP))
+        train(PPOConfig(env="Pendulum-v1", num_envs=4, minibatches=4), tmp_path / "four", progress=False, env=make(AutoresetMode.SAME_STEP))
 
 
 def test_control_config_errors_name_the_key():
@@ -297,7 +298,8 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
     from cogmap.studies.learning_dynamics import Correlation, RunStudy, distance_reward_correlation, study
 
     for seed in (0, 1):
-        train(PPOConfig(observation="partial", cell="gru", total_steps=4800, seed=seed, eval_episodes=2),
+        train(PPOConfig(observation="partial", cell="gru", total_steps=4800, seed=seed, eval_episodes=2, num_envs=8,
+                        minibatches=4, epochs=10, noise_repeat=1),
               tmp_path / f"run{seed}", progress=False)
     result = study(tmp_path / "run0", every=2, episodes=2, fixed_point_starts=16, iterations=200)
     assert [r.update for r in result.checkpoints] == [1, 3]
@@ -323,7 +325,7 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
 
 
 def test_a_run_can_start_from_a_saved_agent_of_the_same_shape(tmp_path):
-    first = PPOConfig(observation="full", total_steps=1600, num_envs=8, epochs=1, eval_episodes=2,
+    first = PPOConfig(observation="full", total_steps=1600, num_envs=8, minibatches=4, epochs=1, eval_episodes=2,
                       normalize_observations=True, seed=0)
     source = train(first, tmp_path / "first", progress=False) / "checkpoints" / "update_0001.pt"
     saved = load_policy(source).agent.state_dict()
@@ -333,7 +335,7 @@ def test_a_run_can_start_from_a_saved_agent_of_the_same_shape(tmp_path):
     ppo_module.initialise_from(agent, source)
     assert all(torch.equal(v, saved[k]) for k, v in agent.state_dict().items())
     # Training from it: the run's first update starts where the saved agent stopped, not from scratch.
-    tuned = train(PPOConfig(observation="full", total_steps=1600, num_envs=8, epochs=1, eval_episodes=2,
+    tuned = train(PPOConfig(observation="full", total_steps=1600, num_envs=8, minibatches=4, epochs=1, eval_episodes=2,
                             normalize_observations=True, seed=5, lr=1e-12, init_from=str(source)),
                   tmp_path / "tuned", progress=False)
     after = load_policy(tuned / "checkpoints" / "update_0001.pt").agent.state_dict()
