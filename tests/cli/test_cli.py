@@ -217,8 +217,8 @@ def test_train_evaluate_and_analyze_through_the_cli(tmp_path, cli):
 
 def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
     # The real quickstart code path with its sizes shrunk; the full run is timed in RESULTS.md.
-    from cogmap.cli import quickstart
     from cogmap.cli.main import main
+    from cogmap.studies import quickstart
 
     tiny = json.loads(json.dumps(quickstart.QUICKSTART))
     tiny["model"]["hidden"] = 16
@@ -245,7 +245,7 @@ def test_quickstart_pipeline_on_a_tiny_budget(tmp_path, monkeypatch, capsys):
 
 
 def test_the_quickstart_says_plainly_whether_it_beats_staying_still():
-    from cogmap.cli.quickstart import verdict
+    from cogmap.studies.quickstart import verdict
 
     beats, said = verdict(0.61, 0.49)
     assert beats and said.startswith("The model beats the stay-still predictor: accuracy 0.610 against 0.490")
