@@ -87,3 +87,15 @@ def test_a_study_that_fails_while_saving_leaves_no_half_result(tmp_path, monkeyp
     assert main(["cells", "samples=100", "--out", str(tmp_path / "cells")]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert not (tmp_path / "cells").exists()
+
+
+def test_each_command_lists_every_key_of_its_config_with_its_default():
+    for name, parser in leaf_parsers(build_parser()):
+        settings = parser.get_default("settings")
+        if settings is None or isinstance(settings, str):  # the trainers' configs are documented by their YAML files
+            continue
+        help_text = " ".join(parser.format_help().split())
+        for field in dataclasses.fields(settings):
+            assert f"{field.name}=" in help_text, f"{name}: {field.name}"
+    ambiguity = " ".join(dict(leaf_parsers(build_parser()))["cogmap equivariance ambiguity"].format_help().split())
+    assert "domain=teapot" in ambiguity and "near=10.0" in ambiguity and "ratio=0.5" in ambiguity

@@ -137,6 +137,37 @@ def add_study_arguments(p, settings, default_out: str, source: tuple[str, str] |
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--workers", type=int, help="CPU threads to use (does not change the results)")
     p.set_defaults(settings=settings)
+    p.epilog = settings_epilog(settings)
+
+
+def yaml_word(value) -> str:
+    """A default as one would write it after ``KEY=`` (YAML: null, true, [a, b])."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_word(v) for v in value) + "]"
+    return str(value)
+
+
+def settings_epilog(settings) -> str:
+    """Every key of a config with its default, read from the dataclass itself (so the help never drifts)."""
+    import dataclasses
+
+    def default(field) -> str:
+        if field.default is not dataclasses.MISSING:
+            value = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            value = field.default_factory()
+        else:
+            return "required"
+        if dataclasses.is_dataclass(value):
+            return f"section {type(value).__name__} ({field.name}.KEY=VALUE)"
+        return "required" if value == "" else yaml_word(value)
+
+    keys = ", ".join(f"{f.name}={default(f)}" for f in dataclasses.fields(settings) if f.init)
+    return f"settings ({settings.__name__}, KEY=VALUE): {keys}"
 
 
 def _example(settings) -> str:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cogmap.cli.common import ArgumentParser, add_config_arguments, add_study_arguments, overrides, run_study, source_label
+from cogmap.cli.common import (
+    ArgumentParser,
+    add_config_arguments,
+    add_study_arguments,
+    overrides,
+    run_study,
+    settings_epilog,
+    source_label,
+)
 from cogmap.rl.config import PPOConfig
 from cogmap.studies.learning_dynamics import LearningDynamicsConfig
 from cogmap.studies.policy_evaluation import PolicyEvaluationConfig
@@ -48,6 +56,7 @@ def add_parser(subparsers) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last update")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=run_train, settings=PPOConfig)
+    t.epilog = settings_epilog(PPOConfig)
     e = sub.add_parser("evaluate", help="evaluate policies on many fresh episodes",
                        description="Evaluate the last checkpoint of each RUN (a run folder) or the checkpoint file "
                                    "itself over `episodes` deterministic episodes (1000); every run sees the same "

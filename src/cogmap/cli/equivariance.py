@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cogmap.cli.common import ArgumentParser, add_config_arguments, add_study_arguments, overrides, run_study
+from cogmap.cli.common import (
+    ArgumentParser,
+    add_config_arguments,
+    add_study_arguments,
+    overrides,
+    run_study,
+    settings_epilog,
+)
 from cogmap.errors import CogmapError
 from cogmap.studies.world_models import AmbiguityConfig, EvaluationConfig, SamplesConfig
 from cogmap.worldmodels.train import WorldModelConfig
@@ -49,6 +56,7 @@ def add_parser(subparsers) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=run_train, settings=WorldModelConfig)
+    t.epilog = settings_epilog(WorldModelConfig)
     e = sub.add_parser("evaluate", help="Hits@k, MRR, EE and DIE of a trained world model",
                        description="Evaluate a trained world model (its run folder or model.pt) on fresh trajectories. "
                                    "Settings are keys of EvaluationConfig (cogmap.studies.world_models): "

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from cogmap.cli.common import add_config_arguments, check_file_output, set_threads, study_config, write_text_atomic
+from cogmap.cli.common import (
+    add_config_arguments,
+    check_file_output,
+    set_threads,
+    settings_epilog,
+    study_config,
+    write_text_atomic,
+)
 from cogmap.pathint.data import DEFAULT_PATH, SPACES, DataFileConfig, write_trajectory_file
 from cogmap.typed import to_dict
 
@@ -43,6 +50,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, help="CPU threads to use (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run, settings=DataFileConfig)
+    p.epilog = settings_epilog(DataFileConfig)
 
 
 def run(args) -> int:
