@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from cogmap.config import load, read_config
 from cogmap.errors import CogmapError
 from cogmap.pathint.train import TrainConfig
 from cogmap.rl.config import PPOConfig
-from cogmap.typed import load, read_config
 from cogmap.worldmodels.train import WorldModelConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -63,3 +63,10 @@ def test_the_variants_hold_their_difference_only():
     assert variant.cell == "lstm" and base.cell == "gru"
     assert {k: v for k, v in vars(variant).items() if k != "cell"} == {k: v for k, v in vars(base).items() if k != "cell"}
     assert len((CONFIGS / "control" / "pendulum_fo_lstm.yaml").read_text().splitlines()) < 8
+
+
+def test_the_config_system_answers_to_its_former_name_too():
+    import cogmap.config
+    import cogmap.typed
+
+    assert cogmap.typed.load is cogmap.config.load and cogmap.typed.parse is cogmap.config.parse

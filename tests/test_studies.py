@@ -9,8 +9,8 @@ import yaml
 
 from cogmap.cli.common import setting_hint
 from cogmap.cli.main import build_parser, main
+from cogmap.config import load
 from cogmap.studies import place_cells, world_models
-from cogmap.typed import load
 
 # Flags name inputs and outputs and the resources a run may use, never what is computed.
 INPUT_OUTPUT = {"--config", "--set", "--out", "--force", "--resume", "--quiet", "--workers", "--chunk-size", "-h",

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import yaml
 
+from cogmap.config import to_dict
 from cogmap.errors import CogmapError
 from cogmap.files import check_creatable, write_text_atomic
-from cogmap.typed import to_dict
 
 MARKERS = ("config.yaml", "metrics.csv", "checkpoints", "resume.pt", "model.pt")  # model.pt: world models before checkpoints/
 

@@ -180,7 +180,7 @@ def _example(settings) -> str:
 
 def study_config(args):
     """The study's config: its ``--config`` file, then the source words, then the ``key=value`` overrides."""
-    from cogmap.typed import is_override, merge, parse, parse_overrides, read_config
+    from cogmap.config import is_override, merge, parse, parse_overrides, read_config
 
     values = read_config(args.config) if args.config is not None else {}
     words = getattr(args, "source", None)
@@ -239,7 +239,7 @@ def setting_hint(settings, word: str) -> str | None:
     settings = settings_class(settings)
     flag = word.partition("=")[0]
     key = flag[2:].replace("-", "_")
-    from cogmap.typed import hints_of_sections
+    from cogmap.config import hints_of_sections
 
     keys = [f.name for f in dataclasses.fields(settings)]
     if key in keys:

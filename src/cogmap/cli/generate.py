@@ -16,8 +16,8 @@ from cogmap.cli.common import (
     study_config,
     write_text_atomic,
 )
+from cogmap.config import to_dict
 from cogmap.pathint.data import DEFAULT_PATH, SPACES, DataFileConfig, write_trajectory_file
-from cogmap.typed import to_dict
 
 HELP = "generate trajectories and place-cell codes for path integration"
 DESCRIPTION = f"""\

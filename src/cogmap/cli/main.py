@@ -9,8 +9,8 @@ import sys
 from cogmap import __version__
 from cogmap.cli import analyze, baseline, cells, control, equivariance, evaluate, generate, quickstart, train, treeworld
 from cogmap.cli.common import ArgumentParser, setting_hint
+from cogmap.config import is_override
 from cogmap.errors import CogmapError
-from cogmap.typed import is_override
 
 SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control, equivariance)
 

@@ -36,10 +36,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from cogmap.config import load
     from cogmap.pathint.train import TrainConfig
     from cogmap.runs import check_run_folder
     from cogmap.studies import quickstart
-    from cogmap.typed import load
 
     set_threads(args.workers)
     values = json.loads(json.dumps(quickstart.QUICKSTART))

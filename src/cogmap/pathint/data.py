@@ -39,6 +39,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from cogmap.cells import JointPlaceCells
 from cogmap.cells.layout import LAYOUTS
 from cogmap.cells.place import KERNELS
+from cogmap.config import check_choices, choice, parse, to_dict
 from cogmap.errors import (
     CogmapError,
     DataFileError,
@@ -53,7 +54,6 @@ from cogmap.geometry import SO3, make_space
 from cogmap.geometry.so3 import exp as so3_exp
 from cogmap.motion.ou import INITIAL_VELOCITIES, OrnsteinUhlenbeck
 from cogmap.motion.rat import RatMotion
-from cogmap.typed import check_choices, choice, parse, to_dict
 
 FORMAT_NAME = "cogmap-trajectories"
 FORMAT_VERSION = 2  # 2: blake2b checksums (version 1's weighted sums are still read)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cogmap.config import choice, load, parse, to_dict
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.files import atomic_path, load_torch_file
 from cogmap.pathint.data import GenerationConfig
@@ -24,7 +25,6 @@ from cogmap.pathint.datamodule import SOURCES
 from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
 from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
 from cogmap.trainer import metrics_logger, quiet_lightning
-from cogmap.typed import choice, load, parse, to_dict
 
 LOGGERS = ("csv", "tensorboard", "wandb")
 log = logging.getLogger(__name__)

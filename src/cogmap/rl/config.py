@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cogmap.config import check_choices, choice, load
 from cogmap.envs import OBSERVATION_MODES, VectorEnv, make_env
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.rl.agents import CELLS
-from cogmap.typed import check_choices, choice, load
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cogmap.config import parse, to_dict
 from cogmap.devices import resolve_device
 from cogmap.envs import BatchedPendulum, VectorEnv
 from cogmap.errors import CogmapError
@@ -25,7 +26,6 @@ from cogmap.files import load_torch_file
 from cogmap.rl.agents import RecurrentActorCritic
 from cogmap.rl.config import PPOConfig, make_env_for
 from cogmap.runs import POLICY, check_header, has_header, save_checkpoint
-from cogmap.typed import parse, to_dict
 
 # Files written before the one checkpoint header (cogmap.runs), still read: version 2 (observation
 # scaling and action bounds inside the agent, the env's description saved) and version 1 (no format

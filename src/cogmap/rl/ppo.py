@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from cogmap.config import load, to_dict
 from cogmap.devices import resolve_device
 from cogmap.envs import GymnasiumVectorEnv, VectorEnv
 from cogmap.errors import CogmapError
@@ -50,7 +51,6 @@ from cogmap.runs import (
     save_checkpoint,
     save_config,
 )
-from cogmap.typed import load, to_dict
 
 
 @dataclass

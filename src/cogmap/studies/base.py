@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from cogmap.config import to_dict
 from cogmap.files import write_text_atomic
-from cogmap.typed import to_dict
 
 
 class Result:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cogmap.config import choice
 from cogmap.errors import CogmapError
 from cogmap.pathint.data import GenerationConfig
 from cogmap.studies.base import Result, draw_figures
-from cogmap.typed import choice
 
 
 @dataclass(frozen=True)

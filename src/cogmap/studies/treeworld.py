@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cogmap.config import choice
 from cogmap.errors import CogmapError
 from cogmap.studies.base import Result, draw_figures
 from cogmap.treeworld import TreeWorldConfig
 from cogmap.treeworld.agents import AGENTS
 from cogmap.treeworld.localize import ALL_EXPERIMENTS, LOCALIZERS, check_grid
-from cogmap.typed import choice
 
 ANIMATIONS = ("none", "gif", "mp4")
 

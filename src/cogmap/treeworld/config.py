@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from cogmap.config import check_choices, choice, parse, to_dict
 from cogmap.errors import CogmapError, check_positive, check_positive_int
-from cogmap.typed import check_choices, choice, parse, to_dict
 
 EMBEDDING_BACKENDS = ("hash", "sentence-transformers")
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.config import check_choices, choice, load, parse, to_dict
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file, read_yaml_mapping
@@ -48,7 +49,6 @@ from cogmap.runs import (
     tensorboard_installed,
 )
 from cogmap.trainer import metrics_logger, quiet_lightning
-from cogmap.typed import check_choices, choice, load, parse, to_dict
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle
 from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
