@@ -6,7 +6,7 @@ bias-free ReLU RNN over 2-D velocities, a bias-free linear readout, cross-entrop
 DoG place-cell code, 1e-4 x |W_hh|^2, Adam 1e-4; its trajectories from a NumPy transcription of
 the reference's random walk (Rayleigh speeds, white-noise turning, wall avoidance), one batch
 per step as the reference draws them. cogmap's side is `cogmap train
---config configs/estimation/box_grid.yaml`'s step: the online data module (our RatMotion with
+--config configs/pathint/box_grid.yaml`'s step: the online data module (our RatMotion with
 Sorscher's settings, the DoG code) and the Lightning module. Both run in the same process, one
 after the other, on the same number of threads; best of --repeats alternating runs.
 
@@ -132,7 +132,7 @@ def cogmap_steps_per_s(config, steps: int, warmup: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="configs/estimation/box_grid.yaml")
+    parser.add_argument("--config", default="configs/pathint/box_grid.yaml")
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--steps", type=int, default=30, help="timed steps of each loop")
     parser.add_argument("--warmup", type=int, default=3)

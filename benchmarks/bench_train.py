@@ -9,7 +9,7 @@ it took to reach given validation accuracies.
     python benchmarks/bench_train.py                         # CPU, GRU
     python benchmarks/bench_train.py --cell rnn --steps 60
     python benchmarks/bench_train.py --device cuda
-    python benchmarks/bench_train.py --metrics logs/estimation/gru/metrics.csv --targets 0.9,0.95,0.978
+    python benchmarks/bench_train.py --metrics logs/pathint/gru/metrics.csv --targets 0.9,0.95,0.978
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Dropout x weight decay for the GRU path integrator at a fixed budget (issue 20, section 5).
 
 Every cell of the grid is trained from the same seed on the same fresh-trajectory stream
-(`configs/estimation/gru.yaml`, the log-code encoder, lr 3e-3 cosine-annealed to 1e-5 over
+(`configs/pathint/gru.yaml`, the log-code encoder, lr 3e-3 cosine-annealed to 1e-5 over
 the budget), then evaluated at the training length and at 500 steps, then analysed
 (harmonics, symmetry, topology, PCA, linear probe). The report is a Markdown table and a
 figure of heat maps. Each stage skips what an earlier run finished, so an interrupted sweep
@@ -49,7 +49,7 @@ def train(args, dropout: float, weight_decay: float) -> None:
     if (args.log_dir / name / "checkpoints" / "last.ckpt").is_file():
         return
     epochs = args.trajectories // 100_000
-    run([sys.executable, "-m", "cogmap", "train", "--config", "configs/estimation/gru.yaml", "data.source=online",
+    run([sys.executable, "-m", "cogmap", "train", "--config", "configs/pathint/gru.yaml", "data.source=online",
          "data.n_train=100000", "data.n_val=2000", f"model.dropout={dropout}", f"optim.weight_decay={weight_decay}",
          "model.encode=log", "optim.lr=3e-3", "optim.min_lr=1e-5", f"trainer.max_epochs={epochs}",
          f"trainer.log_dir={args.log_dir}", f"trainer.name={name}", "trainer.progress=false"],

@@ -11,7 +11,7 @@ from cogmap.rl.config import PPOConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-CLASSES = {"control": PPOConfig, "equivariance": WorldModelConfig, "estimation": TrainConfig}
+CLASSES = {"control": PPOConfig, "equivariance": WorldModelConfig, "pathint": TrainConfig}
 
 
 def test_a_config_extends_another_key_by_key(tmp_path):
@@ -52,7 +52,7 @@ def test_every_shipped_config_resolves_and_parses(path):
         from cogmap.pathint.data import DataFileConfig
 
         spec = load(DataFileConfig, path)
-        assert spec.generation == load(CLASSES["estimation"], CONFIGS / "estimation" / "gru.yaml").generation
+        assert spec.generation == load(CLASSES["pathint"], CONFIGS / "pathint" / "gru.yaml").generation
         return
     load(CLASSES[path.parent.name], path)
 

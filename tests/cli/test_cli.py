@@ -277,7 +277,7 @@ def test_other_spaces_work_end_to_end(manifold, tmp_path, cli):
 
 
 def test_the_grid_cell_config_trains_and_analyze_scores_its_units(tmp_path, cli):
-    trained = cli("train", "--config", "configs/estimation/box_grid.yaml", "model.hidden=16", "data.n_train=400",
+    trained = cli("train", "--config", "configs/pathint/box_grid.yaml", "model.hidden=16", "data.n_train=400",
                   "data.n_val=200", "data.generation.cells=32", "data.generation.seq_len=6", "trainer.max_epochs=1",
                   "trainer.progress=false", f"trainer.log_dir={tmp_path}", "trainer.name=grid", "--workers", 1)
     assert trained.returncode == 0, trained.stderr[-2000:]

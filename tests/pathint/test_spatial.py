@@ -19,7 +19,7 @@ BOX = GenerationConfig(manifold="box", joints=1, cells=512, kernel="dog", cell_s
 
 
 def test_the_box_grid_config_is_the_reference_setting():
-    config = load_config("configs/estimation/box_grid.yaml")
+    config = load_config("configs/pathint/box_grid.yaml")
     generation = config.generation
     assert generation.rat == SORSCHER_WALK
     assert (generation.cells, generation.seq_len, generation.box_size, config.data.batch_size) == (512, 20, 2.2, 200)

@@ -53,7 +53,7 @@ def test_config_errors_name_the_key(tmp_path):
     binary.write_bytes(bytes(range(256)))
     with pytest.raises(CogmapError, match="not UTF-8"):
         load_config(binary)
-    config = load_config("configs/estimation/gru.yaml", ["trainer.max_epochs=3"])
+    config = load_config("configs/pathint/gru.yaml", ["trainer.max_epochs=3"])
     assert config.trainer.max_epochs == 3 and config.model.cell == "gru" and config.model.hidden == 256
     assert config.model.encode == "code"
     from cogmap.pathint.train import build_model
@@ -64,7 +64,7 @@ def test_config_errors_name_the_key(tmp_path):
 
 def test_shipped_configs_have_the_seed_defaults():
     for cell in ("rnn", "gru", "lstm"):
-        config = load_config(f"configs/estimation/{cell}.yaml")
+        config = load_config(f"configs/pathint/{cell}.yaml")
         assert config.model.cell == cell and config.model.hidden == 256 and config.model.dropout == 0.5
         assert (config.optim.lr, config.optim.weight_decay, config.optim.min_lr, config.optim.grad_clip) == (1e-3, 1e-4, 1e-6, 1.0)
         assert config.data.batch_size == 128 and config.trainer.max_epochs == 200

@@ -28,7 +28,7 @@ shape of a training config's data section: n_train=100000, n_val=5000 and the se
 `generation` (GenerationConfig), e.g.
 
   cogmap generate generation.seq_len=50 generation.manifold=torus2 n_train=20000
-  cogmap generate --config configs/estimation/data.yaml
+  cogmap generate --config configs/pathint/data.yaml
 
 Defaults are the reference settings (2 joints on SO(3), 100k + 5k trajectories of 100 steps,
 dt 0.01, 32 vMF cells per joint, kappa 5, seed 42); spaces (generation.manifold):

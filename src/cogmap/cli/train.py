@@ -10,9 +10,9 @@ HELP = "train an RNN/GRU/LSTM path integrator"
 DESCRIPTION = """\
 Train a path integrator on SO(3) x SO(3) (or any generated data) with the Lightning Trainer.
 The config is a YAML file with sections model, optim, data and trainer (see
-configs/estimation/gru.yaml); any key can be overridden as section.key=value anywhere on the
+configs/pathint/gru.yaml); any key can be overridden as section.key=value anywhere on the
 line, e.g.
-  cogmap train --config configs/estimation/gru.yaml trainer.max_epochs=5 data.source=online
+  cogmap train --config configs/pathint/gru.yaml trainer.max_epochs=5 data.source=online
 The run folder is --out, by default <trainer.log_dir>/<trainer.name or model.cell>: checkpoints
 in checkpoints/{best,last}.ckpt, metrics in metrics.csv, the resolved config in config.yaml. A
 folder that holds a run is never overwritten without --force; --resume continues it. Multi-GPU and

@@ -10,7 +10,7 @@ wraps it:
 - ``observe="blind"``: the target and the joint velocities only (4 numbers), so the agent must
   know its pose from its own motion.
 - ``integrator=CKPT`` appends the hidden state of a frozen path integrator trained on
-  SO(2) x SO(2) at Reacher's step (``configs/estimation/reacher_torus_gru.yaml``). It starts
+  SO(2) x SO(2) at Reacher's step (``configs/pathint/reacher_torus_gru.yaml``). It starts
   every episode from the code of the zero pose (Reacher starts within 0.1 rad of it) and is
   fed, each step, the mean of the joint velocities observed before and after the step: Reacher
   reports the velocity at the end of its step, and the trapezoid makes the integral of what is

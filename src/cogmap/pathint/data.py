@@ -59,7 +59,7 @@ FORMAT_NAME = "cogmap-trajectories"
 FORMAT_VERSION = 2  # 2: blake2b checksums (version 1's weighted sums are still read)
 READABLE_VERSIONS = (1, 2)
 BLOCK_STEPS = 102_400  # time steps per random block: 1024 trajectories of the reference setup's 100 steps
-DEFAULT_PATH = Path("data/estimation/trajectories.pt")
+DEFAULT_PATH = Path("data/pathint/trajectories.pt")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ class OptimSection:
 @dataclass
 class DataSection:
     source: str = choice("file", SOURCES)
-    path: str = "data/estimation/trajectories.pt"
+    path: str = "data/pathint/trajectories.pt"
     n_train: int = 100_000
     n_val: int = 5_000
     batch_size: int = 128
@@ -74,7 +74,7 @@ class TrainerSection:
     num_nodes: int = 1
     precision: str = "32-true"
     seed: int = 0
-    log_dir: str = "logs/estimation"
+    log_dir: str = "logs/pathint"
     name: str | None = None
     loggers: list[str] = field(default_factory=lambda: ["csv"])  # csv is always on; add tensorboard, wandb
     limit_train_batches: int | float | None = None

@@ -53,7 +53,7 @@ def verdict(model_accuracy: float, stay_accuracy: float) -> tuple[bool, str]:
     return False, (f"The model does NOT beat the stay-still predictor (accuracy {model_accuracy:.3f} against "
                    f"{stay_accuracy:.3f}): it has not yet learned to integrate its velocities. Training was too "
                    "short on this machine; run again when it is less busy, or with more time "
-                   "(cogmap train --config configs/estimation/gru.yaml trains the full model).")
+                   "(cogmap train --config configs/pathint/gru.yaml trains the full model).")
 
 
 @dataclass(frozen=True)
