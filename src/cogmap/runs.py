@@ -208,7 +208,7 @@ class MetricsLog:
     """``metrics.csv`` of a run: one row per update or epoch, on disk as soon as it is written.
 
     Every trainer writes through it (PPO directly, Lightning through
-    :class:`cogmap.trainer.MetricsLogger`), so every run's curves read the same. Rows are appended,
+    :func:`cogmap.trainer.metrics_logger`), so every run's curves read the same. Rows are appended,
     so an interrupted run keeps its history; a row with a column the file lacks rewrites the file
     under the union of the columns (atomically). On resume, :meth:`keep` drops the rows written
     after the state the run continues from, so no row appears twice.
@@ -252,6 +252,9 @@ class MetricsLog:
     def update_last(self, values: Mapping) -> None:
         """Fill columns of the last row (values known only at the end, e.g. a final evaluation)."""
         rows = self.rows()
+        if not rows:
+            self.append(values)
+            return
         rows[-1].update(values)
         self._rewrite(rows, self._header() + [k for k in values if k not in self._header()])
 
