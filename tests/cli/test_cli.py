@@ -69,7 +69,7 @@ def test_generate_from_a_yaml_config_with_an_override(tmp_path, cli):
     (["generate", "generation.manifold=sphere"], "generation.manifold must be one of"),
     (["cells", "kernels=[laplace]"], "kernels must name kernels"),
     (["cells", "sigma=[0.3,-1]"], "sigma must be a list of positive numbers"),
-    (["baseline", "trajectories=0"], "trajectories must be >= 1"),
+    (["baseline", "trajectories=0"], "trajectories must be an integer >= 1"),
     (["baseline", "pretrained/so3x2_gru.ckpt", "generation.seq_len=5"], "data reads a file's own settings"),
     (["evaluate", "pretrained/so3x2_gru.ckpt", "seq_len=0"], "seq_len must be >= 1"),
     (["evaluate", "pretrained/so3x2_gru.ckpt", "long=-1"], "long must be >= 0"),

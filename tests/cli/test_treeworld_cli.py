@@ -42,11 +42,11 @@ def test_treeworld_survival_compares_agents(tmp_path, cli):
     (["treeworld", "run", "num_trees=3"], "did you mean world.num_trees?"),
     (["treeworld", "run", "--set", "trees"], "key=value"),
     (["treeworld", "run", "--set", "world.colour=red"], "world.colour"),
-    (["treeworld", "run", "steps=0"], "steps must be >= 1"),
+    (["treeworld", "run", "steps=0"], "steps must be an integer >= 1"),
     (["treeworld", "run", "--steps", "5"], "--steps is a setting, not a flag: write steps=VALUE"),
     (["treeworld", "survival", "agents=[random,greedy]"], "agents must name agents"),
     (["treeworld", "survival", "action_noise=[1,-1]"], "action_noise must be a finite number >= 0"),
-    (["treeworld", "survival", "batch=0"], "batch must be >= 1"),
+    (["treeworld", "survival", "batch=0"], "batch must be an integer >= 1"),
 ])
 def test_treeworld_bad_input_is_one_line_and_exit_2(tmp_path, args, needle, cli):
     result = cli(*args, "--out", tmp_path / "x")

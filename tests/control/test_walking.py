@@ -67,7 +67,7 @@ def test_the_study_refuses_an_agent_that_is_not_a_walker():
     (["pretrained/control/pendulum_fo_rnn.pt"], "needs a walker"),
     (["pretrained/control/pendulum_fo_rnn.pt", "commands=fast"], "commands must be a list"),
     (["pretrained/control/pendulum_fo_rnn.pt", "commands=[[1, 0], 2]"], "commands must be a list of forward speeds"),
-    (["pretrained/control/pendulum_fo_rnn.pt", "envs=0"], "envs must be >= 1"),
+    (["pretrained/control/pendulum_fo_rnn.pt", "envs=0"], "envs must be an integer >= 1"),
     (["pretrained/nothing.pt"], "does not exist"),
 ])
 def test_the_tangling_command_refuses_bad_input_in_one_line(args, needle, tmp_path, capsys, monkeypatch, repository):

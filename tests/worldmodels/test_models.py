@@ -220,7 +220,7 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     (["train", "domain=octopus"], "domain must be one of"),
     (["evaluate", "{missing}"], "does not exist"),
     (["evaluate", "{garbage}"], "model.pt is not a PyTorch file"),
-    (["evaluate", "{run}", "trajectories=1"], "trajectories must be >= 2"),
+    (["evaluate", "{run}", "trajectories=1"], "trajectories must be an integer >= 2"),
 ])
 def test_bad_input_is_one_line_and_status_two(words, needle, tmp_path, capsys):
     garbage = tmp_path / "model.pt"

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from cogmap.cli.common import add_study_arguments, run_study, source_label
+from cogmap.studies import hidden_states
+from cogmap.studies.hidden_states import HiddenStatesConfig
 
 HELP = "PCA, t-SNE, tuning curves and a linear probe of a trained model's hidden states"
 DESCRIPTION = """\
@@ -54,8 +56,6 @@ arena's centre (position_error.png); summary.json's "grid" section has the numbe
 
 
 def add_parser(subparsers) -> None:
-    from cogmap.studies.hidden_states import HiddenStatesConfig
-
     p = subparsers.add_parser("analyze", help=HELP, description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     add_study_arguments(p, HiddenStatesConfig, "runs/analyze/<checkpoint name>",
@@ -64,6 +64,4 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cogmap.studies import hidden_states
-
     return run_study(args, hidden_states.run, lambda config: Path("runs/analyze") / source_label(Path(config.checkpoint)))

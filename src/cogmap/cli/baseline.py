@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cogmap.cli.common import add_study_arguments, run_study
+from cogmap.studies.path_integration import BaselineConfig, baseline
 
 HELP = "scores of chance and of the 'stay still' predictor on validation trajectories"
 DESCRIPTION = """\
@@ -19,8 +20,6 @@ baseline.png to --out (default runs/baseline/<data or split>).
 
 
 def add_parser(subparsers) -> None:
-    from cogmap.studies.path_integration import BaselineConfig
-
     p = subparsers.add_parser("baseline", help=HELP, description=DESCRIPTION)
     add_study_arguments(p, BaselineConfig, "runs/baseline/<data or split>",
                         source=("data", "a trajectory file written by cogmap generate"))
@@ -28,7 +27,5 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cogmap.studies.path_integration import baseline
-
     return run_study(args, baseline, lambda config: Path("runs/baseline") / (Path(config.data).stem if config.data
                                                                                 else f"generated_{config.split}"))

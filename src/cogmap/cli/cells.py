@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cogmap.cli.common import add_study_arguments, run_study
+from cogmap.studies import place_cells
+from cogmap.studies.place_cells import EffectiveCellsConfig
 
 HELP = "effective number of active place cells for kernels and widths"
 DESCRIPTION = """\
@@ -20,14 +22,10 @@ effective_cells.json and effective_cells.png (effective number against width) to
 
 
 def add_parser(subparsers) -> None:
-    from cogmap.studies.place_cells import EffectiveCellsConfig
-
     p = subparsers.add_parser("cells", help=HELP, description=DESCRIPTION)
     add_study_arguments(p, EffectiveCellsConfig, "runs/cells/<manifold>")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from cogmap.studies import place_cells
-
     return run_study(args, place_cells.run, lambda config: Path("runs/cells") / config.manifold)

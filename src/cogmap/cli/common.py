@@ -91,24 +91,18 @@ def check_file_output(path: Path, force: bool, flag: str = "--out") -> Path:
     return path
 
 
-def comma_numbers(flag: str, text: str, minimum: float | None = None) -> list[float]:
-    """A comma-separated list of finite numbers (each at least ``minimum`` when given); at least one."""
-    import math
+def trainer_config(args, settings):
+    """A trainer's config: ``--config`` and the overrides; with ``--resume``, the run's own config.yaml
+    (unless ``--config`` is given) under the overrides, read after the run folder is checked."""
+    from cogmap.config import load
+    from cogmap.runs import check_run_folder
 
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or not all(math.isfinite(v) and (minimum is None or v >= minimum) for v in values):
-        bound = "" if minimum is None else f" >= {minimum:g}"
-        raise CogmapError(f"{flag} expects comma-separated numbers{bound}, got {text!r}")
-    return values
-
-
-def check_count(flag: str, value: int, minimum: int = 1) -> None:
-    """A whole number of at least ``minimum``, named by the flag the user typed."""
-    if value < minimum:
-        raise CogmapError(f"{flag} must be >= {minimum}, got {value}")
+    if not args.resume:
+        return load(settings, args.config, overrides(args))
+    if args.out is None:
+        raise CogmapError("--resume needs --out, the run to continue")
+    check_run_folder(args.out, args.force, resume=True)  # before its config.yaml is read
+    return load(settings, args.config or args.out / "config.yaml", overrides(args))
 
 
 def set_threads(workers: int | None) -> None:

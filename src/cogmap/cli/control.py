@@ -9,10 +9,10 @@ from cogmap.cli.common import (
     ArgumentParser,
     add_config_arguments,
     add_study_arguments,
-    overrides,
     run_study,
     settings_epilog,
     source_label,
+    trainer_config,
 )
 from cogmap.rl.config import PPOConfig
 from cogmap.studies.learning_dynamics import LearningDynamicsConfig
@@ -91,19 +91,9 @@ def add_parser(subparsers) -> None:
 def run_train(args) -> int:
     import csv
 
-    from cogmap.errors import CogmapError
-    from cogmap.rl.config import load_control_config
     from cogmap.rl.ppo import train
-    from cogmap.runs import check_run_folder
 
-    words = overrides(args)
-    if args.resume:
-        if args.out is None:
-            raise CogmapError("--resume needs --out, the run to continue")
-        check_run_folder(args.out, args.force, resume=True)  # before its config.yaml is read
-        config = load_control_config(args.config or args.out / "config.yaml", words)
-    else:
-        config = load_control_config(args.config, words)
+    config = trainer_config(args, PPOConfig)
     name = args.config.stem if args.config is not None else config.run_name
     out = args.out or Path("runs/control") / name / f"seed{config.seed}"
     train(config, out, progress=not args.quiet, force=args.force, resume=args.resume)

@@ -9,11 +9,10 @@ from cogmap.cli.common import (
     ArgumentParser,
     add_config_arguments,
     add_study_arguments,
-    overrides,
     run_study,
     settings_epilog,
+    trainer_config,
 )
-from cogmap.errors import CogmapError
 from cogmap.studies.world_models import AmbiguityConfig, EvaluationConfig, SamplesConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
@@ -89,16 +88,9 @@ def add_parser(subparsers) -> None:
 
 def run_train(args) -> int:
     from cogmap.runs import check_run_folder
-    from cogmap.worldmodels.train import evaluate, load_world_model_config, summary_line, train
+    from cogmap.worldmodels.train import evaluate, summary_line, train
 
-    words = overrides(args)
-    if args.resume:
-        if args.out is None:
-            raise CogmapError("--resume needs --out, the run to continue")
-        check_run_folder(args.out, args.force, resume=True)  # before its config.yaml is read
-        config = load_world_model_config(args.config or args.out / "config.yaml", words)
-    else:
-        config = load_world_model_config(args.config, words)
+    config = trainer_config(args, WorldModelConfig)
     if args.quiet:
         config.progress = False
     name = args.config.stem if args.config is not None else f"{config.domain}_{config.transition}"

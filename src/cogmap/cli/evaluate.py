@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cogmap.cli.common import add_study_arguments, run_study, source_label
+from cogmap.studies import path_integration
+from cogmap.studies.path_integration import EvaluationConfig
 
 HELP = "evaluate a trained path integrator against chance, stay-still and the decoding floor"
 DESCRIPTION = """\
@@ -18,8 +20,6 @@ device=cpu. About 75 s at the defaults on 2 CPU cores (decoding poses is most of
 
 
 def add_parser(subparsers) -> None:
-    from cogmap.studies.path_integration import EvaluationConfig
-
     p = subparsers.add_parser("evaluate", help=HELP, description=DESCRIPTION)
     add_study_arguments(p, EvaluationConfig, "runs/evaluate/<checkpoint name>",
                         source=("checkpoint", "a .ckpt written by cogmap train (or in pretrained/), or its run folder"))
@@ -27,7 +27,5 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cogmap.studies import path_integration
-
     return run_study(args, path_integration.run,
                      lambda config: Path("runs/evaluate") / source_label(Path(config.checkpoint)))

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from cogmap.cli.common import add_config_arguments, overrides, set_threads
+from cogmap.studies import quickstart
 
 HELP = "train, evaluate and report a small GRU path integrator on SO(3) x SO(3) in under 5 minutes"
 DESCRIPTION = """\
@@ -22,16 +23,15 @@ metrics and figures under --out.
 """
 
 def add_parser(subparsers) -> None:
-    from cogmap.studies.quickstart import QUICKSTART
-
     p = subparsers.add_parser("quickstart", help=HELP, description=DESCRIPTION)
     p.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="output folder (default runs/quickstart)")
     p.add_argument("--force", action="store_true", help="replace an earlier quickstart run in --out")
     p.add_argument("--workers", type=int, help="CPU threads to use")
-    batches = QUICKSTART["data"]["n_train"] // QUICKSTART["data"]["batch_size"]
+    preset = quickstart.QUICKSTART
+    batches = preset["data"]["n_train"] // preset["data"]["batch_size"]
     add_config_arguments(p, "trainer.max_epochs=1",
                          f"YAML file of TrainConfig settings over the quickstart's own (epochs of {batches} batches, "
-                         f"trainer.max_epochs={QUICKSTART['trainer']['max_epochs']} within the 3-minute budget)")
+                         f"trainer.max_epochs={preset['trainer']['max_epochs']} within the 3-minute budget)")
     p.set_defaults(run=run, settings="cogmap.pathint.train:TrainConfig")
 
 
@@ -39,7 +39,6 @@ def run(args) -> int:
     from cogmap.config import load
     from cogmap.pathint.train import TrainConfig
     from cogmap.runs import check_run_folder
-    from cogmap.studies import quickstart
 
     set_threads(args.workers)
     values = json.loads(json.dumps(quickstart.QUICKSTART))
@@ -52,7 +51,8 @@ def run(args) -> int:
     report = config.run_dir / "report"
     written = result.save(report)
     print()
-    print(result.summary().replace("quickstart done", f"quickstart done in {(time.perf_counter() - start) / 60:.1f} min"))
+    print(f"quickstart done in {(time.perf_counter() - start) / 60:.1f} min")
+    print(result.summary())
     print(f"  report: {report / 'report.md'}")
     print(f"  figures: {', '.join(str(p) for p in written if p.suffix == '.png')}")
     return 0

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cogmap.cli.common import ArgumentParser, add_study_arguments, run_study
+from cogmap.studies.treeworld import ForagingRunConfig, LocalizationConfig, SurvivalConfig, forage, localize, survival
 
 HELP = "the Tree World foraging world: run agents, plot and animate runs, compare survival"
 DESCRIPTION = """\
@@ -30,7 +31,6 @@ An existing, non-empty --out is not overwritten without --force.
 
 
 def add_parser(subparsers) -> None:
-    from cogmap.studies.treeworld import ForagingRunConfig, LocalizationConfig, SurvivalConfig
     from cogmap.treeworld.agents import AGENTS
     from cogmap.treeworld.localize import ALL_EXPERIMENTS
 
@@ -76,18 +76,12 @@ def add_parser(subparsers) -> None:
 
 
 def run_one(args) -> int:
-    from cogmap.studies.treeworld import forage
-
     return run_study(args, forage, lambda config: Path("runs/treeworld") / f"{config.agent}_seed{config.seed}")
 
 
 def run_survival(args) -> int:
-    from cogmap.studies.treeworld import survival
-
     return run_study(args, survival, lambda config: Path("runs/treeworld/survival"))
 
 
 def run_localize(args) -> int:
-    from cogmap.studies.treeworld import localize
-
     return run_study(args, localize, lambda config: Path("runs/treeworld/localize"))

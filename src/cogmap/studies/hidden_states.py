@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_positive_int
 from cogmap.studies.base import Result, draw_figures
 
 
@@ -47,8 +47,7 @@ class HiddenStatesConfig:
         if not self.checkpoint:
             raise CogmapError("checkpoint is required: the .ckpt (or run folder) to analyse")
         for key in ("trajectories", "grid_trajectories", "harmonics_trajectories", "topology_trajectories"):
-            if getattr(self, key) < 1:
-                raise CogmapError(f"{key} must be >= 1, got {getattr(self, key)}")
+            check_positive_int(key, getattr(self, key))
         if self.bins < 2:
             raise CogmapError(f"bins must be at least 2, got {self.bins}")
         if self.symmetry_elements < 0:

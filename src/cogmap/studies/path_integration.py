@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cogmap.config import choice
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_positive_int
 from cogmap.pathint.data import GenerationConfig
 from cogmap.studies.base import Result, draw_figures
 
@@ -93,8 +93,7 @@ class BaselineConfig:
     def __post_init__(self):
         if self.data is not None and self.generation is not None:
             raise CogmapError("data reads a file's own settings; drop generation (or data)")
-        if self.trajectories < 1:
-            raise CogmapError(f"trajectories must be >= 1, got {self.trajectories}")
+        check_positive_int("trajectories", self.trajectories)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cogmap.cells import KERNELS, LAYOUTS
 from cogmap.config import choice
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_positive_int
 from cogmap.geometry import SPACES
 from cogmap.studies.base import Result, draw_figures
 
@@ -42,8 +42,7 @@ class EffectiveCellsConfig:
             if not values or not all(math.isfinite(v) and v > 0 for v in values):
                 raise CogmapError(f"{key} must be a list of positive numbers, got {values!r}")
         for key in ("cells", "samples"):
-            if getattr(self, key) < 1:
-                raise CogmapError(f"{key} must be >= 1, got {getattr(self, key)}")
+            check_positive_int(key, getattr(self, key))
 
 
 @dataclass(frozen=True)

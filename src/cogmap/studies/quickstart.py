@@ -104,7 +104,7 @@ class QuickstartResult(Result):
         short, long = self.evaluations["short"], self.evaluations["long"]
         m, s = short.model, short.stay_still
         return "\n".join([
-            f"quickstart done (training: {self.stopped()})",
+            f"  training: {self.stopped()}",
             f"  {self.verdict}",
             f"  at {short.steps} steps: accuracy {m.accuracy:.3f}  (stay still {s.accuracy:.3f}, chance "
             f"{short.chance.accuracy:.3f})",

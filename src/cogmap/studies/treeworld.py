@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cogmap.config import choice
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_positive_int
 from cogmap.studies.base import Result, draw_figures
 from cogmap.treeworld import TreeWorldConfig
 from cogmap.treeworld.agents import AGENTS
@@ -30,10 +30,6 @@ from cogmap.treeworld.localize import ALL_EXPERIMENTS, LOCALIZERS, check_grid
 
 ANIMATIONS = ("none", "gif", "mp4")
 
-
-def _at_least(config, key: str, minimum: int = 1) -> None:
-    if getattr(config, key) < minimum:
-        raise CogmapError(f"{key} must be >= {minimum}, got {getattr(config, key)}")
 
 
 def _noise(key: str, value: float | None) -> None:
@@ -63,8 +59,8 @@ class ForagingRunConfig:
     world: TreeWorldConfig = dataclasses.field(default_factory=TreeWorldConfig)
 
     def __post_init__(self):
-        _at_least(self, "steps")
-        _at_least(self, "stride")
+        check_positive_int("steps", self.steps)
+        check_positive_int("stride", self.stride)
         _noise("action_noise", self.action_noise)
 
 
@@ -158,7 +154,7 @@ class SurvivalConfig:
         for noise in self.action_noise:
             _noise("action_noise", noise)
         for key in ("worlds", "steps", "batch"):
-            _at_least(self, key)
+            check_positive_int(key, getattr(self, key))
 
 
 @dataclass(frozen=True)
@@ -241,8 +237,8 @@ class LocalizationConfig:
         if not self.names or any(n not in ALL_EXPERIMENTS for n in self.names):
             raise CogmapError(f"experiments must name experiments from {', '.join(ALL_EXPERIMENTS)} (or [all]), "
                               f"got {self.experiments!r}")
-        _at_least(self, "steps")
-        _at_least(self, "stride")
+        check_positive_int("steps", self.steps)
+        check_positive_int("stride", self.stride)
         if self.memory_mix is not None and not 0 <= self.memory_mix <= 1:
             raise CogmapError(f"memory_mix must be in [0, 1], got {self.memory_mix}")
         _noise("action_noise", self.action_noise)

@@ -41,7 +41,7 @@ import torch
 
 from cogmap.analysis.cycles import average_cycles, cycle_starts, smooth_cycle, speed_axis, split_cycles
 from cogmap.analysis.tangling import tangle_analysis
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_positive_int
 from cogmap.rl.policy import Policy, make_agent
 from cogmap.studies.base import Result
 
@@ -337,8 +337,7 @@ class WalkingConfig:
         if not self.source:
             raise CogmapError("source is required: a walker's run folder or checkpoint")
         for key, minimum in (("envs", 1), ("steps", 20), ("warmup", 0), ("n_pcs", 1)):
-            if getattr(self, key) < minimum:
-                raise CogmapError(f"{key} must be >= {minimum}, got {getattr(self, key)}")
+            check_positive_int(key, getattr(self, key), minimum)
         def number(value) -> bool:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -21,13 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_positive_int
 from cogmap.studies.base import Result, draw_figures
-
-
-def _at_least(config, key: str, minimum: int = 1) -> None:
-    if getattr(config, key) < minimum:
-        raise CogmapError(f"{key} must be >= {minimum}, got {getattr(config, key)}")
 
 
 def _domains(names) -> None:
@@ -50,8 +45,8 @@ class EvaluationConfig:
     def __post_init__(self):
         if not self.source:
             raise CogmapError("source is required: a run folder of `cogmap equivariance train`, or model.pt")
-        _at_least(self, "trajectories", 2)
-        _at_least(self, "steps")
+        check_positive_int("trajectories", self.trajectories, 2)
+        check_positive_int("steps", self.steps)
 
 
 @dataclass(frozen=True)
@@ -113,9 +108,9 @@ class AmbiguityConfig:
 
     def __post_init__(self):
         _domains([self.domain])
-        _at_least(self, "size", 2)
-        _at_least(self, "queries")
-        _at_least(self, "references")
+        check_positive_int("size", self.size, 2)
+        check_positive_int("queries", self.queries)
+        check_positive_int("references", self.references)
         if not 0 < self.near < self.far:
             raise CogmapError(f"need 0 < near < far, got near={self.near} and far={self.far}")
         if not self.ratio > 0:
@@ -158,8 +153,8 @@ class SamplesConfig:
         if not self.domains:
             raise CogmapError("domains must name at least one domain")
         _domains(self.domains)
-        _at_least(self, "size", 2)
-        _at_least(self, "steps")
+        check_positive_int("size", self.size, 2)
+        check_positive_int("steps", self.steps)
 
 
 @dataclass(frozen=True)
