@@ -70,3 +70,12 @@ def test_the_config_system_answers_to_its_former_name_too():
     import cogmap.typed
 
     assert cogmap.typed.load is cogmap.config.load and cogmap.typed.parse is cogmap.config.parse
+
+
+def test_an_optional_section_reports_the_key_inside_it():
+    from cogmap.studies.path_integration import BaselineConfig
+
+    with pytest.raises(CogmapError, match=r"^generation.cells must be an integer >= 1, got -3$"):
+        load(BaselineConfig, None, ["generation.cells=-3"])
+    assert load(BaselineConfig, None, ["generation.cells=8"]).generation.cells == 8
+    assert load(BaselineConfig, None, []).generation is None

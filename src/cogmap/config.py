@@ -69,6 +69,9 @@ def _convert(key: str, value: Any, kind: Any) -> Any:
             return None
         if type(value) in args:  # int | float: 1.0 stays a float (Lightning reads 1.0 and 1 differently)
             return value
+        sections = [a for a in args if dataclasses.is_dataclass(a)]
+        if isinstance(value, Mapping) and len(sections) == 1:  # a section's own error names its key
+            return _convert(key, value, sections[0])
         for option in (a for a in args if a is not type(None)):
             try:
                 return _convert(key, value, option)

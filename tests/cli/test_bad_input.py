@@ -154,3 +154,10 @@ def test_failed_commands_leave_nothing_behind(tmp_path, capsys, monkeypatch):
     assert code == 2 and "ffmpeg" in err[0] and not (tmp_path / "movie").exists()
     code, err = run(["analyze", "pretrained/nothing.ckpt"], capsys)
     assert code == 2 and not (tmp_path / "runs").exists()
+
+
+def test_settings_beyond_the_machines_memory_are_one_line_and_exit_2(tmp_path, capsys):
+    # 10^14 random rotations: 1.6 PB asked for at once, beyond any machine's address space (128 TiB)
+    code, err = run(["cells", "samples=100000000000000", "--out", tmp_path / "cells"], capsys)
+    assert code == 2 and len(err) == 1 and "not enough memory for these settings (1,490,116.1 GiB" in err[0], err
+    assert not (tmp_path / "cells").exists()

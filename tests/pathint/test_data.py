@@ -326,3 +326,17 @@ def test_online_batches_are_seeded_fresh_and_worker_independent():
     assert all(torch.equal(a, b) for a, b in zip(sorted(first, key=lambda t: float(t.sum())), from_workers))
     batch = online.batch(0)
     assert batch["targets"].shape == (8, 20, 64) and batch["initial_code"].shape == (8, 64)
+
+
+def test_a_data_file_too_large_for_the_machine_is_refused_before_anything_is_allocated(tmp_path, monkeypatch):
+    from cogmap.pathint.data import trajectory_bytes, write_trajectory_file
+
+    config = GenerationConfig(seq_len=7)
+    path = write_trajectory_file(tmp_path / "small.pt", config, 30, 10, progress=False)
+    held = torch.load(path, weights_only=True)["splits"]
+    stored = sum(held[s][k].numel() * held[s][k].element_size() for s in held for k in ("initial_states", "velocities"))
+    assert trajectory_bytes(config, 40) == stored  # the estimate is exactly what the file holds
+    monkeypatch.setattr(data_module, "available_memory", lambda: trajectory_bytes(config, 40) - 1)
+    with pytest.raises(CogmapError, match="40 trajectories of 7 steps need 0.0 GiB, but there are 0.0 GiB of free memory"):
+        write_trajectory_file(tmp_path / "big.pt", config, 30, 10, progress=False)
+    assert not list(tmp_path.glob("big*"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 from cogmap import __version__
@@ -69,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         return _stdout_closed()
     except CogmapError as error:
         sys.stderr.write(f"cogmap: error: {error}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("cogmap: error: not enough memory for these settings; ask for fewer trajectories, samples or "
+                         "steps\n")
+        return 2
+    except RuntimeError as error:
+        reason = str(error)
+        if "can't allocate memory" not in reason and "out of memory" not in reason.lower():
+            raise
+        asked = re.search(r"allocate (\d+) bytes", reason)
+        size = f" ({int(asked.group(1)) / 2**30:,.1f} GiB asked for at once)" if asked else ""
+        sys.stderr.write(f"cogmap: error: not enough memory for these settings{size}; ask for fewer trajectories, "
+                         "samples or steps\n")
         return 2
     except OSError as error:  # an unwritable --out, a full disk, a directory where a file should be
         where = f": {error.filename}" if error.filename else ""

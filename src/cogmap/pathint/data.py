@@ -369,6 +369,33 @@ class DataFileConfig:
         check_positive_int("n_val", self.n_val)
 
 
+def trajectory_bytes(config: GenerationConfig, n: int) -> int:
+    """The bytes ``n`` trajectories take in a data file (start states and velocities, float32)."""
+    per_trajectory = config.joints * math.prod(config.space.point_shape) + config.seq_len * config.velocity_dim
+    return 4 * n * per_trajectory
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for allocation now (Linux and macOS), or None where it cannot be told."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(path: Path, config: GenerationConfig, n: int) -> None:
+    """Refuse, before anything is allocated, a data file larger than the free memory or the free disk."""
+    import shutil
+
+    need = trajectory_bytes(config, n)
+    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    for where, free in (("memory", available_memory()), ("disk space at " + str(folder), shutil.disk_usage(folder).free)):
+        if free is not None and need > free:
+            raise CogmapError(f"{n:,} trajectories of {config.seq_len} steps need {need / 2**30:.1f} GiB, but there "
+                              f"are {free / 2**30:.1f} GiB of free {where}; generate fewer (n_train, n_val) or train "
+                              "on fresh trajectories without a file (data.source=online)")
+
+
 def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_train: int, n_val: int, *,
                           chunk_size: int = 16384, progress: bool = True) -> Path:
     """Generate both splits and write them atomically: a temporary file renamed into place.
@@ -385,6 +412,7 @@ def write_trajectory_file(path: str | os.PathLike, config: GenerationConfig, n_t
     path = Path(path)
     if path.is_dir():
         raise CogmapError(f"output {path} is a directory; give a file name such as {path / DEFAULT_PATH.name}")
+    check_fits(path, config, n_train + n_val)  # everything is held in memory, then written
     remove_stale_partials(path)
     space = config.space
     splits = {}
