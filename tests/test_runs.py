@@ -198,6 +198,7 @@ def test_every_trainer_writes_the_one_checkpoint_header(tmp_path, cli):
         cogmap.load(tmp_path / "world", kind="policy")
 
 
+@pytest.mark.slow  # a PPO training twice; the fast tier resumes a run in test_ppo
 def test_a_run_begun_before_the_header_still_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     # resume.pt as the cogmap before the one header wrote it (flat keys): a run begun then continues exactly
     from cogmap.rl import PPOConfig
