@@ -126,12 +126,17 @@ def parse(cls, values: Mapping | None, prefix: str = ""):
     """An instance of the dataclass ``cls`` from ``values``, every key, type and choice checked.
 
     Missing keys take the field's default; nested dataclass fields take nested mappings.
-    Errors name the full key (``prefix`` + field name), e.g. ``data.generation.dt``.
+    Errors name the full key (``prefix`` + field name), e.g. ``data.generation.dt``. A class may
+    define ``upgrade(values) -> values`` (a static method) to read settings written under an
+    older layout, so files saved before a key moved keep loading.
     """
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
         raise CogmapError(f"{prefix.rstrip('.') or 'config'} must be a mapping of keys to values, got {values!r}")
+    upgrade = getattr(cls, "upgrade", None)
+    if upgrade is not None:
+        values = upgrade(values)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(str(k) for k in values if k not in fields)

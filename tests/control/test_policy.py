@@ -13,7 +13,7 @@ from cogmap.rl.ppo import train
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("policy") / "run"
-    train(PPOConfig(observation="full", cell="lstm", total_steps=3 * 1600, seed=4, eval_episodes=2, num_envs=8,
+    train(PPOConfig(env_kwargs={"observation": "full"}, cell="lstm", total_steps=3 * 1600, seed=4, eval_episodes=2, num_envs=8,
                     minibatches=4, epochs=10, noise_repeat=1), folder, progress=False)
     return folder
 
@@ -104,7 +104,7 @@ def test_damaged_and_foreign_policy_files_are_refused(tmp_path, run_dir):
 
 def test_version_1_checkpoints_load_with_the_scaling_they_were_trained_with(tmp_path):
     # Version 1 saved the bare agent (scaling done outside it) and the flat config.
-    config = PPOConfig(observation="full", cell="rnn")
+    config = PPOConfig(env_kwargs={"observation": "full"}, cell="rnn")
     with torch.random.fork_rng():
         torch.manual_seed(0)
         agent = RecurrentActorCritic(3, 1, "rnn", 64, 64)

@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from cogmap.analysis.dynamics import recurrent_step
+from cogmap.config import parse, to_dict
 from cogmap.envs.pendulum import BatchedPendulum
 from cogmap.envs.vector import Transition
 from cogmap.errors import CogmapError
 from cogmap.rl import ppo as ppo_module
 from cogmap.rl.agents import AgentOutput, RecurrentActorCritic
-from cogmap.rl.config import PPOConfig, load_control_config
+from cogmap.rl.config import PPOConfig, load_control_config, make_env_for
 from cogmap.rl.episodes import evaluate_policy
 from cogmap.rl.policy import load_policy, make_agent
 from cogmap.rl.ppo import advantages, collect, sequence_forward, train
@@ -172,7 +173,7 @@ def test_collect_handles_terminations_truncations_and_episode_starts_of_any_env(
 
 @pytest.mark.slow
 def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy(tmp_path):
-    config = PPOConfig(observation="full", cell="rnn", total_steps=64_000, seed=1, num_envs=8, minibatches=4, epochs=10,
+    config = PPOConfig(env_kwargs={"observation": "full"}, cell="rnn", total_steps=64_000, seed=1, num_envs=8, minibatches=4, epochs=10,
                        noise_repeat=1)  # the first runs' settings
     with torch.random.fork_rng():
         torch.manual_seed(1)
@@ -189,7 +190,7 @@ def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy
 
 
 def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
-    config = PPOConfig(observation="partial", cell="gru", hidden=16, head=16, num_envs=2, minibatches=2,
+    config = PPOConfig(env_kwargs={"observation": "partial"}, cell="gru", hidden=16, head=16, num_envs=2, minibatches=2,
                        total_steps=4 * 400, seed=3, eval_episodes=2)
     train(config, tmp_path / "whole", progress=False)
     train_until_cut(config, tmp_path / "cut", monkeypatch, collects=3)
@@ -258,6 +259,23 @@ def test_control_config_errors_name_the_key():
     assert (config.observation, config.cell, config.total_steps, config.hidden) == ("partial", "gru", 5000, 64)
 
 
+def test_the_pendulums_observation_is_one_of_its_env_kwargs_and_older_layouts_still_read():
+    assert PPOConfig().observation == "partial" and PPOConfig().env_kwargs == {}  # the registry's pendulum
+    full = load_control_config(None, ["env_kwargs.observation=full"])
+    assert full.env_kwargs == {"observation": "full"} and make_env_for(full, num_envs=1).observation_dim == 3
+    assert make_env_for(PPOConfig(), num_envs=1).observation_dim == 2
+    with pytest.raises(CogmapError, match="env_kwargs.observation must be one of 'full', 'partial'"):
+        load_control_config(None, ["env_kwargs.observation=fool"])
+    # Every checkpoint saved before the move holds a top-level observation: a pendulum's moves, another task's goes.
+    old = parse(PPOConfig, {"observation": "full", "cell": "rnn"})
+    assert old.env_kwargs == {"observation": "full"} and old.observation == "full" and "observation" not in to_dict(old)
+    walker = parse(PPOConfig, {"env": "cogmap/CheetahVelocity-v0", "observation": "partial", "env_kwargs": {"frame_skip": 5}})
+    assert walker.env_kwargs == {"frame_skip": 5} and walker.observation is None
+    assert (PPOConfig().run_name, full.run_name) == ("pendulum_partial_gru", "pendulum_full_gru")
+    assert PPOConfig(env="arm_reach", env_kwargs={"observe": "pose", "max_speed": 2.0}, cell="mlp").run_name == \
+        "arm_reach_pose_mlp"
+
+
 def test_control_train_cli_end_to_end(tmp_path, cli):
     result = cli("control", "train", "--config", "configs/control/pendulum_po_lstm.yaml", "seed=2",
                         "--out", tmp_path / "run", "--quiet", "total_steps=6400", "eval_episodes=4")
@@ -298,7 +316,7 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
     from cogmap.studies.learning_dynamics import Correlation, RunStudy, distance_reward_correlation, study
 
     for seed in (0, 1):
-        train(PPOConfig(observation="partial", cell="gru", total_steps=4800, seed=seed, eval_episodes=2, num_envs=8,
+        train(PPOConfig(env_kwargs={"observation": "partial"}, cell="gru", total_steps=4800, seed=seed, eval_episodes=2, num_envs=8,
                         minibatches=4, epochs=10, noise_repeat=1),
               tmp_path / f"run{seed}", progress=False)
     result = study(tmp_path / "run0", every=2, episodes=2, fixed_point_starts=16, iterations=200)
@@ -325,17 +343,17 @@ def test_learning_dynamics_study_and_analyze_cli(tmp_path, cli):
 
 
 def test_a_run_can_start_from_a_saved_agent_of_the_same_shape(tmp_path):
-    first = PPOConfig(observation="full", total_steps=1600, num_envs=8, minibatches=4, epochs=1, eval_episodes=2,
+    first = PPOConfig(env_kwargs={"observation": "full"}, total_steps=1600, num_envs=8, minibatches=4, epochs=1, eval_episodes=2,
                       normalize_observations=True, seed=0)
     source = train(first, tmp_path / "first", progress=False) / "checkpoints" / "update_0001.pt"
     saved = load_policy(source).agent.state_dict()
     # A fresh agent of another seed takes every weight and the observation statistics of the saved one.
-    agent = make_agent(PPOConfig(observation="full", normalize_observations=True, seed=5))
+    agent = make_agent(PPOConfig(env_kwargs={"observation": "full"}, normalize_observations=True, seed=5))
     assert not torch.equal(agent.state_dict()["core.weight_hh_l0"], saved["core.weight_hh_l0"])
     ppo_module.initialise_from(agent, source)
     assert all(torch.equal(v, saved[k]) for k, v in agent.state_dict().items())
     # Training from it: the run's first update starts where the saved agent stopped, not from scratch.
-    tuned = train(PPOConfig(observation="full", total_steps=1600, num_envs=8, minibatches=4, epochs=1, eval_episodes=2,
+    tuned = train(PPOConfig(env_kwargs={"observation": "full"}, total_steps=1600, num_envs=8, minibatches=4, epochs=1, eval_episodes=2,
                             normalize_observations=True, seed=5, lr=1e-12, init_from=str(source)),
                   tmp_path / "tuned", progress=False)
     after = load_policy(tuned / "checkpoints" / "update_0001.pt").agent.state_dict()
@@ -343,6 +361,6 @@ def test_a_run_can_start_from_a_saved_agent_of_the_same_shape(tmp_path):
         torch.testing.assert_close(after[name], saved[name], atol=1e-6, rtol=0)
     assert float(after["normalizer.count"]) > float(saved["normalizer.count"])  # its statistics go on
     with pytest.raises(CogmapError, match="differs"):
-        ppo_module.initialise_from(make_agent(PPOConfig(observation="full", hidden=32)), source)
+        ppo_module.initialise_from(make_agent(PPOConfig(env_kwargs={"observation": "full"}, hidden=32)), source)
     with pytest.raises(CogmapError, match="init_from"):
         PPOConfig(init_from="")

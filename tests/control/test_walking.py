@@ -58,7 +58,7 @@ def test_a_walker_that_never_lifts_a_foot_has_no_cycles_to_analyse():
 
 
 def test_the_study_refuses_an_agent_that_is_not_a_walker():
-    policy = Policy(RecurrentActorCritic(3), PPOConfig(observation="full"))
+    policy = Policy(RecurrentActorCritic(3), PPOConfig(env_kwargs={"observation": "full"}))
     with pytest.raises(CogmapError, match="needs a walker"):
         record(policy, 1.0, envs=1, steps=20)
 

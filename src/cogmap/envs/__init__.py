@@ -26,25 +26,24 @@ from cogmap.envs.reacher import REACHER_ID
 from cogmap.envs.reaching import ARM_REACH_ID, BatchedArmReach, PoseController
 from cogmap.envs.vector import GymnasiumVectorEnv, Transition, VectorEnv
 
-# name -> factory(num_envs, seed, device, observation, env_kwargs): the batched torch environments.
+# name -> factory(num_envs, seed, device, env_kwargs): the batched torch environments.
 BATCHED: dict[str, Callable[..., VectorEnv]] = {
     "pendulum": pendulum.make_batched,
     "arm_reach": reaching.make_batched,
 }
 
 
-def make_env(name: str, num_envs: int, seed: int = 0, observation: str = "full", device=None,
-             env_kwargs: dict | None = None) -> VectorEnv:
+def make_env(name: str, num_envs: int, seed: int = 0, device=None, env_kwargs: dict | None = None) -> VectorEnv:
     """``num_envs`` copies of the environment ``name`` (a key of :data:`BATCHED` or a Gymnasium id), seeded.
 
-    ``observation`` is the pendulum's mode (full or partial); ``env_kwargs`` go to the
-    environment's constructor (e.g. ``{"frame_skip": 5}`` for a Gymnasium id, ``{"observe":
-    "pose"}`` for the arm).
+    ``env_kwargs`` are the environment's own settings, given to its constructor (e.g.
+    ``{"observation": "full"}`` for the pendulum, ``{"observe": "pose"}`` for the arm,
+    ``{"frame_skip": 5}`` for a Gymnasium id).
     """
     factory = BATCHED.get(name)
     if factory is None:
         return GymnasiumVectorEnv(name, num_envs, seed=seed, device=device, **(env_kwargs or {}))
-    return factory(num_envs, seed=seed, device=device, observation=observation, env_kwargs=env_kwargs)
+    return factory(num_envs, seed=seed, device=device, env_kwargs=env_kwargs)
 
 
 for _module in (pendulum, locomotion, reaching, reacher):

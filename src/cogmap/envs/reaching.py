@@ -243,10 +243,8 @@ class BatchedArmReach:
         return Transition(observation, reward.float(), torch.zeros_like(truncated), truncated, final)
 
 
-def make_batched(num_envs: int, seed: int = 0, device=None, observation: str = "full",
-                 env_kwargs: dict | None = None) -> BatchedArmReach:
-    """The registry's factory (:func:`cogmap.envs.make_env`): the arm's options come in ``env_kwargs``
-    (``observation`` is the pendulum's setting; the arm's is ``observe``)."""
+def make_batched(num_envs: int, seed: int = 0, device=None, env_kwargs: dict | None = None) -> BatchedArmReach:
+    """The registry's factory (:func:`cogmap.envs.make_env`): the arm's options come in ``env_kwargs``."""
     try:
         return BatchedArmReach(num_envs, seed=seed, device=device, **(env_kwargs or {}))
     except TypeError as error:

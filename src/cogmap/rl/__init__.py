@@ -1,7 +1,7 @@
 """The learner: recurrent PPO, the actor-critics it trains, trained policies and their episodes.
 
 >>> from cogmap.rl import PPOConfig, train, load_policy
->>> train(PPOConfig(env="pendulum", observation="partial", cell="gru"), "runs/control/pendulum_po_gru")
+>>> train(PPOConfig(env="pendulum", env_kwargs={"observation": "partial"}, cell="gru"), "runs/control/pendulum_po_gru")
 >>> policy = load_policy("runs/control/pendulum_po_gru")            # or cogmap.load(...)
 >>> policy.reset(); action = policy.act(observation)                # raw observations in
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from cogmap.config import check_choices, choice, load
 from cogmap.envs import OBSERVATION_MODES, VectorEnv, make_env
+from cogmap.envs.pendulum import PENDULUM_OBSERVATION
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.rl.agents import CELLS
 
@@ -20,9 +21,10 @@ class PPOConfig:
     # The defaults are the tuned settings of the default task, the partially observable pendulum with a
     # GRU core (configs/control/pendulum_po_gru.yaml, RESULTS.md's sweep); configs/control/*.yaml hold
     # every other task's settings.
-    env: str = "pendulum"  # the batched torch pendulum, or any Gymnasium id with Box spaces
-    env_kwargs: dict = field(default_factory=dict)  # for the Gymnasium env's constructor, e.g. {frame_skip: 5}
-    observation: str = choice("partial", OBSERVATION_MODES)  # pendulum: "full" (cos, sin, velocity) or "partial"
+    env: str = "pendulum"  # a name of cogmap.envs.BATCHED (pendulum, arm_reach) or any Gymnasium id with Box spaces
+    # The environment's own settings, given to its constructor: e.g. {observation: full} for the pendulum
+    # (default partial), {observe: pose} for the arm, {frame_skip: 5} for a Gymnasium id.
+    env_kwargs: dict = field(default_factory=dict)
     cell: str = choice("gru", CELLS)
     hidden: int = 64
     head: int = 64
@@ -70,8 +72,27 @@ class PPOConfig:
                               f"rollout (num_envs x num_steps / bptt)")
         if not self.env or not isinstance(self.env, str):
             raise CogmapError(f"env must name an environment, got {self.env!r}")
+        if self.env == "pendulum" and self.observation not in OBSERVATION_MODES:
+            raise CogmapError(f"env_kwargs.observation must be one of {', '.join(map(repr, OBSERVATION_MODES))}, "
+                              f"got {self.observation!r}")
         if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from):
             raise CogmapError(f"init_from must be the path of a saved agent, got {self.init_from!r}")
+
+    @staticmethod
+    def upgrade(values):
+        """Settings saved before the pendulum's ``observation`` moved into ``env_kwargs`` (every older checkpoint)."""
+        if "observation" not in values:
+            return values
+        values = dict(values)
+        mode = values.pop("observation")
+        if values.get("env", "pendulum") == "pendulum":  # other tasks saved the unused default; it is dropped
+            values["env_kwargs"] = {"observation": mode, **(values.get("env_kwargs") or {})}
+        return values
+
+    @property
+    def observation(self) -> str | None:
+        """The pendulum's observation mode (``env_kwargs.observation``), None for any other environment."""
+        return self.env_kwargs.get("observation", PENDULUM_OBSERVATION) if self.env == "pendulum" else None
 
     @property
     def sequence_length(self) -> int:
@@ -89,8 +110,12 @@ class PPOConfig:
 
     @property
     def run_name(self) -> str:
-        env = f"pendulum_{'fo' if self.observation == 'full' else 'po'}" if self.env == "pendulum" else self.env
-        return f"{env}_{self.cell}"
+        """A folder name from the task, its word-valued settings and the cell, e.g. ``pendulum_full_gru``."""
+        words = [self.env.rsplit("/", 1)[-1]]
+        words += [str(v) for k, v in sorted(self.env_kwargs.items()) if isinstance(v, str) and v.isidentifier()]
+        if self.env == "pendulum" and "observation" not in self.env_kwargs:
+            words.append(PENDULUM_OBSERVATION)
+        return "_".join(words + [self.cell])
 
 
 def load_control_config(path=None, overrides=()) -> PPOConfig:
@@ -100,5 +125,5 @@ def load_control_config(path=None, overrides=()) -> PPOConfig:
 
 def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None) -> VectorEnv:
     """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's)."""
-    return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, config.observation,
-                    device=device, env_kwargs=config.env_kwargs)
+    return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, device=device,
+                    env_kwargs=config.env_kwargs)

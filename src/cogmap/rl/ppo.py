@@ -263,6 +263,80 @@ def as_vector_env(env, device=None) -> VectorEnv:
     return env
 
 
+@dataclass
+class Cursor:
+    """Where the environments stand between updates: the last observation, the recurrent state, which
+    copies start an episode at the next step, and the returns of the episodes under way."""
+
+    observation: torch.Tensor
+    state: torch.Tensor
+    starts: torch.Tensor
+    episode_returns: torch.Tensor
+
+    @classmethod
+    def fresh(cls, env: VectorEnv, agent: RecurrentActorCritic) -> Cursor:
+        """New episodes in every copy."""
+        observation = env.reset()
+        device = observation.device
+        return cls(observation, agent.initial_state(env.num_envs), torch.ones(env.num_envs, dtype=torch.bool, device=device),
+                   torch.zeros(env.num_envs, device=device))
+
+    def state_dict(self) -> dict:
+        return {"observation": self.observation.cpu(), "recurrent_state": self.state.cpu(), "starts": self.starts.cpu(),
+                "episode_returns": self.episode_returns.cpu()}
+
+    @classmethod
+    def from_saved(cls, saved: dict, device) -> Cursor:
+        """The cursor of a :func:`resume_state` (which names the recurrent state ``state``)."""
+        return cls(*(saved[key].to(device) for key in ("observation", "state", "starts", "episode_returns")))
+
+
+LOSSES = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
+
+
+def update_policy(agent: RecurrentActorCritic, optimiser: torch.optim.Optimizer, data: Rollout, config: PPOConfig,
+                  generator: torch.Generator) -> tuple[dict, torch.Tensor]:
+    """PPO's update on one rollout: ``config.epochs`` passes of clipped minibatch steps over its
+    BPTT sequences, in an order drawn from ``generator``. Returns the mean of each of
+    :data:`LOSSES` over the minibatches, and the (unscaled-reward) returns the values were fitted to."""
+    adv, returns = advantages(data.rewards * config.reward_scale, data.values, data.next_values,
+                              data.terminated, data.done, config.gamma, config.gae_lambda)
+    sums = dict.fromkeys(LOSSES, 0.0)
+    count = 0
+    seq = sequences(data, adv, returns, config.sequence_length)
+    device = data.rewards.device
+    order = torch.randperm(config.sequences, generator=generator).to(device)
+    for _ in range(config.epochs):
+        for chunk in order.chunk(config.minibatches):
+            mean, value = sequence_forward(agent, seq.observations[chunk], seq.states[chunk], seq.starts[chunk])[:2]
+            dist = agent.distribution(mean)
+            log_ratio = dist.log_prob(seq.actions[chunk]).sum(-1) - seq.log_probs[chunk]
+            ratio = log_ratio.exp()
+            a = seq.advantages[chunk]
+            a = (a - a.mean()) / (a.std() + 1e-8)
+            policy_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - config.clip, 1 + config.clip)).mean()
+            value_loss = 0.5 * (value - seq.returns[chunk]).pow(2).mean()
+            entropy = dist.entropy().mean()
+            loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
+            optimiser.step()
+            with torch.no_grad():  # CleanRL's diagnostics of how far the update moved the policy
+                for key, value_ in (("policy_loss", policy_loss), ("value_loss", value_loss), ("entropy", entropy),
+                                    ("approx_kl", ((ratio - 1) - log_ratio).mean()),
+                                    ("clip_fraction", ((ratio - 1).abs() > config.clip).float().mean())):
+                    sums[key] += float(value_)
+            count += 1
+        order = order[torch.randperm(config.sequences, generator=generator).to(device)]
+    return {key: total / count for key, total in sums.items()}, returns
+
+
+def _closing(env, ours: bool) -> None:
+    if ours and hasattr(env, "close"):
+        env.close()
+
+
 def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: bool = False,
           resume: bool = False, env=None, eval_env=None) -> Path:
     """Train (or, with ``resume``, continue) a run in ``run_dir``; see the module's docstring for what it writes.
@@ -296,6 +370,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     optimiser = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     generator = torch.Generator().manual_seed(config.seed + 1)
     metrics = MetricsLog(run_dir, METRICS)
+    first, steps, elapsed = 1, 0, 0.0
     if resume:
         saved = resume_state(run_dir / "resume.pt")
         agent.load_state_dict(saved["agent"])
@@ -303,20 +378,13 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
         generator.set_state(saved["generator"])
         if saved.get("env") is not None and hasattr(env, "load_state_dict"):
             env.load_state_dict(saved["env"])
-            observation = saved["observation"].to(device)
-            state, starts = saved["state"].to(device), saved["starts"].to(device)
-            episode_returns = saved["episode_returns"].to(device)
+            cursor = Cursor.from_saved(saved, device)
         else:  # an environment that cannot be saved starts new episodes
-            observation, state = env.reset(), agent.initial_state(env.num_envs)
-            starts = torch.ones(env.num_envs, dtype=torch.bool, device=device)
-            episode_returns = torch.zeros(env.num_envs, device=device)
+            cursor = Cursor.fresh(env, agent)
         first, steps, elapsed = saved["update"] + 1, saved["steps"], saved["elapsed_s"]
         metrics.keep(lambda row: int(row["update"]) < first)
     else:
-        observation, state = env.reset(), agent.initial_state(env.num_envs)
-        starts = torch.ones(env.num_envs, dtype=torch.bool, device=device)
-        episode_returns = torch.zeros(env.num_envs, device=device)
-        first, steps, elapsed = 1, 0, 0.0
+        cursor = Cursor.fresh(env, agent)
         metrics.start()
     bar = tqdm(range(first, config.updates + 1), desc="updates", unit="update", disable=not progress,
                initial=first - 1, total=config.updates)
@@ -326,45 +394,18 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
         for group in optimiser.param_groups:
             group["lr"] = lr
         finished: list[float] = []
-        data, observation, state, starts = collect(agent, env, observation, state, starts, config.num_steps, generator,
-                                                   config.noise_repeat, episode_returns, finished)
+        data, *where = collect(agent, env, cursor.observation, cursor.state, cursor.starts, config.num_steps, generator,
+                               config.noise_repeat, cursor.episode_returns, finished)
+        cursor = Cursor(*where, cursor.episode_returns)  # collect() adds to the running returns in place
         steps += data.rewards.numel()
-        adv, returns = advantages(data.rewards * config.reward_scale, data.values, data.next_values,
-                                  data.terminated, data.done, config.gamma, config.gae_lambda)
-        sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
-        count = 0
-        seq = sequences(data, adv, returns, config.sequence_length)
-        order = torch.randperm(config.sequences, generator=generator).to(device)
-        for _ in range(config.epochs):
-            for chunk in order.chunk(config.minibatches):
-                mean, value = sequence_forward(agent, seq.observations[chunk], seq.states[chunk], seq.starts[chunk])[:2]
-                dist = agent.distribution(mean)
-                log_ratio = dist.log_prob(seq.actions[chunk]).sum(-1) - seq.log_probs[chunk]
-                ratio = log_ratio.exp()
-                a = seq.advantages[chunk]
-                a = (a - a.mean()) / (a.std() + 1e-8)
-                policy_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - config.clip, 1 + config.clip)).mean()
-                value_loss = 0.5 * (value - seq.returns[chunk]).pow(2).mean()
-                entropy = dist.entropy().mean()
-                loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
-                optimiser.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
-                optimiser.step()
-                with torch.no_grad():  # CleanRL's diagnostics of how far the update moved the policy
-                    for key, value_ in (("policy_loss", policy_loss), ("value_loss", value_loss), ("entropy", entropy),
-                                        ("approx_kl", ((ratio - 1) - log_ratio).mean()),
-                                        ("clip_fraction", ((ratio - 1).abs() > config.clip).float().mean())):
-                        sums[key] += float(value_)
-                count += 1
-            order = order[torch.randperm(config.sequences, generator=generator).to(device)]
+        losses, returns = update_policy(agent, optimiser, data, config, generator)
         if config.normalize_observations:
             agent.normalizer.update(data.observations)  # the next rollout and its training see the same statistics
         seconds = time.perf_counter() - start
         elapsed += seconds
         train_return = sum(finished) / len(finished) if finished else float("nan")
         row = {"update": update, "steps": steps, "train_return": round(train_return, 3), "episodes": len(finished),
-               **{k: round(v / count, 6) for k, v in sums.items()},
+               **{k: round(v, 6) for k, v in losses.items()},
                "explained_variance": round(explained_variance(data.values, returns), 4),
                "std": round(float(agent.log_std.detach().exp()[0]), 4), "lr": float(f"{lr:.6g}"),
                "steps_per_s": round(data.rewards.numel() / seconds, 1), "elapsed_s": round(elapsed, 2),
@@ -375,8 +416,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                     steps=steps, train_return=train_return)
         save_checkpoint(run_dir / "resume.pt", PPO_RESUME, to_dict(config), {
             "agent": agent.state_dict(), "optimizer": optimiser.state_dict(), "generator": generator.get_state(),
-            "env": env.state_dict() if hasattr(env, "state_dict") else None, "observation": observation.cpu(),
-            "recurrent_state": state.cpu(), "starts": starts.cpu(), "episode_returns": episode_returns.cpu()},
+            "env": env.state_dict() if hasattr(env, "state_dict") else None, **cursor.state_dict()},
             update=update, steps=steps, elapsed_s=elapsed)
         bar.set_postfix(ret=f"{train_return:.1f}", std=row["std"], kl=f"{row['approx_kl']:.4f}")
     bar.close()
@@ -389,7 +429,6 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     metrics.update_last(final)
     board.log(final, steps)
     board.close()
-    for closable, ours in ((env, made), (eval_env, made_eval)):
-        if ours and hasattr(closable, "close"):
-            closable.close()
+    _closing(env, made)
+    _closing(eval_env, made_eval)
     return run_dir
