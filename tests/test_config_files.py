@@ -8,10 +8,11 @@ from cogmap.config import load, read_config
 from cogmap.errors import CogmapError
 from cogmap.pathint.train import TrainConfig
 from cogmap.rl.config import PPOConfig
+from cogmap.studies.sweep import SweepConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-CLASSES = {"control": PPOConfig, "equivariance": WorldModelConfig, "pathint": TrainConfig}
+CLASSES = {"control": PPOConfig, "equivariance": WorldModelConfig, "pathint": TrainConfig, "sweeps": SweepConfig}
 
 
 def test_a_config_extends_another_key_by_key(tmp_path):
@@ -79,3 +80,34 @@ def test_an_optional_section_reports_the_key_inside_it():
         load(BaselineConfig, None, ["generation.cells=-3"])
     assert load(BaselineConfig, None, ["generation.cells=8"]).generation.cells == 8
     assert load(BaselineConfig, None, []).generation is None
+
+
+def _source_config(policy: Path) -> Path:
+    """The config file a shipped policy was trained from, by its name (reaching/arm_pose_mlp_seed3 -> reach_pose_mlp)."""
+    import re
+
+    name = re.sub(r"_seed\d+$", "", policy.stem)
+    name = "reach_" + name[4:] if name.startswith("arm_") else name
+    if name.startswith("reacher_") and not name.endswith(("_mlp", "_gru")):
+        name += "_mlp"
+    return CONFIGS / "control" / f"{name}.yaml"
+
+
+SHIPPED_POLICIES = sorted(p for p in (CONFIGS.parent / "pretrained" / "control").rglob("*.pt")
+                          if p.parent.name == "reaching" or p.stem.startswith(("pendulum_", "cheetah_", "ant_")))
+
+
+@pytest.mark.parametrize("policy", SHIPPED_POLICIES, ids=lambda p: p.stem)
+def test_each_config_still_resolves_to_the_settings_its_shipped_policies_were_trained_with(policy):
+    # A default changed in PPOConfig reaches every config that leaves the key out: this pins each config
+    # file to the settings saved in the policies trained from it (only the seed, device and init_from,
+    # given on the command line, may differ).
+    from cogmap.config import parse, to_dict
+    from cogmap.files import load_torch_file
+
+    saved = load_torch_file(policy, "policy")
+    trained = to_dict(parse(PPOConfig, saved["config"]))
+    resolved = to_dict(load(PPOConfig, _source_config(policy)))
+    differs = {k: (trained[k], resolved[k]) for k in resolved
+               if trained[k] != resolved[k] and k not in ("seed", "device", "init_from")}
+    assert not differs, f"{_source_config(policy).name} no longer gives {policy.name}'s settings: {differs}"

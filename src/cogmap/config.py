@@ -28,6 +28,8 @@ import yaml
 from cogmap.errors import CogmapError
 from cogmap.files import read_yaml_mapping, yaml_load
 
+INT64 = 2**63
+
 
 def choice(default: Any, choices: Sequence[Any]) -> Any:
     """A dataclass field whose value must be one of ``choices`` (checked by :func:`parse` and :func:`check_choices`)."""
@@ -99,11 +101,17 @@ def _convert(key: str, value: Any, kind: Any) -> Any:
             return value
         raise CogmapError(f"{key} must be true or false, got {value!r}")
     if kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
         if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-            return int(value)  # 1e5 steps
-        raise CogmapError(f"{key} must be an integer, got {value!r}")
+            value = int(value)  # 1e5 steps
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise CogmapError(f"{key} must be an integer, got {value!r}")
+        if not -INT64 <= value < INT64:  # torch, numpy and the progress bars hold integers in 64 bits
+            raise CogmapError(f"{key} must fit in 64 bits (below 2^63 = {INT64:.3g}), got {value}")
+        name = key.rpartition(".")[2].split("[")[0]
+        if name in ("seed", "seeds") or name.endswith("_seed"):
+            if value < 0:  # one rule for seeds everywhere: numpy's generators take no negative seed
+                raise CogmapError(f"{key} must be an integer from 0 to 2^63 - 1 (a seed), got {value}")
+        return value
     if kind is float:
         if isinstance(value, str):
             try:
@@ -111,7 +119,12 @@ def _convert(key: str, value: Any, kind: Any) -> Any:
             except ValueError:
                 raise CogmapError(f"{key} must be a number, got {value!r}") from None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            if math.isnan(value):  # NaN passes every comparison a check makes, so it is refused here
+                raise CogmapError(f"{key} must be a number, got nan")
+            try:
+                return float(value)
+            except OverflowError:
+                raise CogmapError(f"{key} is too large for a floating-point number, got {value}") from None
         raise CogmapError(f"{key} must be a number, got {value!r}")
     if kind is str:
         if isinstance(value, str):

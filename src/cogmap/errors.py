@@ -7,6 +7,7 @@ print one line and exit with status 2 instead of a traceback.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import torch
@@ -53,3 +54,26 @@ def check_trailing_shape(name: str, tensor: torch.Tensor, shape: Sequence[int], 
         batch = "(" + ", ".join(["..."] * max(min_batch_dims, 1)) if min_batch_dims else "(..."
         expected = batch + "".join(f", {s}" for s in shape) + ")"
         raise CogmapError(f"{name} must have shape {expected}, got {tuple(got)}")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for allocation now (Linux and macOS), or None where it cannot be told."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:,.1f} GiB"
+
+
+def check_memory(nbytes: float, what: str, fix: str) -> None:
+    """Refuse, before anything is allocated, work whose arrays would not fit in the free memory.
+
+    ``what`` names the arrays and the setting that sizes them ("1e12 trajectories (trajectories=...)");
+    ``fix`` says what to ask for instead.
+    """
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise CogmapError(f"{what} need about {gib(nbytes)} of memory, but {gib(free)} are free; {fix}")

@@ -156,8 +156,61 @@ def test_failed_commands_leave_nothing_behind(tmp_path, capsys, monkeypatch):
     assert code == 2 and not (tmp_path / "runs").exists()
 
 
-def test_settings_beyond_the_machines_memory_are_one_line_and_exit_2(tmp_path, capsys):
-    # 10^14 random rotations: 1.6 PB asked for at once, beyond any machine's address space (128 TiB)
-    code, err = run(["cells", "samples=100000000000000", "--out", tmp_path / "cells"], capsys)
+def test_an_allocation_no_check_foresaw_is_still_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    # The fallback behind the up-front checks: what torch raises when the machine cannot allocate.
+    from cogmap.studies import place_cells
+
+    def too_big(config, progress=True):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:118] data. DefaultCPUAllocator: can't allocate memory: you "
+                           "tried to allocate 1600000000000000 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(place_cells, "run", too_big)
+    code, err = run(["cells", "--out", tmp_path / "cells"], capsys)
     assert code == 2 and len(err) == 1 and "not enough memory for these settings (1,490,116.1 GiB" in err[0], err
     assert not (tmp_path / "cells").exists()
+
+
+@pytest.mark.parametrize("words, says", [
+    (["evaluate", "pretrained/so3x2_gru.ckpt", "trajectories=999999999999"],
+     "999,999,999,999 trajectories of 100 steps (trajectories=999999999999) need about 33,088,028.4 GiB"),
+    (["analyze", "pretrained/so3x2_gru.ckpt", "trajectories=999999999999"], "(trajectories=999999999999) need about"),
+    (["treeworld", "survival", "worlds=100000000000"], "200,000,000,000 runs of up to 5,000 steps (worlds=100000000000"),
+    (["treeworld", "run", "world.num_trees=1000000000"], "(world.num_trees=1000000000, world.embedding_dim=1024) need"),
+    (["treeworld", "localize", "grid_size=100001"], "belief maps of 100,001 x 100,001 cells (grid_size=100001) need"),
+    (["cells", "samples=99999999999"], "99,999,999,999 states x 32 cells (samples=99999999999, cells=32) need"),
+    (["equivariance", "ambiguity", "arm", "size=100000"], "20,500 images of 100,000 x 100,000 pixels (size=100000"),
+    (["equivariance", "samples", "size=1000000"], "3 x 8 images of 1,000,000 x 1,000,000 pixels (size=1000000"),
+])
+def test_sizes_beyond_the_free_memory_are_refused_up_front_naming_the_setting(words, says, tmp_path, capsys, monkeypatch):
+    from cogmap import errors
+
+    monkeypatch.setattr(errors, "available_memory", lambda: 16 * 2**30)  # the same answer on every machine
+    code, err = run([*words, "--out", tmp_path / "out"], capsys)
+    assert code == 2 and len(err) == 1 and says in err[0] and "but 16.0 GiB are free" in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("words, says", [
+    (["control", "train", "seed=-1"], "seed must be an integer from 0 to 2^63 - 1 (a seed), got -1"),
+    (["generate", "generation.seed=-1"], "seed must be"),
+    (["control", "train", "seed=100000000000000000000000"], "seed must fit in 64 bits"),
+    (["control", "train", "total_steps=100000000000000000000"], "total_steps must fit in 64 bits"),
+    (["treeworld", "localize", "affinity_exponent=nan"], "affinity_exponent must be a number, got nan"),
+    (["treeworld", "survival", "agents=[drive,drive]"], "agents lists 'drive' twice"),
+    (["treeworld", "survival", "action_noise=[0,1]"], "the random agent has no motor noise"),
+    (["treeworld", "run", "action_noise=1"], "the random agent has no motor or odometry noise"),
+    (["treeworld", "run", "world.max_move=1e308"], "world.max_move must be at most 1e+06 world units"),
+    (["control", "analyze", "missing_run"], "missing_run does not exist"),
+])
+def test_impossible_settings_are_one_line_naming_the_setting(words, says, tmp_path, capsys):
+    code, err = run([*words, "--out", tmp_path / "out"], capsys)
+    assert code == 2 and len(err) == 1 and says in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_training_leaves_no_folder_it_made(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = Path(__file__).resolve().parents[2] / "configs" / "pathint" / "gru.yaml"
+    code, err = run(["train", "--config", config, "data.source=file", f"data.path={tmp_path / 'missing.pt'}"], capsys)
+    assert code == 2 and "missing.pt does not exist" in err[0]
+    assert list(tmp_path.iterdir()) == []  # not even logs/pathint

@@ -328,6 +328,17 @@ def test_online_batches_are_seeded_fresh_and_worker_independent():
     assert batch["targets"].shape == (8, 20, 64) and batch["initial_code"].shape == (8, 64)
 
 
+@pytest.mark.parametrize("config", [GenerationConfig(seq_len=7), GenerationConfig(seq_len=5, manifold="torus2", joints=1)])
+def test_the_memory_estimate_of_generated_trajectories_is_what_generate_allocates(config):
+    import dataclasses
+
+    from cogmap.pathint.data import generated_bytes
+
+    made = generate(dataclasses.replace(config, seq_len=9), 10, "val")
+    tensors = [getattr(made, f.name) for f in dataclasses.fields(made) if isinstance(getattr(made, f.name), torch.Tensor)]
+    assert generated_bytes(config, 10, seq_len=9) == sum(t.numel() * t.element_size() for t in tensors)
+
+
 def test_a_data_file_too_large_for_the_machine_is_refused_before_anything_is_allocated(tmp_path, monkeypatch):
     from cogmap.pathint.data import trajectory_bytes, write_trajectory_file
 

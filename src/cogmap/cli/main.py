@@ -8,12 +8,24 @@ import re
 import sys
 
 from cogmap import __version__
-from cogmap.cli import analyze, baseline, cells, control, equivariance, evaluate, generate, quickstart, train, treeworld
+from cogmap.cli import (
+    analyze,
+    baseline,
+    cells,
+    control,
+    equivariance,
+    evaluate,
+    generate,
+    quickstart,
+    sweep,
+    train,
+    treeworld,
+)
 from cogmap.cli.common import ArgumentParser, setting_hint
 from cogmap.config import is_override
 from cogmap.errors import CogmapError
 
-SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control, equivariance)
+SUBCOMMANDS = (quickstart, generate, baseline, cells, train, evaluate, analyze, treeworld, control, equivariance, sweep)
 
 
 def build_parser() -> ArgumentParser:

@@ -43,6 +43,7 @@ from cogmap.config import check_choices, choice, parse, to_dict
 from cogmap.errors import (
     CogmapError,
     DataFileError,
+    available_memory,
     check_choice,
     check_finite,
     check_positive,
@@ -375,12 +376,12 @@ def trajectory_bytes(config: GenerationConfig, n: int) -> int:
     return 4 * n * per_trajectory
 
 
-def available_memory() -> int | None:
-    """Bytes of memory free for allocation now (Linux and macOS), or None where it cannot be told."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+def generated_bytes(config: GenerationConfig, n: int, seq_len: int | None = None) -> int:
+    """The bytes ``n`` generated trajectories (:func:`generate`) take in memory: the start states and
+    codes, and every step's velocities, states and target codes (float32)."""
+    steps = config.seq_len if seq_len is None else seq_len
+    state = config.joints * math.prod(config.space.point_shape)
+    return 4 * n * (state + config.code_dim + steps * (config.velocity_dim + config.code_dim + state))
 
 
 def check_fits(path: Path, config: GenerationConfig, n: int) -> None:

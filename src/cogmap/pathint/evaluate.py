@@ -100,6 +100,15 @@ def check_evaluation_arguments(n: int, seq_len: int | None = None, long: int | N
         raise CogmapError(f"{flags['n_decode']} must be >= 1, got {n_decode}")
 
 
+def check_trajectories_fit(generation: GenerationConfig, n: int, key: str = "trajectories") -> None:
+    """Refuse ``n`` validation trajectories that the free memory cannot hold, before generating any."""
+    from cogmap.errors import check_memory
+    from cogmap.pathint.data import generated_bytes
+
+    check_memory(generated_bytes(generation, n), f"{n:,} trajectories of {generation.seq_len} steps ({key}={n})",
+                 f"ask for fewer ({key}=N) or shorter ones")
+
+
 @torch.no_grad()
 def evaluate(model, generation: GenerationConfig, n: int = 5000, seq_len: int | None = None, batch_size: int = 500,
              n_decode: int = 256, refine_steps: int = 100, progress: bool = False) -> Evaluation:
@@ -114,6 +123,7 @@ def evaluate(model, generation: GenerationConfig, n: int = 5000, seq_len: int | 
     check_positive_int("batch_size", batch_size)
     if seq_len is not None:
         generation = dataclasses.replace(generation, seq_len=seq_len)
+    check_trajectories_fit(generation, n)
     model.eval()
     device = next(model.parameters()).device
     trajectories = generate(generation, n, "val")

@@ -7,6 +7,7 @@ A run lives in ``<trainer.log_dir>/<trainer.name>/``: ``config.yaml`` (the resol
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import logging
@@ -309,6 +310,8 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
             )
         except (MisconfigurationException, ValueError) as error:
             raise CogmapError(f"trainer settings: {' '.join(str(error).split())}") from None
+        # The folders this run creates above its own (logs/pathint for a first run), removed with it on failure.
+        made = [p for p in run_dir.resolve().parents if not p.exists()]
         if trainer.global_rank == 0:  # the other processes of a DDP run start after it and share its folder
             prepare_run_folder(run_dir, force, resume)
             save_config(run_dir, config)
@@ -319,5 +322,8 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
                 # Failed before its first checkpoint (bad data, an interrupt): the folder was empty
                 # before this run, so what is in it is this run's and worth nothing; leave no half run.
                 shutil.rmtree(run_dir, ignore_errors=True)
+                for folder in made:  # innermost first
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
             raise
     return run_dir

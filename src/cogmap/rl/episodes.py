@@ -159,6 +159,6 @@ def score_policy(policy: Policy, episodes: int, seed: int) -> dict:
     reaching = {"arm_reach": reach_episodes, REACHER_ID: reacher_episodes}.get(policy.config.env)
     if reaching is not None:
         measured = reaching(policy, episodes, seed, **policy.config.env_kwargs)
-        return {key: measured[key] for key in ("return_mean", "return_sd", "success_rate", "final_distance_mean")}
+        return {key: value for key, value in measured.items() if isinstance(value, (int, float))}
     returns = evaluate(policy, make_env_for(policy.config, num_envs=episodes, seed=seed))
     return {"return_mean": float(returns.mean()), "return_sd": float(returns.std())}

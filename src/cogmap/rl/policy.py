@@ -166,6 +166,8 @@ def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env:
 
 def checkpoints(run_dir: str | Path) -> list[Path]:
     """The per-update checkpoints of a ``cogmap control train`` run, in order."""
+    if not Path(run_dir).exists():
+        raise CogmapError(f"{run_dir} does not exist")
     found = sorted(Path(run_dir).glob("checkpoints/update_*.pt"))
     if not found:
         raise CogmapError(f"{run_dir} holds no checkpoints/update_*.pt; is it a `cogmap control train` run?")

@@ -167,6 +167,7 @@ def run(config: HiddenStatesConfig, progress: bool = True, model=None) -> Hidden
     from cogmap.devices import resolve_device
     from cogmap.loading import PATH_INTEGRATOR, load
     from cogmap.pathint.analyze import analyze_model
+    from cogmap.pathint.evaluate import check_trajectories_fit
     from cogmap.pathint.harmonics import harmonic_analysis
     from cogmap.pathint.spatial import spatial_analysis
     from cogmap.pathint.symmetry import symmetry_errors
@@ -182,6 +183,8 @@ def run(config: HiddenStatesConfig, progress: bool = True, model=None) -> Hidden
         model = load(config.checkpoint, resolve_device(config.device), kind=PATH_INTEGRATOR)
     generation = model.generation
     so3 = generation.manifold == "so3"
+    for key in ("trajectories", "grid_trajectories"):  # the analyses that hold whole trajectories at once
+        check_trajectories_fit(generation, getattr(config, key), key)
     name = f"{Path(config.checkpoint).name} ({model.hparams.cell.upper()}, {model.hparams.hidden} units)"
     seed = config.seed
     analysis = analyze_model(model, generation, config.trajectories, config.tsne_points, seed=seed)

@@ -10,6 +10,7 @@ the exact code (:func:`cogmap.pathint.evaluate.evaluate`). The baseline scores c
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def run(config: EvaluationConfig, progress: bool = True, model=None) -> Evaluati
     """The model of ``config.checkpoint`` (or ``model``, already loaded) at each horizon."""
     from cogmap.devices import resolve_device
     from cogmap.loading import PATH_INTEGRATOR, load
-    from cogmap.pathint.evaluate import evaluate
+    from cogmap.pathint.evaluate import check_trajectories_fit, evaluate
 
     if model is None:
         model = load(config.checkpoint, resolve_device(config.device), kind=PATH_INTEGRATOR)
@@ -75,6 +76,8 @@ def run(config: EvaluationConfig, progress: bool = True, model=None) -> Evaluati
     long = generation.seq_len * 5 if config.long is None else config.long
     if long:
         lengths["long"] = long
+    for steps in lengths.values():  # every horizon checked before the first is scored
+        check_trajectories_fit(dataclasses.replace(generation, seq_len=steps), config.trajectories)
     evaluations = {name: evaluate(model, generation, n=config.trajectories, seq_len=steps, n_decode=config.decode,
                                   progress=progress)
                    for name, steps in lengths.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cogmap.cells import KERNELS, LAYOUTS
 from cogmap.config import choice
-from cogmap.errors import CogmapError, check_positive_int
+from cogmap.errors import CogmapError, check_memory, check_positive_int
 from cogmap.geometry import SPACES
 from cogmap.studies.base import Result, draw_figures
 
@@ -43,6 +43,9 @@ class EffectiveCellsConfig:
                 raise CogmapError(f"{key} must be a list of positive numbers, got {values!r}")
         for key in ("cells", "samples"):
             check_positive_int(key, getattr(self, key))
+        # Each state (a rotation or a point, float64) and its code and distances to every cell.
+        check_memory(self.samples * (16 * self.cells + 128), f"{self.samples:,} states x {self.cells:,} cells "
+                     f"(samples={self.samples}, cells={self.cells})", "ask for fewer samples")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cogmap.config import choice
-from cogmap.errors import CogmapError, check_positive_int
+from cogmap.errors import CogmapError, check_memory, check_positive_int
 from cogmap.studies.base import Result, draw_figures
 from cogmap.treeworld import TreeWorldConfig
 from cogmap.treeworld.agents import AGENTS
@@ -30,6 +30,13 @@ from cogmap.treeworld.localize import ALL_EXPERIMENTS, LOCALIZERS, check_grid
 
 ANIMATIONS = ("none", "gif", "mp4")
 
+
+
+def _once(key: str, values) -> None:
+    """Refuse a list that names an item twice (it would run twice and keep one)."""
+    seen = [v for i, v in enumerate(values) if v in list(values)[:i]]
+    if seen:
+        raise CogmapError(f"{key} lists {seen[0]!r} twice: {list(values)!r}")
 
 
 def _noise(key: str, value: float | None) -> None:
@@ -62,6 +69,9 @@ class ForagingRunConfig:
         check_positive_int("steps", self.steps)
         check_positive_int("stride", self.stride)
         _noise("action_noise", self.action_noise)
+        if self.agent == "random" and self.action_noise:
+            raise CogmapError(f"the random agent has no motor or odometry noise; action_noise={self.action_noise} "
+                              "applies to the path tracers and the drive foragers")
 
 
 @dataclass(frozen=True)
@@ -133,10 +143,11 @@ def forage(config: ForagingRunConfig, progress: bool = True) -> ForagingRunResul
 
 @dataclass(frozen=True)
 class SurvivalConfig:
-    """Settings of the survival comparison: every agent in worlds of seeds 0..worlds-1, death allowed."""
+    """Settings of the survival comparison: every agent in the worlds of seeds first_seed.., death allowed."""
 
     agents: list[str] = dataclasses.field(default_factory=lambda: ["random", "drive"])
     worlds: int = 50  # per agent (and motor noise)
+    first_seed: int = 0  # the worlds' seeds are first_seed .. first_seed + worlds - 1 (fresh worlds: a new range)
     steps: int = 5000  # step cap per run
     action_noise: list[float] = dataclasses.field(default_factory=lambda: [0.0])  # motor noise sds, unperceived; every agent runs at each
     # The drive foragers keep each tree where they first met it (else it moves to where it is sensed
@@ -149,12 +160,21 @@ class SurvivalConfig:
         unknown = [a for a in self.agents if a not in AGENTS]
         if unknown or not self.agents:
             raise CogmapError(f"agents must name agents from {', '.join(AGENTS)}, got {self.agents!r}")
+        _once("agents", self.agents)
         if not self.action_noise:
             raise CogmapError("action_noise must hold at least one noise level, e.g. [0, 1, 2]")
         for noise in self.action_noise:
             _noise("action_noise", noise)
+        _once("action_noise", self.action_noise)
+        if "random" in self.agents and any(self.action_noise):
+            raise CogmapError(f"the random agent has no motor noise, so action_noise={list(self.action_noise)} would "
+                              "label runs it ignores; compare it at action_noise=[0] in a survival of its own")
         for key in ("worlds", "steps", "batch"):
             check_positive_int(key, getattr(self, key))
+        # What the results hold per run (its summary and its localization error every 100 steps).
+        runs = self.worlds * len(self.agents) * len(self.action_noise)
+        check_memory(runs * (1000 + 8 * (self.steps // 100)), f"{runs:,} runs of up to {self.steps:,} steps "
+                     f"(worlds={self.worlds}, agents, action_noise)", "ask for fewer worlds")
 
 
 @dataclass(frozen=True)
@@ -196,15 +216,16 @@ def survival(config: SurvivalConfig, progress: bool = True) -> SurvivalResult:
     )
 
     c = config
+    seeds = range(c.first_seed, c.first_seed + c.worlds)
     results, curves = {}, {}
     for noise in c.action_noise:
         for agent in c.agents:
             key = agent if list(c.action_noise) == [0.0] else f"{agent}, noise {noise:g}"
             if agent in BATCHED_SOURCES:
-                rows = batched_survival_runs(agent, c.world, range(c.worlds), c.steps, progress=progress,
+                rows = batched_survival_runs(agent, c.world, seeds, c.steps, progress=progress,
                                              action_noise=noise, batch=c.batch, reanchor=not c.fixed_map)
             else:
-                rows = survival_runs(agent, c.world, range(c.worlds), c.steps, progress=progress, action_noise=noise)
+                rows = survival_runs(agent, c.world, seeds, c.steps, progress=progress, action_noise=noise)
             results[key] = {"summary": {**survival_summary(rows, c.steps), "action_noise": noise,
                                         "fixed_map": c.fixed_map or agent == "drive-landmarks"}, "runs": rows}
             curves[key] = survival_curve(rows, c.steps)
@@ -234,6 +255,8 @@ class LocalizationConfig:
     def __post_init__(self):
         if not self.localizers or any(e not in LOCALIZERS for e in self.localizers):
             raise CogmapError(f"localizers must name localizers from {', '.join(LOCALIZERS)}, got {self.localizers!r}")
+        _once("localizers", self.localizers)
+        _once("experiments", self.experiments)
         if not self.names or any(n not in ALL_EXPERIMENTS for n in self.names):
             raise CogmapError(f"experiments must name experiments from {', '.join(ALL_EXPERIMENTS)} (or [all]), "
                               f"got {self.experiments!r}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cogmap.errors import CogmapError, check_positive_int
+from cogmap.errors import CogmapError, check_memory, check_positive_int
 from cogmap.studies.base import Result, draw_figures
 
 
@@ -115,6 +115,10 @@ class AmbiguityConfig:
             raise CogmapError(f"need 0 < near < far, got near={self.near} and far={self.far}")
         if not self.ratio > 0:
             raise CogmapError(f"ratio must be positive, got {self.ratio}")
+        # Every query's and reference's image, and a renderer's float64 buffers of one image.
+        check_memory(4 * (self.queries + self.references + 16) * self.size**2,
+                     f"{self.queries + self.references:,} images of {self.size:,} x {self.size:,} pixels "
+                     f"(size={self.size}, queries, references)", "ask for smaller images or fewer poses")
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,9 @@ class SamplesConfig:
         _domains(self.domains)
         check_positive_int("size", self.size, 2)
         check_positive_int("steps", self.steps)
+        check_memory(4 * len(self.domains) * (self.steps + 17) * self.size**2,
+                     f"{len(self.domains)} x {self.steps + 1} images of {self.size:,} x {self.size:,} pixels "
+                     f"(size={self.size}, steps={self.steps})", "ask for smaller images or fewer steps")
 
 
 @dataclass(frozen=True)

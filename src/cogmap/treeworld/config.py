@@ -9,6 +9,7 @@ from cogmap.config import check_choices, choice, parse, to_dict
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 
 EMBEDDING_BACKENDS = ("hash", "sentence-transformers")
+MAX_LENGTH = 1e6  # world units; the default world's trees spread over about 200
 
 
 @dataclass
@@ -49,6 +50,10 @@ class TreeWorldConfig:
         check_positive_int("embedding_dim", self.embedding_dim)
         for name in ("tree_spacing", "max_health", "eat_distance", "max_sense_distance", "max_move", "fruit_health"):
             check_positive(name, getattr(self, name))
+        for name in ("tree_spacing", "eat_distance", "max_sense_distance", "max_move"):
+            # Squared distances are taken in float32: lengths beyond this overflow them or lose the step in rounding.
+            if getattr(self, name) > MAX_LENGTH:
+                raise CogmapError(f"{name} must be at most {MAX_LENGTH:g} world units, got {getattr(self, name)!r}")
         for name in ("move_cost", "rest_cost", "id_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:

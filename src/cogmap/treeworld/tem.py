@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cogmap.errors import CogmapError, check_positive, check_positive_int
+from cogmap.errors import CogmapError, check_memory, check_positive, check_positive_int
 from cogmap.treeworld.agents.base import AgentModel, Observation
 from cogmap.treeworld.kernels import apply_2d_translation, belief_mean, belief_spread, gaussian_belief
 from cogmap.treeworld.memory import LocationBeliefMemory
@@ -49,6 +49,9 @@ class TEM2d(nn.Module):
             raise CogmapError(f"affinity_exponent must be >= 0, got {affinity_exponent}")
         if memory_mix is not None and not 0 <= memory_mix <= 1:
             raise CogmapError(f"memory_mix must be in [0, 1], got {memory_mix}")
+        # The belief map and the maps a step makes from it (the convolution's, the memory's, their mix).
+        check_memory(8 * 4 * batch_size * grid_size**2, f"TEM2d's belief maps of {grid_size:,} x {grid_size:,} cells "
+                     f"(grid_size={grid_size})", "ask for a coarser map (a smaller grid_size)")
         self.grid_size, self.batch_size, self.grid_extent = grid_size, batch_size, grid_extent
         self.grid_scale = grid_extent / (grid_size - 1)  # gamma, world units per cell
         self.filter_size = 2 * math.ceil(max_action / self.grid_scale) + 1

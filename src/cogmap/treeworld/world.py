@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cogmap.errors import CogmapError, check_trailing_shape
+from cogmap.errors import CogmapError, check_memory, check_trailing_shape
 from cogmap.treeworld.agents.base import Observation
 from cogmap.treeworld.config import TreeWorldConfig
 from cogmap.treeworld.embeddings import TreeEmbeddings, embed_words, tree_coefficients, tree_vocabulary
@@ -52,6 +52,12 @@ class Layout:
 
 def random_layout(config: TreeWorldConfig, seeds: Sequence[int]) -> Layout:
     """Tree positions, poison and fruit types of one world per seed."""
+    fruits = len(config.edible_fruits) + len(config.poisonous_fruits)
+    # Each tree of each world: its position, poison, fruit name and embedding coefficients; each word its vector.
+    check_memory(len(seeds) * config.num_trees * 120 + 4 * (config.num_trees + fruits) * config.embedding_dim,
+                 f"{len(seeds):,} world(s) of {config.num_trees:,} trees with {config.embedding_dim}-d embeddings "
+                 f"(world.num_trees={config.num_trees}, world.embedding_dim={config.embedding_dim})",
+                 "ask for fewer trees, smaller embeddings or fewer worlds at once")
     locations, poisonous, types = [], [], []
     for seed in seeds:
         generator = torch.Generator().manual_seed(int(seed))
