@@ -2,6 +2,7 @@ import csv
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -112,16 +113,36 @@ def test_training_from_a_file_and_checkpoint_round_trip(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu(tmp_path):
-    # DDP with the gloo backend on two CPU processes: each rank trains on half of the batches.
-    args = TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.strategy=ddp",
+@pytest.mark.parametrize("config", [None, "box_grid.yaml"], ids=["so3x2", "grid_cells"])
+def test_two_process_ddp_on_cpu(tmp_path, config):
+    # DDP with the gloo backend on two CPU processes: each rank trains on half of the batches and
+    # validates on half of the trajectories; rank 0 alone writes the run, and the metrics it logs
+    # are gathered over both halves: the validation loss of the saved weights, as one process scores it.
+    import lightning as L
+
+    from cogmap.pathint.datamodule import TrajectoryDataModule
+
+    base = ["--config", str(Path(__file__).resolve().parents[2] / "configs" / "pathint" / config)] if config else []
+    args = TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.strategy=ddp", "trainer.name=run",
                    "trainer.devices=2", "trainer.accelerator=cpu"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "cogmap", "train", "--workers", "1", *args], capture_output=True,
-                            text=True, env=env, timeout=600, cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-m", "cogmap", "train", "--workers", "1", *base, *args],
+                            capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    saved = torch.load(tmp_path / "gru" / "checkpoints" / "last.ckpt", weights_only=False)
+    run = tmp_path / "run"
+    assert result.stdout.count("run: ") == 1
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     assert saved["global_step"] == 2  # 4 batches shared by 2 ranks
+    logged = [float(r["val/loss"]) for r in rows(run / "metrics.csv") if r["val/loss"]]
+    assert len(logged) == 1  # one epoch, logged once
+    cfg = load_config(Path(base[1]) if base else None, args)
+    data = TrajectoryDataModule(cfg.generation, cfg.data.source, cfg.data.path, cfg.data.n_train, cfg.data.n_val,
+                                cfg.data.batch_size, 0, cfg.trainer.seed, cfg.data.epoch_offset)
+    model = StateEstimationModel.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
+    alone = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    scored = alone.validate(model, datamodule=data, verbose=False)[0]["val/loss"]
+    assert logged[0] == pytest.approx(float(scored), rel=1e-5)
 
 
 def test_init_from_starts_from_earlier_weights_and_refuses_other_architectures(tmp_path):

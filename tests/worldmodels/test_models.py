@@ -27,6 +27,7 @@ from cogmap.worldmodels import (
     train,
     trajectories,
 )
+from cogmap.worldmodels.train import WorldModelConfig
 
 
 def test_trajectories_follow_their_actions_and_repeat_by_seed():
@@ -395,3 +396,46 @@ def test_an_interrupted_world_model_run_resumes_to_the_same_bytes(tmp_path, monk
     first = list(sampler)
     sampler.set_epoch(1)
     assert sorted(first) == sorted(sampler) == list(range(10)) and first != list(sampler)
+
+
+def test_each_process_of_a_multi_process_run_takes_a_disjoint_share_of_the_same_epoch():
+    from cogmap.worldmodels.train import EpochShuffle
+
+    alone = EpochShuffle(11, seed=5)
+    shares = [EpochShuffle(11, seed=5, rank=r, world=3) for r in range(3)]
+    for epoch in (0, 4):
+        for sampler in (alone, *shares):
+            sampler.set_epoch(epoch)
+        order = list(alone)
+        assert [list(s) for s in shares] == [order[0::3], order[1::3], order[2::3]]
+        assert sorted(i for s in shares for i in s) == list(range(11)) and [len(s) for s in shares] == [4, 4, 3]
+    with pytest.raises(CogmapError, match="rank must be in"):
+        EpochShuffle(11, seed=5, rank=3, world=3)
+    with pytest.raises(CogmapError, match="set strategy=ddp"):
+        WorldModelConfig(devices=2)
+    with pytest.raises(CogmapError, match="less than one batch"):
+        WorldModelConfig(devices=2, strategy="ddp", transitions=100, batch_size=64)
+
+
+@pytest.mark.slow
+def test_two_processes_train_one_world_model_with_one_row_of_metrics_per_epoch(tmp_path):
+    # DDP on two CPU processes (gloo): each takes half of every epoch, the first writes the files.
+    import os
+    import subprocess
+    import sys
+
+    from cogmap.worldmodels.train import load_world_model
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "cogmap", "equivariance", "train", "domain=planar_arm", "transitions=64",
+               "batch_size=8", "epochs=2", "size=16", "devices=2", "strategy=ddp", "--out", "run", "--quiet"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "run"
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["model.pt", "resume.ckpt"]
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 and [r.split(",")[-1] for r in rows[1:]] == ["0", "1"]  # one row per epoch
+    saved = torch.load(run / "checkpoints" / "resume.ckpt", weights_only=False)
+    assert saved["global_step"] == 2 * (64 // 2 // 8)  # each process: half the transitions, 4 batches an epoch
+    assert result.stdout.count("quick check") == 1
+    assert load_world_model(run).config.devices == 2

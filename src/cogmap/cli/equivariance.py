@@ -87,14 +87,18 @@ def add_parser(subparsers) -> None:
 
 
 def run_train(args) -> int:
-    from cogmap.runs import check_run_folder
+    from cogmap.runs import check_run_folder, process_rank
     from cogmap.worldmodels.train import evaluate, summary_line, train
 
     config = trainer_config(args, WorldModelConfig)
     if args.quiet:
         config.progress = False
     name = args.config.stem if args.config is not None else f"{config.domain}_{config.transition}"
-    out = check_run_folder(args.out or Path("runs/equivariance") / name / f"seed{config.seed}", args.force, args.resume)
+    out = args.out or Path("runs/equivariance") / name / f"seed{config.seed}"
+    if process_rank() > 0:  # a later process of a multi-process run: it trains its share in rank 0's folder
+        train(config, out, force=args.force, resume=args.resume)
+        return 0
+    check_run_folder(out, args.force, args.resume)
     model = train(config, out, force=args.force, resume=args.resume)
     model.config = config
     print("quick check on 200 fresh trajectories: " + summary_line(evaluate(model.eval(), 200, 10), 10))

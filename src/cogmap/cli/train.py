@@ -41,5 +41,6 @@ def run(args) -> int:
     if process_rank() == 0:  # before Lightning starts; a DDP run's later processes share rank 0's folder
         check_run_folder(args.out or config.run_dir, args.force, args.resume)
     run_dir = train(config, resume=args.resume, run_dir=args.out, force=args.force)
-    print(f"run: {run_dir}  (best: {run_dir / 'checkpoints' / 'best.ckpt'})")
+    if process_rank() == 0:
+        print(f"run: {run_dir}  (best: {run_dir / 'checkpoints' / 'best.ckpt'})")
     return 0

@@ -44,6 +44,7 @@ from cogmap.runs import (
     checkpoint_header,
     has_header,
     prepare_run_folder,
+    process_rank,
     save_checkpoint,
     save_config,
     tensorboard_installed,
@@ -82,12 +83,24 @@ class WorldModelConfig:
     loss: str = choice("hinge", LOSSES)
     seed: int = 0
     device: str = "cpu"  # cpu, cuda, cuda:N or auto: where the model trains (the data is rendered on the CPU)
+    # Processes (on the CPU) or GPUs that train together; more than one needs strategy: ddp (each takes a
+    # share of every epoch's shuffled transitions, the gradients averaged).
+    devices: int = 1
+    strategy: str = choice("auto", ("auto", "ddp"))
     progress: bool = True
 
     def __post_init__(self):
         check_choices(self)
-        resolve_device(self.device, "device")
-        for name in ("vectors", "channels", "hidden", "size", "transitions", "epochs", "batch_size"):
+        device = resolve_device(self.device, "device")
+        if self.devices > 1 and self.strategy != "ddp":
+            raise CogmapError(f"devices={self.devices} trains in {self.devices} processes: set strategy=ddp")
+        if self.devices > 1 and device.type == "cuda" and device.index:
+            raise CogmapError(f"devices={self.devices} takes the first {self.devices} GPUs: write device=cuda, "
+                              f"not {self.device}")
+        if self.devices > 1 and self.transitions // self.devices < self.batch_size:
+            raise CogmapError(f"transitions ({self.transitions}) shared by {self.devices} processes leave less than "
+                              f"one batch ({self.batch_size}) each")
+        for name in ("vectors", "channels", "hidden", "size", "transitions", "epochs", "batch_size", "devices"):
             if getattr(self, name) < 1:
                 raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
         if self.size % 16:
@@ -125,20 +138,26 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 class EpochShuffle(torch.utils.data.Sampler):
-    """A fresh permutation of ``n`` items each epoch, seeded by (``seed``, epoch); Lightning sets the epoch."""
+    """A fresh permutation of ``n`` items each epoch, seeded by (``seed``, epoch); Lightning sets the epoch.
 
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch = n, seed, 0
+    In a run of ``world`` processes every process draws the same permutation and takes every
+    ``world``-th item from its ``rank`` on: disjoint shares that together are the epoch.
+    """
+
+    def __init__(self, n: int, seed: int, rank: int = 0, world: int = 1):
+        if not 0 <= rank < world:
+            raise CogmapError(f"rank must be in [0, {world}), got {rank}")
+        self.n, self.seed, self.epoch, self.rank, self.world = n, seed, 0, rank, world
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
-        return iter(torch.randperm(self.n, generator=generator).tolist())
+        return iter(torch.randperm(self.n, generator=generator)[self.rank::self.world].tolist())
 
     def __len__(self) -> int:
-        return self.n
+        return len(range(self.rank, self.n, self.world))
 
 
 def _lightning_module(model: WorldModel, config: WorldModelConfig):
@@ -171,9 +190,10 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
             return self._log(loss, parts, len(action))
 
         def _log(self, loss, parts, size):
-            self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
-            self.log("train/positive", parts["positive"], on_step=False, on_epoch=True, batch_size=size)
-            self.log("train/negative", parts["negative"], on_step=False, on_epoch=True, batch_size=size)
+            # sync_dist: a multi-process run logs the mean over its processes, once
+            self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True, sync_dist=True)
+            self.log("train/positive", parts["positive"], on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+            self.log("train/negative", parts["negative"], on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
             return loss
 
         def configure_optimizers(self):
@@ -203,8 +223,10 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
         if differs:
             raise CogmapError(f"--resume: the config differs from the run's in {', '.join(differs)}; only epochs, "
                               "progress and device may change")
-    run_dir = prepare_run_folder(run_dir, force, resume)
-    save_config(run_dir, config)
+    rank = process_rank()  # the later processes of a multi-process run start inside fit(), in rank 0's folder
+    if rank == 0:
+        run_dir = prepare_run_folder(run_dir, force, resume)
+        save_config(run_dir, config)
     data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
                         config.domain)
     dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
@@ -213,23 +235,24 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
         torch.manual_seed(config.seed)
         model = build_model(config)
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, drop_last=True,
-                                             sampler=EpochShuffle(len(dataset), config.seed))
+                                             sampler=EpochShuffle(len(dataset), config.seed, rank, config.devices))
         accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}[device.type]
-        devices = 1 if device.type != "cuda" else [device.index or 0]
+        devices = config.devices if config.devices > 1 else 1 if device.type != "cuda" else [device.index or 0]
         loggers = [metrics_logger(run_dir, resume_epoch if resume else None)]  # metrics.csv in the run folder
         if tensorboard_installed():
             loggers.append(TensorBoardLogger(run_dir, name="", version="tensorboard"))
         trainer = L.Trainer(max_epochs=config.epochs, accelerator=accelerator, devices=devices, logger=loggers,
-                            callbacks=[save_for_resume(last)], enable_checkpointing=False,
+                            strategy=config.strategy, callbacks=[save_for_resume(last)], enable_checkpointing=False,
                             enable_progress_bar=config.progress, enable_model_summary=False, log_every_n_steps=1,
-                            deterministic=True)
+                            deterministic=True, use_distributed_sampler=False)  # EpochShuffle shares the epoch
         try:
             trainer.fit(_lightning_module(model, config), loader, ckpt_path=str(last) if resume else None)
         except BaseException:
-            if not resume and not last.is_file():
+            if rank == 0 and not resume and not last.is_file():
                 shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume yet: the folder was empty before this run
             raise
-    save_world_model(model.cpu().eval(), config, run_dir / "checkpoints" / "model.pt")
+    if trainer.is_global_zero:  # one model file, written by the first process
+        save_world_model(model.cpu().eval(), config, run_dir / "checkpoints" / "model.pt")
     return model
 
 
@@ -241,6 +264,9 @@ def save_for_resume(path: Path):
 
     class SaveForResume(L.Callback):
         def on_train_epoch_end(self, trainer, module):
+            if not trainer.is_global_zero:  # every process joins the save; only the first writes
+                trainer.save_checkpoint(path)
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
                 trainer.save_checkpoint(tmp)
