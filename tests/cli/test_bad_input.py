@@ -214,3 +214,13 @@ def test_a_failed_training_leaves_no_folder_it_made(tmp_path, capsys, monkeypatc
     code, err = run(["train", "--config", config, "data.source=file", f"data.path={tmp_path / 'missing.pt'}"], capsys)
     assert code == 2 and "missing.pt does not exist" in err[0]
     assert list(tmp_path.iterdir()) == []  # not even logs/pathint
+
+
+def test_a_missing_input_is_said_before_lightning_is_imported(tmp_path):
+    # An error exit should not pay for Lightning (seconds on a busy machine): the checks come first.
+    script = ("import sys; from cogmap.cli.main import main; "
+              "code = main(['train', 'data.source=file', 'data.path=missing.pt']); "
+              "print(code, 'lightning' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.stdout.split() == ["2", "False"], result.stderr[-2000:]
+    assert "data file missing.pt does not exist" in result.stderr

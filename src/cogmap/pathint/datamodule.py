@@ -16,9 +16,8 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from cogmap.errors import CogmapError, check_choice, check_positive_int
+from cogmap.pathint.choices import SOURCES
 from cogmap.pathint.data import GenerationConfig, OnlineTrajectories, TrajectoryFile, TrajectorySplit, generate
-
-SOURCES = ("file", "online")
 
 
 def _shard(indices: range, rank: int, world: int) -> range:

@@ -22,15 +22,10 @@ from torch import nn
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError, check_choice, check_positive_int
 from cogmap.files import load_torch_file
+from cogmap.pathint.choices import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS  # noqa: F401
 from cogmap.pathint.metrics import accuracy, kl_divergence
 from cogmap.runs import PATH_INTEGRATOR, check_header, checkpoint_header, has_header
 
-CELLS = ("rnn", "gru", "lstm")
-INITS = ("orthogonal", "identity", "default")
-ENCODINGS = ("code", "log")
-NONLINEARITIES = ("tanh", "relu")  # of the vanilla RNN; GRU and LSTM gates are their own
-READOUTS = ("norm", "linear")  # LayerNorm, dropout, then a linear map; or one linear map (Sorscher et al.'s)
-OPTIMIZERS = ("adamw", "adam")
 IDENTITY_INPUT_GAIN = 0.1  # input weights of init="identity", relative to PyTorch's default
 
 Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]

@@ -21,9 +21,8 @@ from typing import Any
 from cogmap.config import choice, load, parse, to_dict
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.files import atomic_path, load_torch_file
+from cogmap.pathint.choices import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS, SOURCES
 from cogmap.pathint.data import GenerationConfig
-from cogmap.pathint.datamodule import SOURCES
-from cogmap.pathint.model import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS
 from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
 from cogmap.trainer import metrics_logger, quiet_lightning
 
@@ -175,6 +174,17 @@ def build_model(config: TrainConfig):
 ENCODER_FIT_POSES = 4096
 
 
+def read_init_from(path) -> dict:
+    """The checkpoint ``model.init_from`` names, refused in one line if it is missing, damaged or holds no weights."""
+    try:
+        checkpoint = load_torch_file(path, "checkpoint")
+    except CogmapError as error:
+        raise CogmapError(f"model.init_from: {error}") from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise CogmapError(f"model.init_from: {path} holds no weights (state_dict)")
+    return checkpoint
+
+
 def load_weights(model, path: str | os.PathLike) -> float | None:
     """Start ``model`` from the weights of the checkpoint at ``path`` (same architecture required).
 
@@ -185,13 +195,8 @@ def load_weights(model, path: str | os.PathLike) -> float | None:
     """
     import torch
 
-    try:
-        checkpoint = load_torch_file(path, "checkpoint")
-    except CogmapError as error:
-        raise CogmapError(f"model.init_from: {error}") from None
-    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        raise CogmapError(f"model.init_from: {path} holds no weights (state_dict)")
+    checkpoint = read_init_from(path)
+    state = checkpoint["state_dict"]
     own = model.state_dict()
     mismatched = sorted(k for k in own if k not in state or state[k].shape != own[k].shape)
     if mismatched or set(state) - set(own):
@@ -269,12 +274,6 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
     The folder follows :mod:`cogmap.runs`: a new run needs it empty (``force`` replaces it),
     ``resume`` continues from its ``checkpoints/last.ckpt``.
     """
-    import lightning as L
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-    from lightning.pytorch.callbacks import ModelCheckpoint
-
-    from cogmap.pathint.datamodule import TrajectoryDataModule
-
     run_dir = Path(run_dir) if run_dir is not None else config.run_dir
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
@@ -283,6 +282,16 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
     if resume:  # a damaged file is said to be one, before any work
         resume_epoch = int(load_torch_file(last, "checkpoint to resume from").get("epoch", 0))
     check_accelerator(config)
+    if config.model.init_from and not resume:
+        read_init_from(config.model.init_from)
+    if config.data.source == "file" and not Path(config.data.path).is_file():  # all said before Lightning is imported
+        raise CogmapError(f"data file {config.data.path} does not exist")
+
+    import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from cogmap.pathint.datamodule import TrajectoryDataModule
     with quiet_lightning():
         L.seed_everything(config.trainer.seed, workers=True, verbose=False)
         data = TrajectoryDataModule(config.generation, config.data.source, config.data.path, config.data.n_train,
