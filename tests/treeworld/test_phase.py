@@ -198,3 +198,23 @@ def test_a_position_fix_is_fused_by_its_variance_and_sets_the_phases_exactly():
         localizer.fix(torch.full((3, 2), float("nan")))
     with pytest.raises(CogmapError, match="variance"):
         localizer.fix(fix, -1.0)
+
+
+def test_path_integration_without_a_memory_steps_exactly_as_it_did_writing_one():
+    # A localizer that never reads its memory need not write it; the slow reference keeps writing.
+    generator = torch.Generator().manual_seed(4)
+    kept = PhaseLocalizer(sensory_dim=6, batch_size=5, action_noise=1.5, use_memory_to_localize=False, keep_memory=True)
+    lean = PhaseLocalizer(sensory_dim=6, batch_size=5, action_noise=1.5, use_memory_to_localize=False)
+    assert kept.memory is not None and lean.memory is None
+    for step in range(60):
+        action = torch.randn(5, 2, generator=generator, dtype=torch.float64) * 4
+        senses = torch.rand(5, 6, generator=generator)
+        a, b = kept(action, senses), lean(action, senses)
+        for x, y in zip(a, b):
+            assert torch.equal(x, y), step
+        if step == 30:  # a fix from outside, as the landmark forager takes one
+            fix = torch.randn(5, 2, generator=generator, dtype=torch.float64) * 10
+            assert torch.equal(kept.fix(fix, 2.0), lean.fix(fix, 2.0))
+    assert float(lean.surprise.abs().sum()) == 0.0 and float(kept.surprise.abs().sum()) > 0
+    with pytest.raises(CogmapError, match="leaves no memory to localize with"):
+        PhaseLocalizer(sensory_dim=2, keep_memory=False)

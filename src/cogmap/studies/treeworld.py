@@ -101,14 +101,15 @@ class ForagingRunResult(Result):
         from cogmap.viz.treeworld import animate_run, plot_run, plot_self_localization
 
         c, m, layout = self.config, self.metrics, self.world.batched.layout
-        figures = {"run": plot_run(layout, self.record, c.world, title=(
-            f"{c.agent} agent, world {c.seed}: {m['steps']} steps, {m['fruit_eaten']} fruit "
-            f"({m['poisonous_fruit_eaten']} poisonous)"))}
+        outcome = (f"{'alive' if m['alive'] else 'dead'} after {m['steps']:,} steps, {m['fruit_eaten']} fruit "
+                   f"({m['poisonous_fruit_eaten']} poisonous)")
+        figures = {"run": plot_run(layout, self.record, c.world, title=f"{c.agent} agent, world {c.seed}: {outcome}")}
         model = self.world.agent.model
         if isinstance(model, SelfLocalizingForager) and model.localizer is not None:
             figures["localization"] = plot_self_localization(
-                layout, self.record, model, c.world, title=f"{c.agent}, motor noise {c.action_noise:g}, world "
-                                                           f"{c.seed}: where it was and where it believed it was")
+                layout, self.record, model, c.world, title=(
+                    f"{c.agent}, motor noise {c.action_noise:g}, world {c.seed}: {outcome};\nlocalization error "
+                    f"{m['localization_error_mean']:.1f} on average, {m['localization_error_final']:.1f} at the end"))
         written = draw_figures(folder, figures)
         if c.animation != "none":
             movie = Path(folder) / f"run.{c.animation}"

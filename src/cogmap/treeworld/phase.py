@@ -421,7 +421,8 @@ class PhaseLocalizer(nn.Module):
                  action_noise: float = 0.0, use_memory_to_localize: bool = True, memory_size: int = 1000,
                  landmark_sigma: float = 15.0, search_radius: float = 50.0, match_threshold: float = 0.98,
                  num_samples: int = 25, sharpness: float = 50.0, affinity_exponent: float | None = 20.0,
-                 initial_sigma: float = 0.0, beam: int = 4, novelty: float | None = 0.98, device=None):
+                 initial_sigma: float = 0.0, beam: int = 4, novelty: float | None = 0.98,
+                 keep_memory: bool | None = None, device=None):
         super().__init__()
         check_positive_int("batch_size", batch_size)
         check_positive_int("num_samples", num_samples)
@@ -444,8 +445,14 @@ class PhaseLocalizer(nn.Module):
         self.search_radius, self.match_threshold = float(search_radius), float(match_threshold)
         self.num_samples, self.sharpness, self.affinity_exponent = num_samples, float(sharpness), affinity_exponent
         self.initial_sigma, self.beam, self.novelty = float(initial_sigma), beam, novelty
+        self.sensory_dim = sensory_dim
+        # A localizer that never reads its memory (path integration, or one corrected by other means)
+        # need not write one: a third of its step (keep_memory=True keeps it, e.g. to study it).
+        keep = use_memory_to_localize if keep_memory is None else keep_memory
+        if use_memory_to_localize and not keep:
+            raise CogmapError("keep_memory=False leaves no memory to localize with; set use_memory_to_localize=False")
         self.memory = PhaseMemory(self.code.size, sensory_dim, batch_size, memory_size, dtype=self.code.dtype,
-                                  device=self.code.device)
+                                  device=self.code.device) if keep else None
         self.reset()
 
     @property
@@ -454,7 +461,8 @@ class PhaseLocalizer(nn.Module):
 
     def reset(self) -> None:
         """Back to the start: at the origin (of the agent's own frame), known to ``initial_sigma``."""
-        self.memory.reset()
+        if self.memory is not None:
+            self.memory.reset()
         b, k = self.batch_size, self.code.size
         self.mu = torch.zeros(b, k, dtype=self.code.dtype, device=self.device)
         self.variance = torch.full((b,), self.initial_sigma**2, dtype=self.code.dtype, device=self.device)
@@ -502,15 +510,15 @@ class PhaseLocalizer(nn.Module):
         """One step: ``action`` ``(B, 2)`` the movement reported since the last step, ``senses`` ``(B, D)``.
 
         Returns the decoded estimate ``(B, 2)``, its sd per axis ``(B,)`` and the correction weight
-        ``(B,)`` (0 where the memory was not used). ``surprise`` then holds, per world, the mean
+        ``(B,)`` (0 where the memory was not used). ``surprise`` then holds (0 without a memory), per world, the mean
         squared difference between the sensation and what the memory expects at the estimate.
         ``action_noise`` overrides the assumed odometry noise.
         """
         b = self.batch_size
         action = torch.as_tensor(action).to(dtype=self.code.dtype, device=self.device)
         senses = torch.as_tensor(senses).to(device=self.device)
-        if action.numel() != 2 * b or senses.shape != (b, self.memory.sensory_dim):
-            raise CogmapError(f"a step takes movements ({b}, 2) and sensations ({b}, {self.memory.sensory_dim}), "
+        if action.numel() != 2 * b or senses.shape != (b, self.sensory_dim):
+            raise CogmapError(f"a step takes movements ({b}, 2) and sensations ({b}, {self.sensory_dim}), "
                               f"got {tuple(action.shape)} and {tuple(senses.shape)}")
         action = action.reshape(b, 2)
         if not bool(torch.isfinite(action).all()):
@@ -522,6 +530,9 @@ class PhaseLocalizer(nn.Module):
         kappa = self.kappa
         estimate = self.code.decode(self.mu, kappa, self.estimate + action, beam=self.beam).mean
         gate = torch.zeros(b, dtype=self.code.dtype, device=self.device)
+        if self.memory is None:  # nothing reads a memory: path integration alone
+            self.estimate = estimate
+            return self.estimate, self.sd, gate
         near = self.memory.nearby(estimate)  # one read of the memory per step, for all below
         if self.use_memory_to_localize and bool((self.memory.size > 0).any()):
             radius = torch.maximum(torch.full_like(self.variance, self.search_radius), 3 * self.sd)

@@ -61,17 +61,20 @@ def plot_run(layout, record: dict, config, path: str | os.PathLike | None = None
 
 def plot_self_localization(layout, record: dict, agent, config, path: str | os.PathLike | None = None,
                            title: str = "") -> Figure:
-    """A forager that localizes itself (:class:`SelfLocalizingForager`): its true path (grey) and
-    the path it believes it took (blue), the true trees and the trees it remembers where it
-    believes they stand (crosses: green edible, red poisonous, black untasted); below, the
-    distance between belief and truth over time."""
+    """A forager that localizes itself (:class:`SelfLocalizingForager`): the path it believes it took
+    (a wide pale band) under its true path (a thin dark line), so that where they agree the line
+    runs inside the band; the true trees and the trees it remembers where it believes they stand
+    (crosses: green edible, red poisonous, black untasted); below, the distance between belief and
+    truth over time, beside the two distances that matter: its reach (a fruit is eaten within it)
+    and the matching distance (a smelled tree nearer than it to a remembered one is taken for it)."""
     truth = record["location"].numpy()
     estimate = torch.stack(agent.estimates).numpy() if agent.estimates else truth[:0]
     fig, (ax, ax_error) = subplots(2, 1, figsize=(8.5, 8.5), gridspec_kw={"height_ratios": [3, 1]})
     trees, poisonous = _trees(layout)
     _draw_trees(ax, trees, poisonous, config.eat_distance)
-    ax.plot(truth[:, 0], truth[:, 1], color="0.6", lw=0.6, label="true path", zorder=1)
-    ax.plot(estimate[:, 0], estimate[:, 1], color="tab:blue", lw=0.6, label="believed path", zorder=2)
+    ax.plot(estimate[:, 0], estimate[:, 1], color="tab:blue", lw=4, alpha=0.3, solid_capstyle="round",
+            label="believed path", zorder=1)
+    ax.plot(truth[:, 0], truth[:, 1], color="k", lw=0.5, label="true path", zorder=2)
     colours = {1: "tab:green", -1: "tab:red", 0: "k"}
     for status, label in ((1, "remembered: edible"), (-1, "remembered: poisonous"), (0, "remembered: untasted")):
         where = [t.location.numpy() for t in agent.forager.trees if t.status == status]
@@ -84,7 +87,13 @@ def plot_self_localization(layout, record: dict, agent, config, path: str | os.P
     ax.set_ylabel("y")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     ax.set_title(title, fontsize=10)
-    ax_error.plot(np.arange(len(agent.errors)), agent.errors, color="tab:blue")
+    ax_error.plot(np.arange(len(agent.errors)), agent.errors, color="tab:blue", lw=0.8)
+    matching = getattr(agent.forager, "match_distance", None)
+    for distance, label, style in ((config.eat_distance, "reach", ":"), (matching, "matching distance", "--")):
+        if distance is not None and distance > 0.01:
+            ax_error.axhline(distance, color="0.3", ls=style, lw=0.8)
+            ax_error.annotate(f"{label} ({distance:g})", (1.0, distance), xycoords=("axes fraction", "data"),
+                              xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
     ax_error.set_xlabel("step")
     ax_error.set_ylabel("localization error\n(world units)")
     return save_figure(fig, path)
