@@ -4,7 +4,8 @@
 on (:class:`~cogmap.envs.vector.VectorEnv`). Its names are the batched torch environments of
 :data:`BATCHED` (``pendulum``: :mod:`cogmap.envs.pendulum`; ``arm_reach``: the 3-D two-joint arm
 of :mod:`cogmap.envs.reaching`); any other name is a Gymnasium id, made as a synchronous vector
-environment (:class:`~cogmap.envs.vector.GymnasiumVectorEnv`). A new batched environment is one
+environment (:class:`~cogmap.envs.vector.GymnasiumVectorEnv`); ``envpool/<Task>`` is an EnvPool task
+(:mod:`cogmap.envs.pool`, e.g. ``envpool/Go1JoystickFlatTerrain-v1``). A new batched environment is one
 module with a ``make_batched`` factory and one line in :data:`BATCHED`.
 
 Importing this package registers with Gymnasium ``cogmap/PendulumNoVelocity-v1`` (Pendulum-v1
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cogmap.envs import locomotion, pendulum, reacher, reaching
+from cogmap.envs import locomotion, pendulum, pool, reacher, reaching
 from cogmap.envs.locomotion import ANT_ID, CHEETAH_ID
 from cogmap.envs.pendulum import OBSERVATION_MODES, PENDULUM_NO_VELOCITY, BatchedPendulum
 from cogmap.envs.reacher import REACHER_ID
@@ -40,6 +41,8 @@ def make_env(name: str, num_envs: int, seed: int = 0, device=None, env_kwargs: d
     ``{"observation": "full"}`` for the pendulum, ``{"observe": "pose"}`` for the arm,
     ``{"frame_skip": 5}`` for a Gymnasium id).
     """
+    if name.startswith(pool.PREFIX):
+        return pool.make_batched(name, num_envs, seed=seed, device=device, env_kwargs=env_kwargs)
     factory = BATCHED.get(name)
     if factory is None:
         return GymnasiumVectorEnv(name, num_envs, seed=seed, device=device, **(env_kwargs or {}))

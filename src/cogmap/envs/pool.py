@@ -1,0 +1,113 @@
+"""EnvPool's batched C++ environments behind cogmap's :class:`~cogmap.envs.vector.VectorEnv`.
+
+`EnvPool <https://envpool.readthedocs.io>`_ steps a batch of environments in C++ threads (no
+Python loop over the copies); its MuJoCo Playground tasks include Unitree Go1 tracking a joystick
+command (``Go1JoystickFlatTerrain-v1``: 12 position-controlled joints, a 48-d observation with the
+command, a 123-d privileged state for a critic). :class:`EnvPoolVectorEnv` makes one such batch
+look like every other environment of cogmap:
+
+- a copy whose episode ends is reset in the same step (EnvPool's own reset comes one step later,
+  that step's action ignored): the step returns the next episode's first observation and keeps
+  the last one in ``final_observation``, as Gymnasium's ``SAME_STEP`` mode does;
+- a dict observation gives the agent its ``state`` entry and keeps the others (``privileged_state``)
+  in :attr:`EnvPoolVectorEnv.extras`, with the step's ``info`` (the reward terms, the command);
+- ``num_threads`` (0: one per copy, EnvPool's default) is where a big machine spends its cores.
+
+In :func:`cogmap.envs.make_env` a name ``envpool/<Task>`` is this class; ``env_kwargs`` go to
+``envpool.make`` (e.g. ``{num_threads: 2, max_episode_steps: 1000}``). Needs ``pip install
+envpool`` (cogmap's ``envpool`` extra).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cogmap.envs.vector import Transition
+from cogmap.errors import CogmapError, check_positive_int
+
+PREFIX = "envpool/"
+ACTOR_KEY = "state"  # the entry of a dict observation the agent sees
+
+
+class EnvPoolVectorEnv:
+    """``num_envs`` copies of the EnvPool task ``task``, seeded ``seed``, as a :class:`VectorEnv` of tensors."""
+
+    def __init__(self, task: str, num_envs: int = 16, seed: int = 0, device=None, num_threads: int = 0, **options):
+        check_positive_int("num_envs", num_envs)
+        check_positive_int("num_threads", num_threads, minimum=0)
+        try:
+            import envpool
+        except ImportError:
+            raise CogmapError(f"env {PREFIX}{task} needs EnvPool: pip install envpool (cogmap's extra: "
+                              "pip install -e '.[envpool]')") from None
+        if task not in envpool.list_all_envs():
+            raise CogmapError(f"EnvPool has no task {task!r}")
+        try:
+            self.env = envpool.make(task, env_type="gymnasium", num_envs=num_envs, seed=int(seed),
+                                    num_threads=num_threads, **options)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CogmapError(f"env {PREFIX}{task} cannot be made: {' '.join(str(error).split())[:300]}") from None
+        self.task, self.num_envs, self.seed = task, num_envs, int(seed)
+        self.device = torch.device(device or "cpu")
+        space, actions = self.env.observation_space, self.env.action_space
+        spaces = dict(space.spaces) if hasattr(space, "spaces") else {ACTOR_KEY: space}
+        if ACTOR_KEY not in spaces:
+            raise CogmapError(f"EnvPool task {task!r} has no {ACTOR_KEY!r} observation (it has {sorted(spaces)})")
+        self.observation_dim = int(np.prod(spaces[ACTOR_KEY].shape))
+        self.extra_dims = {k: int(np.prod(v.shape)) for k, v in spaces.items() if k != ACTOR_KEY}
+        self.action_shape = actions.shape
+        self.action_dim = int(np.prod(actions.shape))
+        self.action_low = torch.as_tensor(actions.low.reshape(-1), dtype=torch.float32, device=self.device)
+        self.action_high = torch.as_tensor(actions.high.reshape(-1), dtype=torch.float32, device=self.device)
+        if not (torch.isfinite(self.action_low).all() and torch.isfinite(self.action_high).all()):
+            raise CogmapError(f"EnvPool task {task!r} has an unbounded action space; a tanh policy needs finite bounds")
+        self.observation_scale = None
+        self.extras: dict[str, torch.Tensor] = {}  # the dict observation's other entries, after the last call
+        self.info: dict = {}  # EnvPool's info of the last step (reward terms, command, ...), in copy order
+
+    def _split(self, observation, rows: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        if not isinstance(observation, dict):
+            observation = {ACTOR_KEY: observation}
+        flat = {k: np.asarray(v, dtype=np.float32).reshape(len(v), -1) for k, v in observation.items()}
+        return flat.pop(ACTOR_KEY), flat
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(array, device=self.device)
+
+    def reset(self) -> torch.Tensor:
+        observation, info = self.env.reset()
+        order = np.argsort(info["env_id"])
+        actor, extras = self._split(observation)
+        self.extras = {k: self._tensor(v[order]) for k, v in extras.items()}
+        return self._tensor(actor[order])
+
+    def step(self, action: torch.Tensor) -> Transition:
+        action = torch.as_tensor(action).detach().reshape(self.num_envs, self.action_dim).cpu().numpy()
+        observation, reward, terminated, truncated, info = self.env.step(
+            action.astype(np.float64).reshape(self.num_envs, *self.action_shape))
+        order = np.argsort(info["env_id"])  # results in copy order, whatever order EnvPool returns them in
+        actor, extras = self._split(observation)
+        actor, extras = actor[order], {k: v[order] for k, v in extras.items()}
+        terminated, truncated = np.asarray(terminated, bool)[order], np.asarray(truncated, bool)[order]
+        final = actor.copy()
+        ended = np.flatnonzero(terminated | truncated)
+        if len(ended):  # reset them now: the next step is their next episode's first
+            fresh, fresh_info = self.env.reset(ended.astype(np.int32))
+            rows = np.asarray(fresh_info["env_id"])
+            fresh_actor, fresh_extras = self._split(fresh)
+            actor[rows] = fresh_actor
+            for key, value in fresh_extras.items():
+                extras[key][rows] = value
+        self.extras = {k: self._tensor(v) for k, v in extras.items()}
+        self.info = {k: np.asarray(v)[order] for k, v in info.items() if isinstance(v, np.ndarray) and len(v) == self.num_envs}
+        return Transition(self._tensor(actor), self._tensor(np.asarray(reward, np.float32)[order]),
+                          self._tensor(terminated), self._tensor(truncated), self._tensor(final))
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def make_batched(name: str, num_envs: int, seed: int = 0, device=None, env_kwargs: dict | None = None) -> EnvPoolVectorEnv:
+    """The registry's factory for ``envpool/<Task>`` (:func:`cogmap.envs.make_env`)."""
+    return EnvPoolVectorEnv(name[len(PREFIX):], num_envs, seed=seed, device=device, **(env_kwargs or {}))
