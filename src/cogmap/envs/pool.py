@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cogmap.envs.vector import Transition
+from cogmap.envs.vector import Transition, action_bounds
 from cogmap.errors import CogmapError, check_positive_int
 
 PREFIX = "envpool/"
@@ -58,10 +58,7 @@ class EnvPoolVectorEnv:
         self.extra_dims = {k: int(np.prod(v.shape)) for k, v in spaces.items() if k != ACTOR_KEY}
         self.action_shape = actions.shape
         self.action_dim = int(np.prod(actions.shape))
-        self.action_low = torch.as_tensor(actions.low.reshape(-1), dtype=torch.float32, device=self.device)
-        self.action_high = torch.as_tensor(actions.high.reshape(-1), dtype=torch.float32, device=self.device)
-        if not (torch.isfinite(self.action_low).all() and torch.isfinite(self.action_high).all()):
-            raise CogmapError(f"EnvPool task {task!r} has an unbounded action space; a tanh policy needs finite bounds")
+        self.action_low, self.action_high = action_bounds(actions, self.device, f"EnvPool task {task!r}")
         self.observation_scale = None
         self.extras: dict[str, torch.Tensor] = {}  # the dict observation's other entries, after the last call
         self.info: dict = {}  # EnvPool's info of the last step (reward terms, command, ...), in copy order

@@ -59,6 +59,15 @@ class VectorEnv(Protocol):
         ...
 
 
+def action_bounds(space, device, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A Box action space's bounds as flat float32 tensors; an unbounded one is refused (a tanh policy needs bounds)."""
+    low = torch.as_tensor(space.low.reshape(-1), dtype=torch.float32, device=device)
+    high = torch.as_tensor(space.high.reshape(-1), dtype=torch.float32, device=device)
+    if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+        raise CogmapError(f"{name} has an unbounded action space; a tanh policy needs finite bounds")
+    return low, high
+
+
 class GymnasiumVectorEnv:
     """Any Gymnasium environment with Box spaces as a :class:`VectorEnv` of tensors.
 
@@ -101,10 +110,7 @@ class GymnasiumVectorEnv:
         self.observation_dim = int(np.prod(observation_space.shape))
         self.action_shape, self.action_dtype = action_space.shape, action_space.dtype
         self.action_dim = int(np.prod(action_space.shape))
-        self.action_low = torch.as_tensor(action_space.low.reshape(-1), dtype=torch.float32, device=self.device)
-        self.action_high = torch.as_tensor(action_space.high.reshape(-1), dtype=torch.float32, device=self.device)
-        if not (torch.isfinite(self.action_low).all() and torch.isfinite(self.action_high).all()):
-            raise CogmapError(f"env {self.env_id!r} has an unbounded action space; a tanh policy needs finite bounds")
+        self.action_low, self.action_high = action_bounds(action_space, self.device, f"env {self.env_id!r}")
         self.observation_scale = None
         self._resets = 0
 
