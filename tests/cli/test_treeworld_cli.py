@@ -35,6 +35,20 @@ def test_treeworld_survival_compares_agents(tmp_path, cli):
     assert (tmp_path / "survival.png").is_file()
 
 
+def test_survival_can_play_fresh_worlds_from_a_first_seed(tmp_path, cli):
+    from cogmap.treeworld import TreeWorldConfig
+    from cogmap.treeworld.experiments import survival_runs
+
+    result = cli("treeworld", "survival", "agents=[random]", "worlds=2", "first_seed=7", "steps=60",
+                 "world.embedding_dim=16", "world.max_health=100", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = json.loads((tmp_path / "survival.json").read_text())["random"]["runs"]
+    expected = survival_runs("random", TreeWorldConfig(embedding_dim=16, max_health=100), [7, 8], 60)
+    assert [(r["seed"], r["steps"], r["fruit_eaten"]) for r in runs] == \
+        [(r["seed"], r["steps"], r["fruit_eaten"]) for r in expected]
+    assert [r["seed"] for r in runs] == [7, 8]
+
+
 @pytest.mark.parametrize("args,needle", [
     (["treeworld", "run", "agent=greedy"], "agent must be one of"),
     (["treeworld", "run", "--set", "world.num_trees=-3"], "world.num_trees"),
