@@ -75,3 +75,48 @@ def test_ppo_trains_on_the_quadruped_and_the_saved_policy_acts_on_its_observatio
     policy.reset(2)
     action = policy.act(env.reset())
     assert action.shape == (2, 12) and bool(((action >= -1) & (action <= 1)).all())
+
+
+def test_the_privileged_state_rides_after_the_observation_for_the_critic_and_ends_with_the_episode():
+    from cogmap.envs.vector import WithPrivilegedState
+
+    env = WithPrivilegedState(make_env(f"envpool/{GO1}", 2, seed=5, env_kwargs={"max_episode_steps": 3,
+                                                                                   "num_threads": 1}))
+    theirs = raw(2, 5, max_episode_steps=3)
+    first, _ = theirs.reset()
+    assert (env.observation_dim, env.critic_observation_dim) == (48, 123)
+    expected = np.concatenate([first["state"], first["privileged_state"]], -1).astype(np.float32)
+    assert np.allclose(env.reset().numpy(), expected)
+    for _ in range(3):
+        step = env.step(torch.zeros(2, 12))
+        obs, *_ = theirs.step(np.zeros((2, 12)))
+    assert step.truncated.all()
+    ended = np.concatenate([obs["state"], obs["privileged_state"]], -1).astype(np.float32)
+    assert np.allclose(step.final_observation.numpy(), ended)  # the state the episode ended in, both parts
+    obs, *_ = theirs.step(np.zeros((2, 12)))  # EnvPool's own reset, a step later
+    assert np.allclose(step.observation.numpy(), np.concatenate([obs["state"], obs["privileged_state"]], -1))
+    with pytest.raises(CogmapError, match="critic=privileged needs an environment that gives a 'privileged_state'"):
+        WithPrivilegedState(make_env("pendulum", 2))
+
+
+def test_ppo_with_a_privileged_critic_saves_a_policy_that_acts_on_the_observation_alone(tmp_path):
+    from cogmap import load
+    from cogmap.config import load as load_config
+    from cogmap.rl import PPOConfig, train
+
+    config = PPOConfig(env=f"envpool/{GO1}", env_kwargs={"max_episode_steps": 16, "num_threads": 1}, cell="lstm",
+                       hidden=16, head=16, encoder=(32,), num_envs=2, num_steps=8, bptt=4, minibatches=2, epochs=1,
+                       total_steps=32, eval_episodes=2, noise_repeat=1, critic="privileged", critic_layers=(32,),
+                       normalize_observations=True)
+    train(config, tmp_path / "run", progress=False)
+    assert load_config(PPOConfig, tmp_path / "run" / "config.yaml").critic == "privileged"
+    policy = load(tmp_path / "run")
+    assert policy.agent.critic_observation_dim == 123 and policy.agent.normalizer.shift.shape == (171,)
+    assert float(policy.agent.normalizer.count) == 32  # every step's observation and privileged state seen
+    env = make_env(f"envpool/{GO1}", 2, seed=3, env_kwargs={"num_threads": 1})
+    policy.reset(2)
+    assert policy.act(env.reset()).shape == (2, 12)
+    with pytest.raises(CogmapError, match="critic=privileged needs"):
+        train(PPOConfig(critic="privileged", total_steps=400, num_envs=2, minibatches=2), tmp_path / "pendulum",
+              progress=False)
+    assert not (tmp_path / "pendulum").exists()

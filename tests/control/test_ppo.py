@@ -364,3 +364,24 @@ def test_a_run_can_start_from_a_saved_agent_of_the_same_shape(tmp_path):
         ppo_module.initialise_from(make_agent(PPOConfig(env_kwargs={"observation": "full"}, hidden=32)), source)
     with pytest.raises(CogmapError, match="init_from"):
         PPOConfig(init_from="")
+
+
+def test_an_asymmetric_critic_values_the_privileged_state_and_the_actor_sees_the_observation_alone():
+    torch.manual_seed(0)
+    agent = RecurrentActorCritic(3, 2, "gru", hidden=8, head=8, critic_observation_dim=5, critic_layers=(16,),
+                                 observation_scale=[1.0, 2.0, 0.5])
+    observation, privileged = torch.randn(4, 6, 3), torch.randn(4, 6, 5)
+    both = agent(torch.cat([observation, privileged], -1))
+    alone = agent(observation)
+    assert torch.equal(both.mean, alone.mean) and torch.equal(both.state, alone.state)
+    assert torch.isnan(alone.value).all() and not torch.isnan(both.value).any()
+    other = agent(torch.cat([observation, privileged + 1], -1))
+    assert torch.equal(other.mean, both.mean) and not torch.allclose(other.value, both.value)  # the value reads it
+    moved = agent(torch.cat([observation + 1, privileged], -1))
+    assert torch.equal(moved.value, both.value) and not torch.allclose(moved.mean, both.mean)  # the actor does not
+    # By hand: the critic is its MLP on the privileged state (its scale 1: the environment's factors are the actor's).
+    by_hand = agent.value(privileged)[..., 0]
+    torch.testing.assert_close(both.value, by_hand)
+    assert agent.normalizer.scale.tolist() == [1.0, 2.0, 0.5] + [1.0] * 5
+    with pytest.raises(CogmapError, match=r"\(N, 3\) \(or 8 with the critic's privileged state after them\)"):
+        agent(torch.randn(4, 4))

@@ -61,6 +61,7 @@ class EnvPoolVectorEnv:
         self.action_low, self.action_high = action_bounds(actions, self.device, f"EnvPool task {task!r}")
         self.observation_scale = None
         self.extras: dict[str, torch.Tensor] = {}  # the dict observation's other entries, after the last call
+        self.final_extras: dict[str, torch.Tensor] = {}  # the same at the last step of the episodes that just ended
         self.info: dict = {}  # EnvPool's info of the last step (reward terms, command, ...), in copy order
 
     def _split(self, observation, rows: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -77,6 +78,7 @@ class EnvPoolVectorEnv:
         order = np.argsort(info["env_id"])
         actor, extras = self._split(observation)
         self.extras = {k: self._tensor(v[order]) for k, v in extras.items()}
+        self.final_extras = dict(self.extras)
         return self._tensor(actor[order])
 
     def step(self, action: torch.Tensor) -> Transition:
@@ -88,6 +90,7 @@ class EnvPoolVectorEnv:
         actor, extras = actor[order], {k: v[order] for k, v in extras.items()}
         terminated, truncated = np.asarray(terminated, bool)[order], np.asarray(truncated, bool)[order]
         final = actor.copy()
+        self.final_extras = {k: self._tensor(v.copy()) for k, v in extras.items()}
         ended = np.flatnonzero(terminated | truncated)
         if len(ended):  # reset them now: the next step is their next episode's first
             fresh, fresh_info = self.env.reset(ended.astype(np.int32))

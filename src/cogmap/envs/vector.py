@@ -141,3 +141,39 @@ class GymnasiumVectorEnv:
 
     def close(self) -> None:
         self.env.close()
+
+
+class WithPrivilegedState:
+    """An environment whose observations carry after them the privileged state it keeps beside them
+    (``env.extras[key]``, e.g. EnvPool's ``privileged_state``), for an asymmetric critic.
+
+    ``observation_dim`` stays the agent's own observation's (what a trained policy acts on);
+    ``critic_observation_dim`` is the width of what follows it. A truncated episode's final
+    observation carries the final privileged state, so its value is bootstrapped from the state
+    it ended in.
+    """
+
+    def __init__(self, env, key: str = "privileged_state"):
+        dims = getattr(env, "extra_dims", {})
+        if key not in dims:
+            raise CogmapError(f"critic=privileged needs an environment that gives a {key!r} beside its observation "
+                              f"(EnvPool's MuJoCo Playground tasks do); this one gives {sorted(dims) or 'none'}")
+        self.env, self.key = env, key
+        self.critic_observation_dim = dims[key]
+        for name in ("num_envs", "observation_dim", "action_dim", "action_low", "action_high", "observation_scale",
+                     "device"):
+            setattr(self, name, getattr(env, name))
+
+    def reset(self) -> torch.Tensor:
+        observation = self.env.reset()
+        return torch.cat([observation, self.env.extras[self.key]], dim=-1)
+
+    def step(self, action: torch.Tensor) -> Transition:
+        step = self.env.step(action)
+        return step._replace(observation=torch.cat([step.observation, self.env.extras[self.key]], dim=-1),
+                             final_observation=torch.cat([step.final_observation, self.env.final_extras[self.key]],
+                                                         dim=-1))
+
+    def close(self) -> None:
+        if hasattr(self.env, "close"):
+            self.env.close()

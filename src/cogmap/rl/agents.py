@@ -59,7 +59,9 @@ class ObservationNormalizer(nn.Module):
         self.clip, self.eps = clip, eps
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        out = (observations - self.shift) * self.scale
+        """Normalise ``(..., d)``: the first ``d`` components (an agent's observation without the critic's part)."""
+        d = observations.shape[-1]
+        out = (observations - self.shift[:d]) * self.scale[:d]
         return out.clamp(-self.clip, self.clip) if self.clip is not None else out
 
     @torch.no_grad()
@@ -84,9 +86,10 @@ class RecurrentActorCritic(nn.Module):
                  head: int = 64, max_action: float = 2.0, log_std: float = 0.0,
                  action_low: Sequence[float] | None = None, action_high: Sequence[float] | None = None,
                  observation_scale: Sequence[float] | None = None, observation_clip: float | None = None,
-                 encoder: Sequence[int] = ()):
+                 encoder: Sequence[int] = (), critic_observation_dim: int = 0, critic_layers: Sequence[int] = (512, 256)):
         super().__init__()
         check_choice("cell", cell, CELLS)
+        check_positive_int("critic_observation_dim", critic_observation_dim, minimum=0)
         for name, value in (("observation_dim", observation_dim), ("action_dim", action_dim), ("hidden", hidden),
                             ("head", head)):
             check_positive_int(name, value)
@@ -95,7 +98,11 @@ class RecurrentActorCritic(nn.Module):
         if low.shape != (action_dim,) or high.shape != (action_dim,) or not bool((high > low).all()):
             raise CogmapError(f"action bounds must be {action_dim} pairs with low < high, got {low.tolist()} and {high.tolist()}")
         self.cell, self.hidden, self.observation_dim, self.action_dim = cell, hidden, observation_dim, action_dim
-        self.normalizer = ObservationNormalizer(observation_dim, observation_scale, observation_clip)
+        self.critic_observation_dim = critic_observation_dim
+        if observation_scale is not None and critic_observation_dim:  # the critic's part keeps its own units
+            observation_scale = list(observation_scale) + [1.0] * critic_observation_dim
+        self.normalizer = ObservationNormalizer(observation_dim + critic_observation_dim, observation_scale,
+                                                observation_clip)
         self.register_buffer("action_centre", (high + low) / 2)
         self.register_buffer("action_half_range", (high - low) / 2)
         # An optional MLP between the observation and the core (Rush et al.'s walkers: MLP, then LSTM).
@@ -110,7 +117,18 @@ class RecurrentActorCritic(nn.Module):
         else:
             self.core = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](width, hidden, batch_first=True)
         self.policy = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, action_dim))
-        self.value = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, 1))
+        if critic_observation_dim:
+            # An asymmetric critic: the value of the privileged (full, Markov) state the environment gives
+            # beside the observation, through an MLP of its own; it needs no memory, so the agent's state
+            # stays the actor's alone (the one the analyses study).
+            layers, width = [], critic_observation_dim
+            for size in critic_layers:
+                check_positive_int("critic layer width", size)
+                layers += [nn.Linear(width, size), nn.Tanh()]
+                width = size
+            self.value = nn.Sequential(*layers, nn.Linear(width, 1))
+        else:
+            self.value = nn.Sequential(nn.Linear(hidden, head), nn.Tanh(), nn.Linear(head, 1))
         self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std)))
         nn.init.orthogonal_(self.policy[-1].weight, 0.01)  # start near the centre of the action range
         nn.init.zeros_(self.policy[-1].bias)
@@ -141,7 +159,7 @@ class RecurrentActorCritic(nn.Module):
         Fixed points and Jacobians of :func:`~cogmap.analysis.dynamics.recurrent_step` take
         inputs in these units.
         """
-        return self.encoder(self.normalizer(observations))
+        return self.encoder(self.normalizer(observations[..., :self.observation_dim]))
 
     def _core(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.cell == "mlp":
@@ -156,9 +174,11 @@ class RecurrentActorCritic(nn.Module):
 
     def _check(self, observations: torch.Tensor, state: torch.Tensor | None) -> None:
         o, s = self.observation_dim, self.state_dim
-        if not torch.is_tensor(observations) or observations.dim() not in (2, 3) or observations.shape[-1] != o:
+        widths = (o, o + self.critic_observation_dim)
+        if not torch.is_tensor(observations) or observations.dim() not in (2, 3) or observations.shape[-1] not in widths:
             got = tuple(observations.shape) if torch.is_tensor(observations) else type(observations).__name__
-            raise CogmapError(f"observations must be a tensor of shape (N, T, {o}) or (N, {o}), got {got}")
+            also = f" (or {widths[1]} with the critic's privileged state after them)" if self.critic_observation_dim else ""
+            raise CogmapError(f"observations must be a tensor of shape (N, T, {o}) or (N, {o}){also}, got {got}")
         if state is not None and (not torch.is_tensor(state) or tuple(state.shape) != (observations.shape[0], s)):
             got = tuple(state.shape) if torch.is_tensor(state) else type(state).__name__
             raise CogmapError(f"state must have shape (N, {s}) with N = {observations.shape[0]} (the observations' "
@@ -166,15 +186,24 @@ class RecurrentActorCritic(nn.Module):
 
     def forward(self, observations: torch.Tensor, state: torch.Tensor | None = None) -> AgentOutput:
         """Run the agent on raw observations ``(N, T, O)`` (or one step, ``(N, O)``) from ``state``
-        ``(N, S)`` (zeros when None): see :class:`AgentOutput`."""
+        ``(N, S)`` (zeros when None): see :class:`AgentOutput`. An agent with an asymmetric critic
+        takes the privileged state after the observation (``O + C`` wide) to give values; given the
+        observation alone it acts, and its values are NaN."""
         self._check(observations, state)
         single = observations.dim() == 2
         if state is None:
             state = self.initial_state(observations.shape[0], observations.device)
-        inputs = self.core_input(observations[:, None] if single else observations)
+        observations = observations[:, None] if single else observations
+        o = self.observation_dim
+        inputs = self.encoder(self.normalizer(observations[..., :o]))
         out, final = self._core(inputs, state)
         mean = self.action_centre + self.action_half_range * torch.tanh(self.policy(out))
-        value = self.value(out)[..., 0]
+        if not self.critic_observation_dim:
+            value = self.value(out)[..., 0]
+        elif observations.shape[-1] > o:
+            value = self.value(self.normalizer(observations)[..., o:])[..., 0]
+        else:
+            value = out.new_full(out.shape[:-1], float("nan"))
         if single:
             return AgentOutput(mean[:, 0], value[:, 0], out[:, 0], final)
         return AgentOutput(mean, value, out, final)

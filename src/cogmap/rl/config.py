@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from cogmap.config import check_choices, choice, load
 from cogmap.envs import OBSERVATION_MODES, VectorEnv, make_env
 from cogmap.envs.pendulum import PENDULUM_OBSERVATION
+from cogmap.envs.vector import WithPrivilegedState
 from cogmap.errors import CogmapError, check_positive, check_positive_int
 from cogmap.rl.agents import CELLS
 
@@ -29,6 +30,10 @@ class PPOConfig:
     hidden: int = 64
     head: int = 64
     encoder: tuple[int, ...] = ()  # widths of an MLP (tanh) between the observation and the recurrent core
+    # "privileged": an asymmetric critic, an MLP of critic_layers on the full state the environment gives beside
+    # the observation (EnvPool's privileged_state); "shared": the value head on the actor's core
+    critic: str = choice("shared", ("shared", "privileged"))
+    critic_layers: tuple[int, ...] = (512, 256)
     total_steps: int = 100_000
     num_envs: int = 16  # each update collects num_envs x num_steps steps
     num_steps: int = 200  # steps per environment per update (the pendulum's episode length)
@@ -123,7 +128,18 @@ def load_control_config(path=None, overrides=()) -> PPOConfig:
     return load(PPOConfig, path, overrides)
 
 
-def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None) -> VectorEnv:
-    """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's)."""
-    return make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, device=device,
-                    env_kwargs=config.env_kwargs)
+def make_env_for(config: PPOConfig, num_envs: int | None = None, seed: int | None = None, device=None,
+                 training: bool = False) -> VectorEnv:
+    """The config's environment: ``num_envs`` copies (default the config's), seeded ``seed`` (default the config's).
+    For ``training`` with ``critic: privileged``, its observations carry the privileged state after them (the
+    critic's); the agent acts on the observation alone."""
+    env = make_env(config.env, num_envs or config.num_envs, config.seed if seed is None else seed, device=device,
+                   env_kwargs=config.env_kwargs)
+    if training and config.critic == "privileged":
+        try:
+            return WithPrivilegedState(env)
+        except CogmapError:
+            if hasattr(env, "close"):
+                env.close()
+            raise
+    return env

@@ -141,6 +141,7 @@ def env_description(env: VectorEnv) -> dict:
     """What a saved agent needs to know of its environment (plain data, saved in every checkpoint)."""
     scale = getattr(env, "observation_scale", None)
     return {"observation_dim": int(env.observation_dim), "action_dim": int(env.action_dim),
+            "critic_observation_dim": int(getattr(env, "critic_observation_dim", 0)),
             "action_low": [float(v) for v in env.action_low], "action_high": [float(v) for v in env.action_high],
             "observation_scale": None if scale is None else [float(v) for v in scale]}
 
@@ -148,14 +149,15 @@ def env_description(env: VectorEnv) -> dict:
 def make_agent(config: PPOConfig, env: VectorEnv | dict | None = None) -> RecurrentActorCritic:
     """The agent for ``config`` on ``env`` (an environment or its :func:`env_description`)."""
     if env is None:
-        env = make_env_for(config, num_envs=1)
+        env = make_env_for(config, num_envs=1, training=True)
     described = env if isinstance(env, dict) else env_description(env)
     return RecurrentActorCritic(described["observation_dim"], described["action_dim"], config.cell, config.hidden,
                                 config.head, log_std=config.log_std, action_low=described["action_low"],
                                 action_high=described["action_high"],
                                 observation_scale=described["observation_scale"],
                                 observation_clip=10.0 if config.normalize_observations else None,
-                                encoder=config.encoder)
+                                encoder=config.encoder, critic_observation_dim=described.get("critic_observation_dim", 0),
+                                critic_layers=config.critic_layers)
 
 
 def save_policy(path: Path, agent: RecurrentActorCritic, config: PPOConfig, env: dict, **numbers) -> None:

@@ -33,6 +33,7 @@ import torch
 from cogmap.config import load, to_dict
 from cogmap.devices import resolve_device
 from cogmap.envs import GymnasiumVectorEnv, VectorEnv
+from cogmap.envs.vector import WithPrivilegedState
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
 from cogmap.rl.agents import RecurrentActorCritic
@@ -249,10 +250,13 @@ def initialise_from(agent: RecurrentActorCritic, source: str | Path) -> None:
     agent.load_state_dict({k: v.to(own[k].device) for k, v in saved.items()})
 
 
-def as_vector_env(env, device=None) -> VectorEnv:
-    """A :class:`VectorEnv` from a torch one (returned as is) or a Gymnasium vector environment (wrapped)."""
+def as_vector_env(env, device=None, critic: str = "shared") -> VectorEnv:
+    """A :class:`VectorEnv` from a torch one (returned as is) or a Gymnasium vector environment (wrapped);
+    with ``critic="privileged"``, one whose observations carry the privileged state after them."""
     import gymnasium as gym
 
+    if critic == "privileged" and not isinstance(env, WithPrivilegedState):
+        return WithPrivilegedState(as_vector_env(env, device))
     if isinstance(env, gym.vector.VectorEnv):
         return GymnasiumVectorEnv(env, device=device)
     missing = [name for name in ("num_envs", "observation_dim", "action_dim", "action_low", "action_high", "reset",
@@ -354,7 +358,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
     _check_run_dir(run_dir, config, force, resume)
     # An environment that cannot be made stops the run before any file is written.
     made = env is None  # environments made here are closed here; a caller's are left to the caller
-    env = make_env_for(config, device=device) if made else as_vector_env(env, device)
+    env = make_env_for(config, device=device, training=True) if made else as_vector_env(env, device, config.critic)
     if env.num_envs != config.num_envs:
         raise CogmapError(f"env has {env.num_envs} copies but num_envs is {config.num_envs}")
     described = env_description(env)

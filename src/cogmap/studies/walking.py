@@ -243,6 +243,7 @@ def untrained_copy(policy: Policy, seed: int = 1) -> torch.nn.Module:
     """A network of the walker's shape with fresh random weights and the walker's observation normalisation."""
     agent = policy.agent
     described = {"observation_dim": agent.observation_dim, "action_dim": agent.action_dim,
+                 "critic_observation_dim": agent.critic_observation_dim,
                  "action_low": agent.action_low.tolist(), "action_high": agent.action_high.tolist(),
                  "observation_scale": None}
     with torch.random.fork_rng(devices=[]):
