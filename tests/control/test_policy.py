@@ -128,3 +128,16 @@ def test_save_policy_round_trips_any_action_bounds(tmp_path):
     policy = load_policy(tmp_path / "p.pt")
     assert isinstance(policy, Policy) and policy.update == 7
     assert policy.agent.action_low.tolist() == [-1.0, 0.0] and policy.agent.action_high.tolist() == [1.0, 3.0]
+
+
+def test_a_long_run_keeps_every_nth_policy_and_its_checkpoints_sort_by_update(tmp_path):
+    from cogmap.rl.policy import checkpoints
+
+    train(PPOConfig(env_kwargs={"observation": "full"}, cell="rnn", hidden=8, head=8, total_steps=3 * 400, num_envs=2,
+                    minibatches=2, epochs=1, eval_episodes=2, checkpoint_every=2), tmp_path / "run", progress=False)
+    assert [p.name for p in checkpoints(tmp_path / "run")] == ["update_0002.pt", "update_0003.pt"]  # and the last
+    many = tmp_path / "many" / "checkpoints"
+    many.mkdir(parents=True)
+    for update in (10000, 9999, 10001, 2):
+        (many / f"update_{update:04d}.pt").touch()
+    assert [p.stem for p in checkpoints(many.parent)] == ["update_0002", "update_9999", "update_10000", "update_10001"]

@@ -101,7 +101,8 @@ def run_train(args) -> int:
         last = list(csv.DictReader(handle))[-1]
     print(f"evaluation over {config.eval_episodes} episodes: return {float(last['eval_return_mean']):.1f} "
           f"+- {float(last['eval_return_sd']):.1f} after {last['steps']} steps")
-    print(f"wrote config.yaml, metrics.csv and {last['update']} checkpoints in {out}")
+    kept = len(list((out / "checkpoints").glob("update_*.pt")))
+    print(f"wrote config.yaml, metrics.csv and {kept} checkpoints (of {last['update']} updates) in {out}")
     return 0
 
 

@@ -52,6 +52,7 @@ class PPOConfig:
     noise_repeat: int = 4  # exploration noise is redrawn every this many steps (held in between: sustained pushes)
     normalize_observations: bool = False  # running mean/std of observations, frozen into the saved agent
     eval_episodes: int = 20
+    checkpoint_every: int = 1  # keep the policy of every this many updates (and the last): long runs keep fewer
     seed: int = 0
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
     # A saved agent (checkpoint or run folder) whose weights and observation statistics start the run:
@@ -61,7 +62,7 @@ class PPOConfig:
     def __post_init__(self):
         check_choices(self)
         for name in ("hidden", "head", "total_steps", "num_envs", "num_steps", "epochs", "minibatches",
-                     "eval_episodes", "noise_repeat"):
+                     "eval_episodes", "noise_repeat", "checkpoint_every"):
             check_positive_int(name, getattr(self, name))
         for name in ("lr", "clip", "max_grad_norm", "reward_scale"):
             check_positive(name, getattr(self, name))

@@ -170,7 +170,8 @@ def checkpoints(run_dir: str | Path) -> list[Path]:
     """The per-update checkpoints of a ``cogmap control train`` run, in order."""
     if not Path(run_dir).exists():
         raise CogmapError(f"{run_dir} does not exist")
-    found = sorted(Path(run_dir).glob("checkpoints/update_*.pt"))
+    # in the order of their updates (past update 9999 the names are longer, and sort wrongly as text)
+    found = sorted(Path(run_dir).glob("checkpoints/update_*.pt"), key=lambda p: (len(p.stem), p.stem))
     if not found:
         raise CogmapError(f"{run_dir} holds no checkpoints/update_*.pt; is it a `cogmap control train` run?")
     return found

@@ -416,8 +416,9 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                "eval_return_mean": "", "eval_return_sd": ""}
         metrics.append(row)  # on disk now: an interrupted run keeps its history
         board.log({k: v for k, v in row.items() if k not in ("update", "steps")}, steps)
-        save_policy(run_dir / "checkpoints" / f"update_{update:04d}.pt", agent, config, described, update=update,
-                    steps=steps, train_return=train_return)
+        if update % config.checkpoint_every == 0 or update == config.updates:
+            save_policy(run_dir / "checkpoints" / f"update_{update:04d}.pt", agent, config, described, update=update,
+                        steps=steps, train_return=train_return)
         save_checkpoint(run_dir / "resume.pt", PPO_RESUME, to_dict(config), {
             "agent": agent.state_dict(), "optimizer": optimiser.state_dict(), "generator": generator.get_state(),
             "env": env.state_dict() if hasattr(env, "state_dict") else None, **cursor.state_dict()},
