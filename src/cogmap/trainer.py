@@ -71,3 +71,14 @@ def metrics_logger(run_dir, resume_epoch: int | None = None):
             log.append({"step": step, **row} if step is not None else row)
 
     return MetricsLogger()
+
+
+def leave_process_group() -> None:
+    """After a multi-process fit, every process waits for the others and leaves the group together:
+    one that exits while another still holds the group open is aborted by gloo ("terminate called
+    without an active exception"), and Lightning then kills the rest."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

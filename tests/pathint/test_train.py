@@ -11,6 +11,7 @@ from cogmap.errors import CogmapError
 from cogmap.pathint.data import GenerationConfig, write_trajectory_file
 from cogmap.pathint.model import StateEstimationModel
 from cogmap.pathint.train import load_config, slim_checkpoint, train
+from tests.processes import free_port
 
 TINY = ["data.source=online", "data.n_train=256", "data.n_val=64", "data.batch_size=64", "data.generation={seq_len: 10}",
         "model.hidden=16", "trainer.progress=false"]
@@ -125,7 +126,7 @@ def test_two_process_ddp_on_cpu(tmp_path, config):
     base = ["--config", str(Path(__file__).resolve().parents[2] / "configs" / "pathint" / config)] if config else []
     args = TINY + [f"trainer.log_dir={tmp_path}", "trainer.max_epochs=1", "trainer.strategy=ddp", "trainer.name=run",
                    "trainer.devices=2", "trainer.accelerator=cpu"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "MASTER_PORT": str(free_port())}
     result = subprocess.run([sys.executable, "-m", "cogmap", "train", "--workers", "1", *base, *args],
                             capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -250,3 +251,4 @@ def test_union_fields_keep_the_type_they_were_given():
     assert load_config(None, ["trainer.limit_val_batches=null"]).trainer.limit_val_batches is None
     with pytest.raises(CogmapError, match="trainer.limit_train_batches must be int or float or null"):
         load_config(None, ["trainer.limit_train_batches=all"])
+

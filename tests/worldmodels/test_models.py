@@ -28,6 +28,7 @@ from cogmap.worldmodels import (
     trajectories,
 )
 from cogmap.worldmodels.train import WorldModelConfig
+from tests.processes import free_port
 
 
 def test_trajectories_follow_their_actions_and_repeat_by_seed():
@@ -426,7 +427,7 @@ def test_two_processes_train_one_world_model_with_one_row_of_metrics_per_epoch(t
 
     from cogmap.worldmodels.train import load_world_model
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_PORT": str(free_port())}
     command = [sys.executable, "-m", "cogmap", "equivariance", "train", "domain=planar_arm", "transitions=64",
                "batch_size=8", "epochs=2", "size=16", "devices=2", "strategy=ddp", "--out", "run", "--quiet"]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -439,3 +440,4 @@ def test_two_processes_train_one_world_model_with_one_row_of_metrics_per_epoch(t
     assert saved["global_step"] == 2 * (64 // 2 // 8)  # each process: half the transitions, 4 batches an epoch
     assert result.stdout.count("quick check") == 1
     assert load_world_model(run).config.devices == 2
+

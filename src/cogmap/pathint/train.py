@@ -24,7 +24,7 @@ from cogmap.files import atomic_path, load_torch_file
 from cogmap.pathint.choices import CELLS, ENCODINGS, INITS, NONLINEARITIES, OPTIMIZERS, READOUTS, SOURCES
 from cogmap.pathint.data import GenerationConfig
 from cogmap.runs import prepare_run_folder, save_config, tensorboard_installed
-from cogmap.trainer import metrics_logger, quiet_lightning
+from cogmap.trainer import leave_process_group, metrics_logger, quiet_lightning
 
 LOGGERS = ("csv", "tensorboard", "wandb")
 log = logging.getLogger(__name__)
@@ -335,4 +335,5 @@ def train(config: TrainConfig, resume: bool = False, run_dir: str | os.PathLike 
                     with contextlib.suppress(OSError):
                         folder.rmdir()
             raise
+        leave_process_group()
     return run_dir

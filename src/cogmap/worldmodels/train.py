@@ -49,7 +49,7 @@ from cogmap.runs import (
     save_config,
     tensorboard_installed,
 )
-from cogmap.trainer import metrics_logger, quiet_lightning
+from cogmap.trainer import leave_process_group, metrics_logger, quiet_lightning
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle
 from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
@@ -251,7 +251,9 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
             if rank == 0 and not resume and not last.is_file():
                 shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume yet: the folder was empty before this run
             raise
-    if trainer.is_global_zero:  # one model file, written by the first process
+        first = trainer.is_global_zero
+        leave_process_group()
+    if first:  # one model file, written by the first process
         save_world_model(model.cpu().eval(), config, run_dir / "checkpoints" / "model.pt")
     return model
 
