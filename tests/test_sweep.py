@@ -228,3 +228,20 @@ def test_a_sweep_killed_mid_run_resumes_on_the_local_engine_to_the_same_table(tm
             {k: v for k, v in b.items() if k not in TIMING | {"run"}}
     rows = read_csv(cut / "metrics.csv")
     assert [int(r["update"]) for r in rows] == list(range(1, 11))  # continued, not started again
+
+
+def test_a_failed_job_is_reported_by_its_error_and_its_log():
+    class Failed:
+        job_id = "42"
+
+        class paths:
+            stdout = "jobs/42_0_log.out"
+
+        def result(self):
+            raise RuntimeError("Job failed:\nTraceback (most recent call last):\n  ...\n"
+                               "cogmap.errors.CogmapError: init_from missing.pt does not exist")
+
+    reports = []
+    sweep._collect("spec", Failed(), lambda spec, outcome, reason=None: reports.append((spec, outcome, reason)))
+    assert reports == [("spec", None, "cogmap.errors.CogmapError: init_from missing.pt does not exist "
+                                      "(job 42, log jobs/42_0_log.out)")]

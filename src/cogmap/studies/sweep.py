@@ -455,8 +455,9 @@ def slurm_executor(config: SweepConfig, jobs: Path):
 def _collect(spec, job, report) -> None:
     try:
         report(spec, job.result())
-    except Exception as error:  # submitit re-raises the job's failure with its traceback
-        report(spec, None, f"{error} (job {job.job_id}: {job.paths.stdout})")
+    except Exception as error:  # submitit re-raises the job's failure with its traceback: keep its last line
+        lines = str(error).strip().splitlines()
+        report(spec, None, f"{lines[-1] if lines else type(error).__name__} (job {job.job_id}, log {job.paths.stdout})")
 
 
 # ---------------------------------------------------------------------------------------------------------------
