@@ -120,3 +120,20 @@ def test_ppo_with_a_privileged_critic_saves_a_policy_that_acts_on_the_observatio
         train(PPOConfig(critic="privileged", total_steps=400, num_envs=2, minibatches=2), tmp_path / "pendulum",
               progress=False)
     assert not (tmp_path / "pendulum").exists()
+
+
+def test_the_observation_can_leave_out_the_previous_action():
+    ours = make_env(f"envpool/{GO1}", 2, seed=9, env_kwargs={"num_threads": 1, "without_last_action": True})
+    theirs = raw(2, 9)
+    assert ours.observation_dim == 36
+    first, _ = theirs.reset()
+    keep = np.r_[0:33, 45:48]
+    assert np.allclose(ours.reset().numpy(), first["state"][:, keep].astype(np.float32))
+    action = torch.linspace(-0.5, 0.5, 12).repeat(2, 1)
+    for _ in range(2):
+        step = ours.step(action)
+        obs, *_ = theirs.step(action.double().numpy())
+    assert np.allclose(obs["state"][:, 33:45], action.numpy())  # what was left out: the action of the step before
+    assert np.allclose(step.observation.numpy(), obs["state"][:, keep].astype(np.float32))
+    with pytest.raises(CogmapError, match="cogmap knows where the last action is only in"):
+        make_env("envpool/Go1Getup-v1", 2, env_kwargs={"without_last_action": True})

@@ -11,7 +11,8 @@ look like every other environment of cogmap:
   the last one in ``final_observation``, as Gymnasium's ``SAME_STEP`` mode does;
 - a dict observation gives the agent its ``state`` entry and keeps the others (``privileged_state``)
   in :attr:`EnvPoolVectorEnv.extras`, with the step's ``info`` (the reward terms, the command);
-- ``num_threads`` (0: one per copy, EnvPool's default) is where a big machine spends its cores.
+- ``num_threads`` (0: one per copy, EnvPool's default) is where a big machine spends its cores;
+- ``without_last_action`` drops the previous action from the Go1 joystick tasks' observation (48 -> 36).
 
 In :func:`cogmap.envs.make_env` a name ``envpool/<Task>`` is this class; ``env_kwargs`` go to
 ``envpool.make`` (e.g. ``{num_threads: 2, max_episode_steps: 1000}``). Needs ``pip install
@@ -28,13 +29,20 @@ from cogmap.errors import CogmapError, check_positive_int
 
 PREFIX = "envpool/"
 ACTOR_KEY = "state"  # the entry of a dict observation the agent sees
+# Where a task's observation holds the previous action (MuJoCo Playground's joystick tasks: linear velocity,
+# gyro, gravity, joint angles and velocities, then the last action, then the command; measured on EnvPool).
+LAST_ACTION = {"Go1JoystickFlatTerrain-v1": slice(33, 45), "Go1JoystickRoughTerrain-v1": slice(33, 45)}
 
 
 class EnvPoolVectorEnv:
     """``num_envs`` copies of the EnvPool task ``task``, seeded ``seed``, as a :class:`VectorEnv` of tensors."""
 
-    def __init__(self, task: str, num_envs: int = 16, seed: int = 0, device=None, num_threads: int = 0, **options):
+    def __init__(self, task: str, num_envs: int = 16, seed: int = 0, device=None, num_threads: int = 0,
+                 without_last_action: bool = False, **options):
         check_positive_int("num_envs", num_envs)
+        if without_last_action and task not in LAST_ACTION:
+            raise CogmapError(f"without_last_action: cogmap knows where the last action is only in "
+                              f"{', '.join(LAST_ACTION)}, not in {task!r}")
         check_positive_int("num_threads", num_threads, minimum=0)
         try:
             import envpool
@@ -54,7 +62,14 @@ class EnvPoolVectorEnv:
         spaces = dict(space.spaces) if hasattr(space, "spaces") else {ACTOR_KEY: space}
         if ACTOR_KEY not in spaces:
             raise CogmapError(f"EnvPool task {task!r} has no {ACTOR_KEY!r} observation (it has {sorted(spaces)})")
-        self.observation_dim = int(np.prod(spaces[ACTOR_KEY].shape))
+        # The agent's observation without the previous action it took, where asked (a controller with no
+        # such feedback, as Rush et al.'s walker has).
+        self.keep = None
+        width = int(np.prod(spaces[ACTOR_KEY].shape))
+        if without_last_action:
+            drop = LAST_ACTION[task]
+            self.keep = np.r_[0:drop.start, drop.stop:width]
+        self.observation_dim = width if self.keep is None else len(self.keep)
         self.extra_dims = {k: int(np.prod(v.shape)) for k, v in spaces.items() if k != ACTOR_KEY}
         self.action_shape = actions.shape
         self.action_dim = int(np.prod(actions.shape))
@@ -68,7 +83,8 @@ class EnvPoolVectorEnv:
         if not isinstance(observation, dict):
             observation = {ACTOR_KEY: observation}
         flat = {k: np.asarray(v, dtype=np.float32).reshape(len(v), -1) for k, v in observation.items()}
-        return flat.pop(ACTOR_KEY), flat
+        actor = flat.pop(ACTOR_KEY)
+        return (actor if self.keep is None else actor[:, self.keep]), flat
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, device=self.device)
