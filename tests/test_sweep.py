@@ -245,3 +245,21 @@ def test_a_failed_job_is_reported_by_its_error_and_its_log():
     sweep._collect("spec", Failed(), lambda spec, outcome, reason=None: reports.append((spec, outcome, reason)))
     assert reports == [("spec", None, "cogmap.errors.CogmapError: init_from missing.pt does not exist "
                                       "(job 42, log jobs/42_0_log.out)")]
+
+
+def test_a_config_added_to_a_comparison_is_new_runs_and_a_changed_one_is_refused(tmp_path):
+    from cogmap.cli.sweep import check_same_sweep
+    from cogmap.config import to_dict
+
+    for name, hidden in (("a", 8), ("b", 16)):
+        (tmp_path / f"{name}.yaml").write_text(f"hidden: {hidden}\n")
+    first = parse(SweepConfig, {"grid": {"config": [str(tmp_path / "a.yaml")]}})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(first)))
+    (out / "trainer.yaml").write_text(yaml.safe_dump(sweep.trainer_settings(first)))
+    more = parse(SweepConfig, {"grid": {"config": [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]}})
+    check_same_sweep(out, more, sweep.trainer_settings(more))  # b's runs are new: allowed
+    (tmp_path / "a.yaml").write_text("hidden: 32\n")
+    with pytest.raises(CogmapError, match=r"differs in the trainer's settings read from .*a.yaml"):
+        check_same_sweep(out, more, sweep.trainer_settings(more))

@@ -51,9 +51,10 @@ def check_same_sweep(out: Path, config: SweepConfig, trainer_values: dict) -> No
     differs = changed_settings(to_dict(saved), to_dict(config), may_change=MAY_CHANGE)
     if list(saved.grid) != list(config.grid):
         differs.append("grid's keys")
-    held = yaml.safe_load((out / "trainer.yaml").read_text()) if (out / "trainer.yaml").is_file() else None
-    if held is not None and held != trainer_values:
-        differs.append(f"the trainer's settings read from {', '.join(config.base_configs)}")
+    held = yaml.safe_load((out / "trainer.yaml").read_text()) if (out / "trainer.yaml").is_file() else {}
+    changed = [path for path in held or {} if path in trainer_values and held[path] != trainer_values[path]]
+    if changed:  # a config file added to grid.config is new runs; one that changed would change finished ones
+        differs.append(f"the trainer's settings read from {', '.join(changed)}")
     if differs:
         raise CogmapError(f"{out} holds a sweep that differs in {', '.join(differs)}; only {', '.join(MAY_CHANGE)} may "
                           "change between attempts (--force replaces it, or choose another --out)")
