@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from cogmap.config import parse
@@ -47,7 +48,9 @@ def finished(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("sweep")
     out = tmp / "out"
+    threads = torch.get_num_threads()
     assert main(["sweep", "--config", str(tiny_sweep(tmp)), "--out", str(out), "--quiet"]) == 0
+    assert torch.get_num_threads() == threads  # its runs' one thread each is not left to the caller
     return out
 
 

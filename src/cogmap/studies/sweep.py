@@ -278,11 +278,19 @@ def plan(config: SweepConfig, out: Path) -> list[RunSpec]:
 
 def run_one(spec: RunSpec) -> dict:
     """Train, measure and summarise one run of a sweep; resumes whatever an earlier attempt left."""
-    import shutil
-
     import torch
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
+    try:
+        return _run_one(spec)
+    finally:  # the debug engine runs in the caller's process: leave it as it was
+        torch.set_num_threads(threads)
+
+
+def _run_one(spec: RunSpec) -> dict:
+    import shutil
+
     run_dir = Path(spec.run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_dir.parent / f"{run_dir.name}.lock", "w") as lock:
