@@ -19,11 +19,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from cogmap.config import hints_of_sections, is_override, load, merge, parse, parse_overrides, read_config
 from cogmap.errors import CogmapError
 from cogmap.files import (
     check_creatable,
     write_text_atomic,  # noqa: F401  (re-exported for the subcommands)
 )
+from cogmap.runs import check_run_folder
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -94,9 +96,6 @@ def check_file_output(path: Path, force: bool, flag: str = "--out") -> Path:
 def trainer_config(args, settings):
     """A trainer's config: ``--config`` and the overrides; with ``--resume``, the run's own config.yaml
     (unless ``--config`` is given) under the overrides, read after the run folder is checked."""
-    from cogmap.config import load
-    from cogmap.runs import check_run_folder
-
     if not args.resume:
         return load(settings, args.config, overrides(args))
     if args.out is None:
@@ -174,8 +173,6 @@ def _example(settings) -> str:
 
 def study_config(args):
     """The study's config: its ``--config`` file, then the source words, then the ``key=value`` overrides."""
-    from cogmap.config import is_override, merge, parse, parse_overrides, read_config
-
     values = read_config(args.config) if args.config is not None else {}
     words = getattr(args, "source", None)
     words = [] if words is None else [str(w) for w in (words if args.source_many else [words])]
@@ -233,7 +230,6 @@ def setting_hint(settings, word: str) -> str | None:
     settings = settings_class(settings)
     flag = word.partition("=")[0]
     key = flag[2:].replace("-", "_")
-    from cogmap.config import hints_of_sections
 
     keys = [f.name for f in dataclasses.fields(settings)]
     if key in keys:

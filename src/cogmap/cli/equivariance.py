@@ -13,6 +13,8 @@ from cogmap.cli.common import (
     settings_epilog,
     trainer_config,
 )
+from cogmap.files import write_text_atomic
+from cogmap.runs import check_run_folder, process_rank
 from cogmap.studies.world_models import AmbiguityConfig, EvaluationConfig, SamplesConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
@@ -87,7 +89,6 @@ def add_parser(subparsers) -> None:
 
 
 def run_train(args) -> int:
-    from cogmap.runs import check_run_folder, process_rank
     from cogmap.worldmodels.train import evaluate, summary_line, train
 
     config = trainer_config(args, WorldModelConfig)
@@ -113,7 +114,6 @@ def run_evaluate(args) -> int:
 
 
 def run_table(args) -> int:
-    from cogmap.files import write_text_atomic
     from cogmap.worldmodels.report import markdown_table, summarize
 
     table = markdown_table(summarize(args.runs))

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import yaml
 
 from cogmap.cli.common import add_config_arguments, overrides, settings_epilog
+from cogmap.config import load, to_dict
 from cogmap.errors import CogmapError
+from cogmap.files import check_creatable, write_text_atomic
+from cogmap.runs import changed_settings
+from cogmap.studies import sweep
 from cogmap.studies.sweep import SweepConfig
 
 DESCRIPTION = """\
@@ -44,9 +49,6 @@ def add_parser(subparsers) -> None:
 
 def check_same_sweep(out: Path, config: SweepConfig, trainer_values: dict) -> None:
     """An attempt on a folder that holds a sweep must be that sweep (see :data:`MAY_CHANGE`)."""
-    from cogmap.config import load, to_dict
-    from cogmap.runs import changed_settings
-
     saved = load(SweepConfig, out / "config.yaml")
     differs = changed_settings(to_dict(saved), to_dict(config), may_change=MAY_CHANGE)
     if list(saved.grid) != list(config.grid):
@@ -61,12 +63,6 @@ def check_same_sweep(out: Path, config: SweepConfig, trainer_values: dict) -> No
 
 
 def run(args) -> int:
-    import shutil
-
-    from cogmap.config import load, to_dict
-    from cogmap.files import check_creatable, write_text_atomic
-    from cogmap.studies import sweep
-
     if args.config is None:
         raise CogmapError("--config is required: a YAML file of sweep settings (see configs/sweeps/)")
     config = load(SweepConfig, args.config, overrides(args))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cogmap.cli.common import add_config_arguments, overrides, set_threads
+from cogmap.runs import check_run_folder, process_rank
 
 HELP = "train an RNN/GRU/LSTM path integrator"
 DESCRIPTION = """\
@@ -34,7 +35,6 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from cogmap.pathint.train import load_config, train
-    from cogmap.runs import check_run_folder, process_rank
 
     set_threads(args.workers)
     config = load_config(args.config, overrides(args))
