@@ -216,6 +216,7 @@ def test_a_failed_training_leaves_no_folder_it_made(tmp_path, capsys, monkeypatc
     assert list(tmp_path.iterdir()) == []  # not even logs/pathint
 
 
+@pytest.mark.slow  # a fresh process, to see what it imported
 def test_a_missing_input_is_said_before_lightning_is_imported(tmp_path):
     # An error exit should not pay for Lightning (seconds on a busy machine): the checks come first.
     script = ("import sys; from cogmap.cli.main import main; "
