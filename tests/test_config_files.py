@@ -9,10 +9,15 @@ from cogmap.errors import CogmapError
 from cogmap.pathint.train import TrainConfig
 from cogmap.rl.config import PPOConfig
 from cogmap.studies.sweep import SweepConfig
+from cogmap.studies.tracking import TrackingConfig
+from cogmap.studies.walking import WalkingConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-CLASSES = {"control": PPOConfig, "equivariance": WorldModelConfig, "pathint": TrainConfig, "sweeps": SweepConfig}
+CLASSES = {"control": PPOConfig, "equivariance": WorldModelConfig, "pathint": TrainConfig, "sweeps": SweepConfig,
+           "tangling": WalkingConfig, "tracking": TrackingConfig}
+# Study configs name no model: the model is given on the command line.
+SOURCE = {"tangling": ["source=runs/control/go1_lstm/seed0"], "tracking": ["runs=[runs/control/go1_lstm/seed0]"]}
 
 
 def test_a_config_extends_another_key_by_key(tmp_path):
@@ -55,7 +60,7 @@ def test_every_shipped_config_resolves_and_parses(path):
         spec = load(DataFileConfig, path)
         assert spec.generation == load(CLASSES["pathint"], CONFIGS / "pathint" / "gru.yaml").generation
         return
-    load(CLASSES[path.parent.name], path)
+    load(CLASSES[path.parent.name], path, SOURCE.get(path.parent.name, []))
 
 
 def test_the_variants_hold_their_difference_only():

@@ -1,7 +1,18 @@
 import numpy as np
 import pytest
 
-from cogmap.analysis.cycles import average_cycles, cycle_starts, resample_cycles, smooth_cycle, speed_axis, split_cycles
+from cogmap.analysis.cycles import (
+    area_bivector,
+    average_cycles,
+    cycle_starts,
+    opposing_pairs,
+    resample_cycles,
+    rotation_direction,
+    signed_area,
+    smooth_cycle,
+    speed_axis,
+    split_cycles,
+)
 from cogmap.errors import CogmapError
 
 
@@ -89,3 +100,49 @@ def test_the_speed_axis_finds_the_direction_that_separates_the_speeds():
 def test_bad_inputs(call, match):
     with pytest.raises(CogmapError, match=match):
         call()
+
+
+def _circle(points=60, radius=1.0, turns=1):
+    t = 2 * np.pi * np.arange(points) / points
+    return radius * np.stack([np.cos(turns * t), np.sin(turns * t)], axis=1)
+
+
+def test_the_swept_area_of_a_square_is_its_area_with_the_sign_of_its_sense():
+    square = np.array([[0, 0], [2, 0], [2, 2], [0, 2]], dtype=float)
+    assert signed_area(square) == pytest.approx(4.0)
+    assert signed_area(square[::-1]) == pytest.approx(-4.0)
+
+
+def test_rotation_direction_tells_co_from_counter_rotation_in_any_embedding():
+    rng = np.random.default_rng(0)
+    basis, _ = np.linalg.qr(rng.normal(size=(12, 12)))  # the plane hidden in 12-D by a random rotation
+    circle = np.pad(_circle(), ((0, 0), (0, 10))) @ basis
+    offset = rng.normal(size=12) * 5  # a far-apart condition: separation is not rotation
+    same = rotation_direction(circle, 0.5 * circle + offset)
+    assert same.co_rotating and np.sign(same.areas[0]) == np.sign(same.areas[1])
+    assert same.circularity[0] == pytest.approx(np.sin(2 * np.pi / 60) * 60 / (2 * np.pi), rel=1e-9)  # a 60-gon
+    assert same.alignment == pytest.approx(1.0)
+    opposite = rotation_direction(circle, circle[::-1] + offset)
+    assert not opposite.co_rotating and opposite.alignment == pytest.approx(-1.0)
+    other_plane = np.pad(_circle(), ((0, 0), (2, 8))) @ basis  # turning in a plane orthogonal to the first
+    assert rotation_direction(circle, other_plane).alignment == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_area_bivector_gives_the_swept_area_in_any_plane():
+    rng = np.random.default_rng(3)
+    path = rng.normal(size=(25, 5))
+    u, v = np.linalg.qr(rng.normal(size=(5, 2)))[0].T
+    assert u @ area_bivector(path) @ v == pytest.approx(signed_area(path @ np.stack([u, v], 1)))
+
+
+def test_a_figure_eight_barely_turns():
+    t = 2 * np.pi * np.arange(80) / 80
+    eight = np.stack([np.sin(t), np.sin(2 * t)], axis=1)  # its two lobes turn in opposite senses
+    assert rotation_direction(eight, _circle(80)).circularity[0] < 1e-9
+
+
+def test_opposing_conditions_are_paired_by_their_mirrored_commands():
+    go1 = [[1, 0, 0], [-1, 0, 0], [0, 0.5, 0], [0, -0.5, 0], [0.5, 0, 0.8], [0.5, 0, -0.8]]
+    assert opposing_pairs(go1) == [(0, 1), (2, 3), (4, 5)]
+    assert opposing_pairs([-2, -1.5, -1, 1, 1.5, 2, 2.5, 3]) == [(0, 5), (1, 4), (2, 3)]
+    assert opposing_pairs([[1, 0, 0], [1.5, 0, 0]]) == []

@@ -26,6 +26,8 @@ CONFIG_COMMANDS = [
     ["control", "evaluate", "--out", "{tmp}/out"],
     ["control", "analyze", "--out", "{tmp}/out"],
     ["control", "tangling", "--out", "{tmp}/out"],
+    ["control", "tracking", "--out", "{tmp}/out"],
+    ["control", "similarity", "--out", "{tmp}/out"],
     ["equivariance", "evaluate", "--out", "{tmp}/out"],
     ["equivariance", "ambiguity", "--out", "{tmp}/out"],
     ["equivariance", "samples", "--out", "{tmp}/out"],
@@ -102,8 +104,8 @@ def test_a_damaged_checkpoint_is_one_line_and_exit_2(command, kind, damaged, tmp
 
 
 @pytest.mark.parametrize("kind", ["garbage", "truncated", "foreign"])
-@pytest.mark.parametrize("command", [["equivariance", "evaluate"], ["control", "tangling"], ["control", "evaluate"]],
-                         ids=" ".join)
+@pytest.mark.parametrize("command", [["equivariance", "evaluate"], ["control", "tangling"], ["control", "evaluate"],
+                                     ["control", "tracking"]], ids=" ".join)
 def test_a_damaged_model_file_is_one_line_and_exit_2(command, kind, damaged, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, err = run([*command, damaged[kind]], capsys)

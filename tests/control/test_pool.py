@@ -113,6 +113,14 @@ def test_ppo_with_a_privileged_critic_saves_a_policy_that_acts_on_the_observatio
     policy = load(tmp_path / "run")
     assert policy.agent.critic_observation_dim == 123 and policy.agent.normalizer.shift.shape == (171,)
     assert float(policy.agent.normalizer.count) == 32  # every step's observation and privileged state seen
+    # The task's own reward terms, averaged over each rollout, beside PPO's numbers: the tracking terms are
+    # exp(-error^2 / 0.25) times their weights (1 and 0.5), so in (0, 1] and (0, 0.5].
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
+    assert all(0 < float(r["reward_tracking_lin_vel"]) <= 1 and 0 < float(r["reward_tracking_ang_vel"]) <= 0.5
+               for r in rows)
+    assert len([k for k in rows[0] if k.startswith("reward_")]) == 16
     env = make_env(f"envpool/{GO1}", 2, seed=3, env_kwargs={"num_threads": 1})
     policy.reset(2)
     assert policy.act(env.reset()).shape == (2, 12)

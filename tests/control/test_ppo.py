@@ -189,9 +189,11 @@ def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy
     assert float(rows[-1]["explained_variance"]) > 0.5  # the critic has learnt something
 
 
-def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("schedule", ["linear", "adaptive"])
+def test_an_interrupted_run_resumes_to_the_same_bytes(schedule, tmp_path, monkeypatch):
+    # The adaptive learning rate lives in the optimiser's state: a resumed run must continue with it.
     config = PPOConfig(env_kwargs={"observation": "partial"}, cell="gru", hidden=16, head=16, num_envs=2, minibatches=2,
-                       total_steps=4 * 400, seed=3, eval_episodes=2)
+                       total_steps=4 * 400, seed=3, eval_episodes=2, lr_schedule=schedule)
     train(config, tmp_path / "whole", progress=False)
     train_until_cut(config, tmp_path / "cut", monkeypatch, collects=3)
     rows = list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))
@@ -210,6 +212,21 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
         train(dataclasses.replace(config, cell="rnn"), tmp_path / "cut", resume=True)
     train(config, tmp_path / "cut", progress=False, force=True)  # --force replaces the run
     assert len(list(csv.DictReader(open(tmp_path / "cut" / "metrics.csv")))) == 4
+
+
+def test_the_adaptive_learning_rate_follows_rsl_rls_rule():
+    from cogmap.rl.ppo import ADAPTIVE_LR_BOUNDS, adapt_learning_rate
+
+    optimiser = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    adapt_learning_rate(optimiser, kl=0.03, desired_kl=0.01)  # moved too far: a third smaller
+    assert optimiser.param_groups[0]["lr"] == pytest.approx(1e-3 / 1.5)
+    adapt_learning_rate(optimiser, kl=0.004, desired_kl=0.01)  # barely moved: half again larger
+    assert optimiser.param_groups[0]["lr"] == pytest.approx(1e-3)
+    adapt_learning_rate(optimiser, kl=0.012, desired_kl=0.01)  # near the target: unchanged
+    assert optimiser.param_groups[0]["lr"] == pytest.approx(1e-3)
+    for _ in range(40):
+        adapt_learning_rate(optimiser, kl=1.0, desired_kl=0.01)
+    assert optimiser.param_groups[0]["lr"] == ADAPTIVE_LR_BOUNDS[0]
 
 
 def test_ppo_trains_on_a_gymnasium_environment_through_the_same_protocol(tmp_path):

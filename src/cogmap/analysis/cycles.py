@@ -186,3 +186,78 @@ def speed_axis(conditions: Sequence, values: Sequence[float] | None = None, excl
     across = float(np.var(positions) / max(np.square(spread).sum(1).mean(), 1e-300))
     total = float(np.var((everything - centre) @ axis) / max(np.var(everything, axis=0).sum(), 1e-300))
     return SpeedAxis(axis, vt[:exclude].T, centre, coefficients, across, total, correlation)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """How two conditions' cycles turn in the plane they share (Russo et al. 2018's co- and counter-rotation)."""
+
+    areas: tuple  # signed area swept by each cycle in the shared plane (positive: counter-clockwise)
+    co_rotating: bool  # both turn the same way: alignment > 0
+    circularity: tuple  # per cycle, |area| / (pi x mean squared radius): 1 for a circle, 0 for a line traced back
+    alignment: float  # cosine between the two cycles' area bivectors, in any basis: +1 the same plane and sense,
+    # -1 the same plane and opposite senses, 0 unrelated planes (or a cycle that does not turn)
+
+
+def signed_area(points) -> float:
+    """The signed area a closed 2-D path ``(L, 2)`` sweeps (the shoelace formula; positive counter-clockwise)."""
+    p = _matrix(points, "points")
+    if p.shape[1] != 2:
+        raise CogmapError(f"points must be 2-D, got {p.shape[1]} dimension(s)")
+    following = np.roll(p, -1, axis=0)
+    return float(0.5 * (p[:, 0] * following[:, 1] - following[:, 0] * p[:, 1]).sum())
+
+
+def area_bivector(cycle) -> np.ndarray:
+    """The area a closed path ``(L, D)`` sweeps, as a ``(D, D)`` antisymmetric matrix ``A``: the signed area of its
+    projection on any orthonormal pair ``(u, v)`` is ``u @ A @ v``."""
+    p = _matrix(cycle, "cycle")
+    following = np.roll(p, -1, axis=0)
+    outer = p.T @ following
+    return 0.5 * (outer - outer.T)
+
+
+def rotation_direction(first, second) -> Rotation:
+    """Whether two cycles ``(L, D)`` (e.g. walking forwards and backwards) rotate the same way.
+
+    Each cycle is centred on its own mean (their separation is not rotation). The verdict is the
+    sign of the cosine between their area bivectors (:func:`area_bivector`), which needs no choice
+    of plane; its size says how much of their turning is shared (near 0: turning in unrelated
+    planes, or one barely turning, and the verdict means little). For figures, both are also
+    projected on the top two principal components of the two stacked, the plane they turn in
+    together, with each one's swept area and circularity there.
+    """
+    a, b = _matrix(first, "first cycle"), _matrix(second, "second cycle")
+    if a.shape[1] != b.shape[1]:
+        raise CogmapError(f"the cycles must have the same dimensions, got {a.shape[1]} and {b.shape[1]}")
+    if min(len(a), len(b)) < 3:
+        raise CogmapError("a cycle needs at least 3 samples to turn")
+    a, b = a - a.mean(0), b - b.mean(0)
+    _, _, vt = np.linalg.svd(np.vstack([a, b]), full_matrices=False)
+    if vt.shape[0] < 2:
+        raise CogmapError("the cycles span fewer than two dimensions; they cannot turn")
+    plane = vt[:2].T
+    areas = tuple(signed_area(c @ plane) for c in (a, b))
+    circularity = tuple(abs(area) / max(np.pi * np.square(c @ plane).sum(1).mean(), 1e-300)
+                        for area, c in zip(areas, (a, b)))
+    ba, bb = area_bivector(a), area_bivector(b)
+    alignment = float((ba * bb).sum() / max(np.linalg.norm(ba) * np.linalg.norm(bb), 1e-300))
+    return Rotation(areas, alignment > 0, circularity, alignment)
+
+
+def opposing_pairs(commands) -> list[tuple[int, int]]:
+    """Pairs of conditions whose commands are each other's mirror: equal but for the sign of the components that
+    differ (forwards and backwards, left and right, turning left and right while walking forwards), in order."""
+    c = np.asarray(commands, dtype=np.float64)
+    if c.ndim == 1:  # forward speeds alone
+        c = c[:, None]
+    pairs, used = [], set()
+    for i in range(len(c)):
+        for j in range(i + 1, len(c)):
+            if i in used or j in used:
+                continue
+            differ = ~np.isclose(c[i], c[j])
+            if differ.any() and np.allclose(c[i][differ], -c[j][differ]):
+                pairs.append((i, j))
+                used.update((i, j))
+    return pairs

@@ -17,6 +17,8 @@ from cogmap.cli.common import (
 from cogmap.rl.config import PPOConfig
 from cogmap.studies.learning_dynamics import LearningDynamicsConfig
 from cogmap.studies.policy_evaluation import PolicyEvaluationConfig
+from cogmap.studies.similarity import SimilarityConfig
+from cogmap.studies.tracking import TrackingConfig
 from cogmap.studies.walking import WalkingConfig
 
 HELP = "recurrent controllers trained by RL (recurrent PPO on the pendulum or any Gymnasium task)"
@@ -33,6 +35,12 @@ DESCRIPTION = """\
            several commanded velocities, average gait cycles, tangling of every layer per
            condition and pooled (actuation vs recurrent, paired test), the speed axis, a push;
            tangling.json and figures to --out.
+  tracking how closely trained Go1 walkers follow forward, lateral and turning commands: 100
+           robots per command in cogmap's Python twin of the task, the trunk's velocity in its
+           own frame after a warm-up; tracking.json and a figure to --out.
+  similarity how alike independently trained walkers' gait cycles are: canonical correlations
+           and Procrustes distance per layer between the cycles saved by `tangling`, beside
+           the untrained twins; similarity.json and a figure to --out.
   analyze  the learning-dynamics study over the checkpoints of one or more pendulum runs:
            returns, policy landscapes, PCA of hidden states coloured by angle, fixed points
            under the upright input and their stability, the stable fixed point's distance to
@@ -85,6 +93,29 @@ def add_parser(subparsers) -> None:
     add_study_arguments(w, WalkingConfig, "runs/control_tangling/<run>",
                         source=("source", "a walker's run folder (its last checkpoint, or update=N) or checkpoint"))
     w.set_defaults(run=run_tangling)
+    k = sub.add_parser("tracking", help="how closely Go1 walkers follow their commands",
+                       description="Walk each RUN's Go1 policy (trained on envpool/Go1JoystickFlatTerrain-v1) with each "
+                                   "command held, in `copies` robots (100) of cogmap's Python twin of the task "
+                                   "(cogmap.envs.go1, observation noise off); after `warmup` steps (100, of 20 ms) "
+                                   "average the trunk's body-frame velocity over `steps` (250). Settings are keys "
+                                   "of TrackingConfig (cogmap.studies.tracking), e.g. commands=[[1,0,0],[0,0.5,0]] "
+                                   "([forward m/s, lateral m/s, yaw rate rad/s]), tolerance=0.1. Writes config.yaml, "
+                                   "tracking.json and tracking.png.")
+    add_study_arguments(k, TrackingConfig, "runs/control_tracking/<first run>",
+                        source=("runs", "Go1 walkers' run folders (last checkpoint) or checkpoints"), many=True)
+    k.set_defaults(run=run_tracking)
+    m = sub.add_parser("similarity", help="how alike independently trained walkers' cycles are",
+                       description="Compare the averaged gait cycles that `cogmap control tangling` saved "
+                                   "(cycles.npz) in two or more FOLDERS, recorded under the same commands: every "
+                                   "condition's cycle stretched onto `points` phases (50), the top `k` principal "
+                                   "components (10) of each side, their canonical correlations and Procrustes "
+                                   "distance, layer by layer (layers=[recurrent,actuation]), and the same for the "
+                                   "untrained twins the tangling study drove with each walker's observations. "
+                                   "Settings are keys of SimilarityConfig (cogmap.studies.similarity). Writes "
+                                   "config.yaml, similarity.json and similarity.png.")
+    add_study_arguments(m, SimilarityConfig, "runs/control_similarity/<first folder>",
+                        source=("folders", "output folders of control tangling"), many=True)
+    m.set_defaults(run=run_similarity)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -122,6 +153,19 @@ def run_analyze(args) -> int:
         return Path("runs/control_analysis") / source_label(config.runs[0])
 
     return run_study(args, learning_dynamics.run, default_out)
+
+
+def run_tracking(args) -> int:
+    from cogmap.studies import tracking
+
+    return run_study(args, tracking.run, lambda config: Path("runs/control_tracking") / source_label(config.runs[0]))
+
+
+def run_similarity(args) -> int:
+    from cogmap.studies import similarity
+
+    return run_study(args, similarity.run,
+                     lambda config: Path("runs/control_similarity") / source_label(config.folders[0]))
 
 
 def run_tangling(args) -> int:

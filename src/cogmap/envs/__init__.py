@@ -3,9 +3,10 @@
 :func:`make_env` makes ``num_envs`` copies of an environment behind the one protocol PPO trains
 on (:class:`~cogmap.envs.vector.VectorEnv`). Its names are the batched torch environments of
 :data:`BATCHED` (``pendulum``: :mod:`cogmap.envs.pendulum`; ``arm_reach``: the 3-D two-joint arm
-of :mod:`cogmap.envs.reaching`); any other name is a Gymnasium id, made as a synchronous vector
+of :mod:`cogmap.envs.reaching`; ``go1``); any other name is a Gymnasium id, made as a synchronous vector
 environment (:class:`~cogmap.envs.vector.GymnasiumVectorEnv`); ``envpool/<Task>`` is an EnvPool task
-(:mod:`cogmap.envs.pool`, e.g. ``envpool/Go1JoystickFlatTerrain-v1``). A new batched environment is one
+(:mod:`cogmap.envs.pool`, e.g. ``envpool/Go1JoystickFlatTerrain-v1``); ``go1`` is the same Go1 task in
+Python on MuJoCo, its command held, its feet's contacts reported, pushable (:mod:`cogmap.envs.go1`). A new batched environment is one
 module with a ``make_batched`` factory and one line in :data:`BATCHED`.
 
 Importing this package registers with Gymnasium ``cogmap/PendulumNoVelocity-v1`` (Pendulum-v1
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cogmap.envs import locomotion, pendulum, pool, reacher, reaching
+from cogmap.envs import go1, locomotion, pendulum, pool, reacher, reaching
 from cogmap.envs.locomotion import ANT_ID, CHEETAH_ID
 from cogmap.envs.pendulum import OBSERVATION_MODES, PENDULUM_NO_VELOCITY, BatchedPendulum
 from cogmap.envs.reacher import REACHER_ID
@@ -31,6 +32,7 @@ from cogmap.envs.vector import GymnasiumVectorEnv, Transition, VectorEnv
 BATCHED: dict[str, Callable[..., VectorEnv]] = {
     "pendulum": pendulum.make_batched,
     "arm_reach": reaching.make_batched,
+    "go1": go1.make_batched,
 }
 
 

@@ -164,6 +164,11 @@ class WithPrivilegedState:
                      "device"):
             setattr(self, name, getattr(env, name))
 
+    @property
+    def info(self) -> dict:
+        """The wrapped environment's ``info`` of its last step (EnvPool's reward terms), if it keeps one."""
+        return getattr(self.env, "info", {})
+
     def reset(self) -> torch.Tensor:
         observation = self.env.reset()
         return torch.cat([observation, self.env.extras[self.key]], dim=-1)

@@ -40,11 +40,18 @@ class PPOConfig:
     bptt: int | None = None  # truncated BPTT: rollouts cut into sequences of this many steps (None: whole rollouts)
     epochs: int = 20  # passes over each rollout
     minibatches: int = 8  # the rollouts' sequences are split among this many minibatches
-    lr: float = 3e-3  # decays linearly to 0
+    lr: float = 3e-3  # the starting learning rate
+    # linear: decays to 0 over the run; adaptive: RSL-RL's rule (Rudin et al. 2022), divided by 1.5 after a
+    # minibatch whose KL from the rollout's policy exceeds 2 x desired_kl, multiplied by 1.5 below half of it
+    # (kept within [1e-5, 1e-2]); constant: lr throughout
+    lr_schedule: str = choice("linear", ("linear", "adaptive", "constant"))
+    desired_kl: float = 0.01
     gamma: float = 0.95
     gae_lambda: float = 0.95
     clip: float = 0.2
     value_coef: float = 0.5
+    # The bonus is on the entropy per action dimension (the mean over dimensions): RSL-RL, Brax and SB3 put
+    # theirs on the sum, so their coefficient c is c x action_dim here (0.01 for the Go1's 12 joints: 0.12).
     entropy_coef: float = 0.0
     max_grad_norm: float = 0.5
     reward_scale: float = 0.1
@@ -64,7 +71,7 @@ class PPOConfig:
         for name in ("hidden", "head", "total_steps", "num_envs", "num_steps", "epochs", "minibatches",
                      "eval_episodes", "noise_repeat", "checkpoint_every"):
             check_positive_int(name, getattr(self, name))
-        for name in ("lr", "clip", "max_grad_norm", "reward_scale"):
+        for name in ("lr", "clip", "max_grad_norm", "reward_scale", "desired_kl"):
             check_positive(name, getattr(self, name))
         for name in ("gamma", "gae_lambda"):
             if not 0 < getattr(self, name) <= 1:

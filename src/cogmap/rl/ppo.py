@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from cogmap.config import load, to_dict
@@ -73,7 +74,7 @@ class Rollout:
 @torch.no_grad()
 def collect(agent: RecurrentActorCritic, env: VectorEnv, observation: torch.Tensor, state: torch.Tensor,
             starts: torch.Tensor, num_steps: int, generator: torch.Generator | None = None, noise_repeat: int = 1,
-            episode_returns: torch.Tensor | None = None, finished: list | None = None):
+            episode_returns: torch.Tensor | None = None, finished: list | None = None, reward_terms: dict | None = None):
     """Act ``num_steps`` times in every environment; returns the :class:`Rollout` and where things stand after it.
 
     ``noise_repeat`` > 1 holds each exploration noise draw for that many steps: a swing-up needs
@@ -81,7 +82,9 @@ def collect(agent: RecurrentActorCritic, env: VectorEnv, observation: torch.Tens
     reason for gSDE's ``sde_sample_freq`` in Raffin et al. 2022). Each action's log-probability is
     still that of the per-step Gaussian, the usual approximation for correlated exploration.
     Noise is drawn on the CPU from ``generator``, so a seed gives the same run on any device.
-    Returns of episodes that end are appended to ``finished``.
+    Returns of episodes that end are appended to ``finished``; where the environment reports its reward's
+    terms (``env.info["reward_*"]``, as MuJoCo Playground's tasks do), ``reward_terms`` gets their means
+    over the rollout.
     """
     keys = ("observations", "actions", "log_probs", "rewards", "values", "next_values", "terminated", "done",
             "states", "starts")
@@ -94,6 +97,10 @@ def collect(agent: RecurrentActorCritic, env: VectorEnv, observation: torch.Tens
         action = mean + agent.log_std.exp() * noise
         transition = env.step(action)
         done = transition.terminated | transition.truncated
+        if reward_terms is not None:
+            for key, value in getattr(env, "info", {}).items():
+                if key.startswith("reward_"):
+                    reward_terms[key] = reward_terms.get(key, 0.0) + float(np.mean(value)) / num_steps
         next_value = torch.zeros_like(step.value)
         if bool(transition.truncated.any()):
             # A cut-off episode still has a future: its value from the last observation it saw.
@@ -298,6 +305,21 @@ class Cursor:
 LOSSES = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
 
 
+ADAPTIVE_LR_BOUNDS = (1e-5, 1e-2)
+
+
+def adapt_learning_rate(optimiser: torch.optim.Optimizer, kl: float, desired_kl: float) -> None:
+    """RSL-RL's adaptive step size: smaller after a minibatch that moved the policy too far (KL above twice
+    the target), larger after one that barely moved it (below half). The rate lives in the optimiser's
+    state, so a resumed run continues with it."""
+    low, high = ADAPTIVE_LR_BOUNDS
+    for group in optimiser.param_groups:
+        if kl > 2 * desired_kl:
+            group["lr"] = max(low, group["lr"] / 1.5)
+        elif 0 <= kl < desired_kl / 2:
+            group["lr"] = min(high, group["lr"] * 1.5)
+
+
 def update_policy(agent: RecurrentActorCritic, optimiser: torch.optim.Optimizer, data: Rollout, config: PPOConfig,
                   generator: torch.Generator) -> tuple[dict, torch.Tensor]:
     """PPO's update on one rollout: ``config.epochs`` passes of clipped minibatch steps over its
@@ -322,6 +344,8 @@ def update_policy(agent: RecurrentActorCritic, optimiser: torch.optim.Optimizer,
             value_loss = 0.5 * (value - seq.returns[chunk]).pow(2).mean()
             entropy = dist.entropy().mean()
             loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
+            if config.lr_schedule == "adaptive":
+                adapt_learning_rate(optimiser, float(((ratio - 1) - log_ratio).mean()), config.desired_kl)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
@@ -394,15 +418,18 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                initial=first - 1, total=config.updates)
     for update in bar:
         start = time.perf_counter()
-        lr = config.lr * (1 - (update - 1) / config.updates)  # linear decay
-        for group in optimiser.param_groups:
-            group["lr"] = lr
+        if config.lr_schedule != "adaptive":  # the adaptive rate is the optimiser's own, changed as it updates
+            lr = config.lr * (1 - (update - 1) / config.updates) if config.lr_schedule == "linear" else config.lr
+            for group in optimiser.param_groups:
+                group["lr"] = lr
         finished: list[float] = []
+        terms: dict[str, float] = {}
         data, *where = collect(agent, env, cursor.observation, cursor.state, cursor.starts, config.num_steps, generator,
-                               config.noise_repeat, cursor.episode_returns, finished)
+                               config.noise_repeat, cursor.episode_returns, finished, terms)
         cursor = Cursor(*where, cursor.episode_returns)  # collect() adds to the running returns in place
         steps += data.rewards.numel()
         losses, returns = update_policy(agent, optimiser, data, config, generator)
+        lr = optimiser.param_groups[0]["lr"]
         if config.normalize_observations:
             agent.normalizer.update(data.observations)  # the next rollout and its training see the same statistics
         seconds = time.perf_counter() - start
@@ -414,6 +441,7 @@ def train(config: PPOConfig, run_dir: str | Path, progress: bool = True, force: 
                "std": round(float(agent.log_std.detach().exp()[0]), 4), "lr": float(f"{lr:.6g}"),
                "steps_per_s": round(data.rewards.numel() / seconds, 1), "elapsed_s": round(elapsed, 2),
                "eval_return_mean": "", "eval_return_sd": ""}
+        row.update({key: round(value, 6) for key, value in sorted(terms.items())})  # the task's own terms, if any
         metrics.append(row)  # on disk now: an interrupted run keeps its history
         board.log({k: v for k, v in row.items() if k not in ("update", "steps")}, steps)
         if update % config.checkpoint_every == 0 or update == config.updates:

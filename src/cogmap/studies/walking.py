@@ -39,13 +39,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cogmap.analysis.cycles import average_cycles, cycle_starts, smooth_cycle, speed_axis, split_cycles
+from cogmap.analysis.cycles import (
+    average_cycles,
+    cycle_starts,
+    opposing_pairs,
+    rotation_direction,
+    smooth_cycle,
+    speed_axis,
+    split_cycles,
+)
 from cogmap.analysis.tangling import tangle_analysis
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.rl.policy import Policy, make_agent
 from cogmap.studies.base import Result
 
 RECURRENT, ACTUATION = "recurrent", "actuation"
+CYCLES_FILE = "cycles.npz"
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,74 @@ def replay(agent, observations: np.ndarray) -> dict:
     return layers
 
 
+GO1_ENVS = ("envpool/Go1JoystickFlatTerrain-v1", "go1")
+
+
+def is_go1(env_id: str) -> bool:
+    """Whether a policy trained on ``env_id`` walks the Go1 (EnvPool's task or cogmap's Python twin)."""
+    return env_id in GO1_ENVS
+
+
+def _fell(command) -> CogmapError:
+    return CogmapError(f"a walker fell (its episode terminated) under command {command}; it cannot be analysed as walking")
+
+
+def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push):
+    """The cheetah's or the ant's steps (cogmap's Gymnasium walkers): contacts, velocities, dt."""
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    env_id = policy.config.env
+    if not env_id.startswith("cogmap/") or "Velocity" not in env_id:
+        raise CogmapError(f"the walking study needs a walker (cogmap/CheetahVelocity-v0, cogmap/AntVelocity-v0, "
+                          f"envpool/Go1JoystickFlatTerrain-v1), not {env_id}")
+    options = {**policy.config.env_kwargs, "command": command}  # the task the walker was trained on
+    vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
+                          vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **options)
+    try:
+        dt = float(vector.envs[0].unwrapped.dt)
+        observation, _ = vector.reset(seed=[seed + i for i in range(envs)])
+        policy.reset(envs)
+        contacts, velocity = [], []
+        for t in range(total):
+            if push is not None and t == warmup + push[1]:
+                inner = vector.envs[push[0]].unwrapped
+                qvel = inner.data.qvel.copy()
+                qvel[0] += push[2]
+                inner.set_state(inner.data.qpos.copy(), qvel)
+            observation, _, terminated, _, info = vector.step(policy.act(observation, record=True))
+            if np.any(terminated):
+                raise _fell(command)
+            contacts.append(np.asarray(info["contacts"], dtype=bool))
+            velocity.append(np.asarray(info["velocity"], dtype=np.float64))
+    finally:
+        vector.close()
+    return contacts, velocity, dt
+
+
+def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push):
+    """The Go1's steps in cogmap's Python twin of its task (command held, feet FR, FL, RR, RL; EnvPool's random starts)."""
+    from cogmap.envs.go1 import Go1Joystick
+
+    options = {k: v for k, v in policy.config.env_kwargs.items() if k == "without_last_action"}
+    if np.ndim(command) == 0:  # a forward speed
+        command = (float(command), 0.0, 0.0)
+    env = Go1Joystick(envs, command=command, seed=seed, max_episode_steps=total + 1, **options)
+    observation = env.reset()
+    policy.reset(envs)
+    contacts, velocity = [], []
+    for t in range(total):
+        if push is not None and t == warmup + push[1]:
+            env.push([push[2], 0.0], rows=[push[0]])
+        step = env.step(policy.act(observation, record=True))
+        if bool(step.terminated.any()):
+            raise _fell(command)
+        observation = step.observation
+        contacts.append(env.contacts.copy())
+        velocity.append(env.body_velocity)
+    return contacts, velocity, env.dt
+
+
 @torch.no_grad()
 def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: int = 200, seed: int = 0,
            push: tuple[int, int, float] | None = None, controls: dict | None = None) -> Recording:
@@ -88,35 +165,11 @@ def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: in
     walker's own observations, without acting (e.g. an untrained network): their layers are
     recorded as ``"<name> <layer>"``.
     """
-    import gymnasium as gym
-    from gymnasium.vector import AutoresetMode
-
     env_id = policy.config.env
-    if not env_id.startswith("cogmap/") or "Velocity" not in env_id:
-        raise CogmapError(f"the walking study needs a walker (cogmap/CheetahVelocity-v0, cogmap/AntVelocity-v0), "
-                          f"not {env_id}")
-    options = {**policy.config.env_kwargs, "command": command}  # the task the walker was trained on
-    vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
-                          vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **options)
-    try:
-        dt = float(vector.envs[0].unwrapped.dt)
-        observation, _ = vector.reset(seed=[seed + i for i in range(envs)])
-        policy.reset(envs)
-        contacts, velocity = [], []
-        for t in range(warmup + steps):
-            if push is not None and t == warmup + push[1]:
-                inner = vector.envs[push[0]].unwrapped
-                qvel = inner.data.qvel.copy()
-                qvel[0] += push[2]
-                inner.set_state(inner.data.qpos.copy(), qvel)
-            observation, _, terminated, _, info = vector.step(policy.act(observation, record=True))
-            if np.any(terminated):
-                raise CogmapError(f"a walker fell (its episode terminated) under command {command}; it cannot be "
-                                  "analysed as walking")
-            contacts.append(np.asarray(info["contacts"], dtype=bool))
-            velocity.append(np.asarray(info["velocity"], dtype=np.float64))
-    finally:
-        vector.close()
+    if is_go1(env_id):
+        contacts, velocity, dt = _run_go1(policy, command, envs, warmup + steps, warmup, seed, push)
+    else:
+        contacts, velocity, dt = _run_gymnasium_walker(policy, command, envs, warmup + steps, warmup, seed, push)
     steps_kept = slice(warmup, None)
     recording = policy.recording()  # (T, N, ...) every step since the reset
 
@@ -145,7 +198,17 @@ class ConditionCycles:
     cycles_used: int
     cycles_total: int
     velocity: np.ndarray  # mean measured velocity over the recording
-    speed_error: float  # |mean measured velocity - command| / |command| along the first command axis
+    speed_error: float  # the largest |mean measured velocity - command| / |command| over the commanded components
+
+
+def tracking_error(velocity, command) -> float:
+    """The largest relative miss, |measured - commanded| / |commanded|, over the commanded (nonzero) components
+    (forward speed alone for a scalar command; forward, lateral and turning for a triple)."""
+    velocity, command = np.atleast_1d(velocity), np.atleast_1d(command)
+    asked = np.flatnonzero(np.abs(command) > 1e-9)
+    if not len(asked):  # standing still: the speed reached, in the command's units
+        return float(np.abs(velocity[:len(command)]).max())
+    return float(max(abs(velocity[i] - command[i]) / abs(command[i]) for i in asked))
 
 
 def cycle_average(recording: Recording, foot: int = 0, min_cycle: float = 0.1) -> ConditionCycles:
@@ -171,7 +234,7 @@ def cycle_average(recording: Recording, foot: int = 0, min_cycle: float = 0.1) -
     averaged = {name: average_cycles(cycles, first.length).mean for name, cycles in pooled.items()}
     velocity = recording.velocity.mean(axis=(0, 1))
     command = recording.command
-    error = float(abs(velocity[0] - command[0]) / max(abs(command[0]), 1e-9))
+    error = tracking_error(velocity, command)
     return ConditionCycles(command, averaged, first.length, first.cycles_used, first.cycles_total, velocity, error)
 
 
@@ -221,6 +284,7 @@ class WalkingStudy:
     untrained_ratio: list | None = None  # the same ratio for the untrained network driven by the walker's observations
     smoothed_projections: list | None = None  # the projections through a periodic spline, 5 points per step (figures)
     smoothed_q: list | None = None  # the recurrent layer's pooled Q per condition through the same spline
+    rotations: list | None = None  # per pair of opposing conditions: each layer's sense of rotation (Russo et al.)
 
     def to_json(self) -> dict:
         return {
@@ -236,6 +300,7 @@ class WalkingStudy:
                 "explained_total": self.speed.explained_total, "correlation": self.speed.correlation,
                 "coefficients_on_pcs_3_on": self.speed.coefficients.tolist()},
             "push": self.push,
+            "rotations": self.rotations,
         }
 
 
@@ -252,6 +317,23 @@ def untrained_copy(policy: Policy, seed: int = 1) -> torch.nn.Module:
     fresh.normalizer.load_state_dict(agent.normalizer.state_dict())
     fresh.normalizer.clip = agent.normalizer.clip
     return fresh.eval()
+
+
+def opposing_rotations(conditions: Sequence[ConditionCycles], layers: Sequence[str]) -> list:
+    """For every pair of opposing conditions (mirrored commands), whether each layer's two averaged cycles
+    rotate the same way in the plane they share (:func:`cogmap.analysis.cycles.rotation_direction`): primate
+    motor cortex co-rotates for forward and backward cycling while muscles counter-rotate (Russo et al. 2018);
+    Rush et al.'s walker counter-rotates in both."""
+    out = []
+    for i, j in opposing_pairs([c.command.tolist() for c in conditions]):
+        per_layer = {}
+        for layer in layers:
+            turn = rotation_direction(conditions[i].cycles[layer], conditions[j].cycles[layer])
+            per_layer[layer] = {"co_rotating": turn.co_rotating, "alignment": turn.alignment,
+                                "areas": list(turn.areas), "circularity": list(turn.circularity)}
+        out.append({"conditions": [i, j], "commands": [conditions[i].command.tolist(), conditions[j].command.tolist()],
+                    "layers": per_layer})
+    return out
 
 
 def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int = 600, warmup: int = 200,
@@ -297,6 +379,7 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
     # Q of the recurrent cycles through the same periodic spline, for colouring those figures.
     smoothed_q = [smooth_cycle(np.asarray(q)[:, None], factor=5)[:, 0].tolist() if len(q) >= 3 else q
                   for q in tangling[RECURRENT].q_pooled] if smoothed else []
+    rotations = opposing_rotations(conditions, layers)
     push_result = None
     if push:
         middle = conditions[len(conditions) // 2]
@@ -314,7 +397,7 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
                        "peak_distance": float(after.max()), "steps_to_return": returned,
                        "cycles_to_return": None if returned is None else returned / middle.length}
     return WalkingStudy(policy.source or "", policy.config.env, inner_dt, tuple(conditions), tangling, ratio, p_value,
-                        axis, projections, push_result, control_ratio, smoothed, smoothed_q)
+                        axis, projections, push_result, control_ratio, smoothed, smoothed_q, rotations)
 
 
 @dataclass(frozen=True)
@@ -359,11 +442,33 @@ class WalkingResult(Result):
     def to_json(self) -> dict:
         return self.study.to_json()
 
+    def save(self, folder, figures: bool = True):
+        """As every study's, and ``cycles.npz``: each layer's averaged cycle per condition, for comparisons
+        across agents (``cogmap control similarity``)."""
+        from pathlib import Path
+
+        from cogmap.files import atomic_path
+
+        written = super().save(folder, figures)
+        arrays = {f"{layer}/{k}": cycle for k, c in enumerate(self.study.conditions) for layer, cycle in c.cycles.items()}
+        arrays["commands"] = np.stack([c.command for c in self.study.conditions])
+        path = Path(folder) / CYCLES_FILE
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        return [*written, path]
+
     def draw(self, folder):
         from cogmap.studies.base import draw_figures
-        from cogmap.viz.control import plot_push, plot_speed_axis, plot_tracking, plot_walking_tangling
+        from cogmap.viz.control import (
+            plot_condition_cycles,
+            plot_push,
+            plot_speed_axis,
+            plot_tracking,
+            plot_walking_tangling,
+        )
 
-        figures = {"tangling": plot_walking_tangling(self.study), "tracking": plot_tracking(self.study)}
+        figures = {"tangling": plot_walking_tangling(self.study), "tracking": plot_tracking(self.study),
+                   "cycles": plot_condition_cycles(self.study)}
         if self.study.speed is not None:
             figures["speed_axis"] = plot_speed_axis(self.study)
         if self.study.push is not None:
@@ -379,6 +484,10 @@ class WalkingResult(Result):
         if study.untrained_ratio is not None:
             lines.append("the same, untrained network on the walker's observations: "
                          + ", ".join(f"{r:.2f}" for r in study.untrained_ratio))
+        for pair in study.rotations or []:
+            senses = ", ".join(f"{layer} {'co' if v['co_rotating'] else 'counter'}-rotating ({v['alignment']:+.2f})"
+                               for layer, v in pair["layers"].items() if layer in (RECURRENT, ACTUATION))
+            lines.append(f"commands {pair['commands'][0]} vs {pair['commands'][1]}: {senses}")
         return "\n".join(lines)
 
 

@@ -183,3 +183,76 @@ def plot_policy_returns(rows, episodes: int, path: str | os.PathLike | None = No
     ax.set_xticks(x, [f"{Path(r['run']).name}\n(update {r['update']})" for r in rows], fontsize=7)
     ax.set_ylabel(f"return (mean +- sd, {episodes} episodes)")
     return save_figure(fig, path)
+
+
+def plot_command_tracking(runs: dict, tolerance: float, path: str | os.PathLike | None = None) -> Figure:
+    """Measured against commanded forward, lateral and yaw-rate velocity, one point per condition and walker,
+    the tolerance band around the diagonal (runs as :class:`cogmap.studies.tracking.TrackingResult` holds them)."""
+    names = ("forward (m/s)", "lateral (m/s)", "yaw rate (rad/s)")
+    fig, axes = subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+    for k, (ax, name) in enumerate(zip(axes, names)):
+        span = [0.0, 0.0]
+        for run, conditions in runs.items():
+            command = np.array([c["command"][k] for c in conditions])
+            mean = np.array([c["mean"][k] for c in conditions])
+            sd = np.array([c["sd"][k] for c in conditions])
+            ax.errorbar(command, mean, yerr=sd, fmt="o", ms=4, capsize=2, label=Path(run).name or run)
+            span = [min(span[0], np.nanmin(command), np.nanmin(mean)), max(span[1], np.nanmax(command), np.nanmax(mean))]
+        line = np.linspace(span[0], span[1], 50)
+        ax.plot(line, line, color="k", lw=0.8, ls=":")
+        ax.fill_between(line, line * (1 - tolerance), line * (1 + tolerance), color="0.85", lw=0)
+        ax.set_xlabel(f"commanded {name}")
+        ax.set_ylabel(f"measured {name}")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"tracking: mean over copies (+- sd); band: within {tolerance:.0%} of the command", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_similarity(pairs: list, layers: list, path: str | os.PathLike | None = None) -> Figure:
+    """Mean canonical correlation per layer for each pair of walkers, beside the untrained baselines."""
+    kinds = ("trained", "trained vs own untrained twin", "untrained twins")
+    fig, axes = subplots(1, len(pairs), figsize=(1.6 + 2.2 * len(layers), 3.6), layout="constrained", squeeze=False)
+    for ax, pair in zip(axes[0], pairs):
+        x = np.arange(len(layers))
+        for k, kind in enumerate(kinds):
+            values = [pair["layers"][layer].get(kind, {}).get("cca_mean", np.nan) for layer in layers]
+            ax.bar(x + (k - 1) * 0.27, values, width=0.26, color=f"{0.2 + 0.3 * k:.1f}", label=kind)
+        ax.set_xticks(x, layers)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("mean canonical correlation")
+        ax.set_title(f"{Path(pair['a']).name} vs {Path(pair['b']).name}", fontsize=9)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    return save_figure(fig, path)
+
+
+def plot_condition_cycles(study, path: str | os.PathLike | None = None, recurrent: str = "recurrent",
+                          actuation: str = "actuation") -> Figure:
+    """Each condition alone (Rush et al.'s Fig. 2): its averaged recurrent cycle on its own top three PCs and its
+    actuation on its top two, coloured by the within-cycle Q; an ellipse against a figure eight."""
+    conditions = study.conditions
+    fig = new_figure(figsize=(7.5, 3.2 * len(conditions)), layout="constrained")
+    for row, condition in enumerate(conditions):
+        label = ",".join(f"{c:+g}" for c in condition.command)
+        for layer, dims in ((recurrent, 3), (actuation, 2)):
+            cycle = np.asarray(condition.cycles[layer], dtype=np.float64)
+            sd = cycle.std(0)
+            z = (cycle - cycle.mean(0)) / np.where(sd > 1e-12, sd, 1.0)
+            _, _, vt = np.linalg.svd(z, full_matrices=False)
+            points = z @ vt[:dims].T
+            points = np.vstack([points, points[:1]])  # closed
+            q = np.asarray(study.tangling[layer].q_within[row])
+            median = float(np.median(q))
+            if dims == 3:
+                ax = fig.add_subplot(len(conditions), 2, 2 * row + 1, projection="3d")
+                ax.plot(points[:, 0], points[:, 1], points[:, 2], color="0.6", lw=0.8)
+                ax.scatter(points[:-1, 0], points[:-1, 1], points[:-1, 2], c=q, cmap="viridis", s=10)
+                ax.set_zlabel("PC 3", fontsize=7)
+            else:
+                ax = fig.add_subplot(len(conditions), 2, 2 * row + 2)
+                ax.plot(points[:, 0], points[:, 1], color="0.6", lw=0.8)
+                ax.scatter(points[:-1, 0], points[:-1, 1], c=q, cmap="viridis", s=10)
+            ax.set_xlabel("PC 1", fontsize=7)
+            ax.set_ylabel("PC 2", fontsize=7)
+            ax.tick_params(labelsize=6)
+            ax.set_title(f"{layer}, command {label}: median Q {median:.3g}", fontsize=8)
+    return save_figure(fig, path)

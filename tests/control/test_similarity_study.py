@@ -1,0 +1,65 @@
+"""The across-walker comparison of saved gait cycles (cogmap control similarity)."""
+
+import numpy as np
+import pytest
+
+from cogmap.errors import CogmapError
+from cogmap.studies.similarity import SimilarityConfig, load_cycles, run
+
+
+def save_cycles(folder, commands, layers):
+    folder.mkdir(parents=True)
+    arrays = {f"{layer}/{k}": c for layer, cycles in layers.items() for k, c in enumerate(cycles)}
+    np.savez(folder / "cycles.npz", commands=np.asarray(commands, float), **arrays)
+    return str(folder)
+
+
+def walker(rng, lengths, units=12):
+    """Cycles of a 4-D rhythm (two harmonics, an offset per condition) in ``units`` units."""
+    mix = rng.normal(size=(4, units))
+    cycles = []
+    for k, n in enumerate(lengths):
+        t = 2 * np.pi * np.arange(n) / n
+        latent = np.stack([np.cos(t), np.sin(t), 0.5 * np.cos(2 * t) + k, 0.5 * np.sin(2 * t) - k], 1)
+        cycles.append(latent @ mix)
+    return cycles, mix
+
+
+def test_walkers_that_are_linear_maps_of_one_rhythm_are_alike_and_an_unrelated_one_is_not(tmp_path):
+    rng = np.random.default_rng(0)
+    commands = [[1, 0, 0], [-1, 0, 0], [0, 0.5, 0]]
+    a, _ = walker(rng, [40, 44, 38])
+    # the same rhythm read out by other units, its cycles sampled at other lengths (another walker's gait period)
+    t_lengths = [36, 50, 42]
+    b = []
+    mix_b = rng.normal(size=(4, 20))
+    for k, n in enumerate(t_lengths):
+        t = 2 * np.pi * np.arange(n) / n
+        b.append(np.stack([np.cos(t), np.sin(t), 0.5 * np.cos(2 * t) + k, 0.5 * np.sin(2 * t) - k], 1) @ mix_b)
+    noise = [rng.normal(size=(n, 12)) for n in (40, 44, 38)]
+    fa = save_cycles(tmp_path / "a", commands, {"recurrent": a, "actuation": a, "untrained recurrent": noise,
+                                                "untrained actuation": noise})
+    fb = save_cycles(tmp_path / "b", commands, {"recurrent": b, "actuation": noise, "untrained recurrent": noise,
+                                                "untrained actuation": noise})
+    result = run(SimilarityConfig(folders=[fa, fb], k=4, points=60), progress=False)
+    layers = result.pairs[0]["layers"]
+    assert layers["recurrent"]["trained"]["cca_mean"] > 0.99  # equal up to resampling the cycles
+    assert layers["actuation"]["trained"]["cca_mean"] < 0.8  # against noise
+    assert layers["recurrent"]["untrained twins"]["cca_mean"] > 0.99  # the same noise on both sides
+    assert "trained vs own untrained twin" in layers["recurrent"]
+    commands_back, cycles_back = load_cycles(fa)
+    assert np.allclose(commands_back, commands) and len(cycles_back["recurrent"]) == 3
+    assert np.allclose(cycles_back["recurrent"][1], a[1])
+
+
+def test_walkers_recorded_under_other_commands_or_without_cycles_are_refused(tmp_path):
+    rng = np.random.default_rng(1)
+    a, _ = walker(rng, [30, 30])
+    fa = save_cycles(tmp_path / "a", [[1, 0, 0], [-1, 0, 0]], {"recurrent": a, "actuation": a})
+    fb = save_cycles(tmp_path / "b", [[1, 0, 0], [0, 1, 0]], {"recurrent": a, "actuation": a})
+    with pytest.raises(CogmapError, match="other commands"):
+        run(SimilarityConfig(folders=[fa, fb]), progress=False)
+    with pytest.raises(CogmapError, match="holds no cycles.npz"):
+        run(SimilarityConfig(folders=[fa, str(tmp_path)]), progress=False)
+    with pytest.raises(CogmapError, match="two or more"):
+        SimilarityConfig(folders=[fa])
