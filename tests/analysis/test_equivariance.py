@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, hits_per_row, random_pairs, ranking_metrics
 from cogmap.errors import CogmapError
 
 
@@ -53,12 +53,23 @@ def test_the_orientations_differ_and_the_published_one_ranks_predictions():
     # prediction 0's side, candidate 0 is first.
     candidates = np.array([[0.0], [10.0], [20.0]])
     predicted = np.array([[0.5], [0.2], [20.0]])
-    by_prediction = ranking_metrics(predicted, candidates, k=(1,))
-    by_candidate = ranking_metrics(predicted, candidates, k=(1,), over="predictions")
+    by_prediction = ranking_metrics(predicted, candidates, k=(1,), over="candidates")
+    by_candidate = ranking_metrics(predicted, candidates, k=(1,))  # the default: the published orientation
     # Ranks by hand: over candidates 1, 2 (candidate 0 is nearer to prediction 1), 1; over predictions 2, 2
     # (prediction 0, at 9.5 from candidate 1, is nearer than prediction 1 at 9.8), 1.
     assert by_prediction.hits[1] == pytest.approx(2 / 3) and by_prediction.mrr == pytest.approx((1 + 1 / 2 + 1) / 3)
     assert by_candidate.hits[1] == pytest.approx(1 / 3) and by_candidate.mrr == pytest.approx((1 / 2 + 1 / 2 + 1) / 3)
+
+
+@pytest.mark.parametrize("ties", ["pessimistic", "expected", "optimistic"])
+def test_hits_per_row_average_to_hits_at_k_and_split_by_subset(ties):
+    rng = np.random.default_rng(5)
+    candidates = rng.integers(0, 3, size=(60, 2)).astype(float)
+    predicted = candidates + rng.integers(-1, 2, size=(60, 2))
+    rows = hits_per_row(predicted, candidates, k=3, ties=ties)
+    assert rows.mean() == pytest.approx(ranking_metrics(predicted, candidates, k=3, ties=ties).hits[3], abs=1e-12)
+    ranks = slow_ranks(predicted.tolist(), candidates.tolist(), ties, "predictions")
+    assert np.allclose(rows, [np.mean([r <= 3 for r in row]) for row in ranks])
 
 
 def test_a_perfect_model_scores_one_and_a_collapsed_encoder_scores_no_better_than_chance():

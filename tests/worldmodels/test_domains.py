@@ -226,3 +226,18 @@ def test_the_samples_command_draws_every_domain(tmp_path, capsys):
     assert set(captions) == {"teapot", "arm", "planar_arm"} and all(len(c) == 3 for c in captions.values())
     assert main(["equivariance", "samples", "--out", str(tmp_path / "x"), "domains=[octopus]"]) == 2
     assert "domain must be one of" in capsys.readouterr().err
+
+
+def test_turn_latents_turns_each_vector_as_the_joint_turns_and_a_quarter_turn_tells_the_order():
+    # A 180-degree turn equals its inverse, so it cannot tell z g^T from z g; a quarter turn can.
+    from cogmap.worldmodels.domains import planar_rotation, turn_latents
+
+    quarter = planar_rotation(torch.tensor([[math.pi / 2]], dtype=torch.float64))  # (1 sample, 1 joint, 2, 2)
+    east = torch.tensor([[[[1.0, 0.0], [0.0, 2.0]]]], dtype=torch.float64)  # two vectors: (1, 0) and (0, 2)
+    turned = turn_latents(east, quarter)
+    assert torch.allclose(turned, torch.tensor([[[[0.0, 1.0], [-2.0, 0.0]]]], dtype=torch.float64), atol=1e-12)
+    g = so3.random(5, torch.Generator().manual_seed(0), dtype=torch.float64).reshape(5, 1, 3, 3)
+    z = torch.randn(5, 1, 4, 3, dtype=torch.float64)
+    assert torch.allclose(turn_latents(z, g)[:, 0, 2], (g[:, 0] @ z[:, 0, 2, :, None])[..., 0])
+    with pytest.raises(CogmapError, match="must agree"):
+        turn_latents(z, quarter)

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -203,12 +204,25 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     assert main(["equivariance", "evaluate", str(run), "trajectories=20", "steps=2"]) == 0
     result = json.loads((run / "evaluation" / "evaluation.json").read_text())
     assert result["steps"] == 2 and (run / "evaluation" / "latent_rotations.png").stat().st_size > 0
+    assert set(result["per_action"]) <= set(result["actions"]) and len(result["actions"]) == 6
+    assert sum(entry["trajectories"] for entry in result["per_action"].values()) == 20
+    # Restricted to the actions a model trained on the positive turns never saw; per action, Hits@1 averages back.
+    out = tmp_path / "unseen"
+    assert main(["equivariance", "evaluate", str(run), "trajectories=30", "steps=2", "actions=[pitch-,roll-]",
+                 "--out", str(out)]) == 0
+    result = json.loads((out / "evaluation.json").read_text())
+    assert result["actions"] == ["pitch-", "roll-"] and set(result["per_action"]) == {"pitch-", "roll-"}
+    weighted = sum(e["trajectories"] * e["hits@1_1_step"] for e in result["per_action"].values()) / 30
+    assert weighted == pytest.approx(result["1_step_pessimistic"]["hits@1"])
+    assert "first action" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("words, needle", [
     (["train", "transition=conv"], "transition must be one of"),
     (["train", "size=20"], "multiple of 16"),
     (["train", "train_actions=[spin]"], "unknown action"),
+    (["evaluate", "{teapot}", "actions=[spin]"], "unknown action"),
+    (["evaluate", "{teapot}", "actions=[]"], "actions must be a list"),
     (["train", "domain=arm", "train_actions=[pitch+]"], "actions of the arm"),
     (["train", "negatives=pairs"], "negatives must be one of"),
     (["train", "loss=triplet"], "loss must be one of"),
@@ -227,7 +241,8 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
 def test_bad_input_is_one_line_and_status_two(words, needle, tmp_path, capsys):
     garbage = tmp_path / "model.pt"
     garbage.write_bytes(b"not a model")
-    words = [w.format(missing=tmp_path / "nothing.pt", garbage=garbage, run=tmp_path) for w in words]
+    teapot = Path(__file__).resolve().parents[2] / "pretrained" / "equivariance" / "teapot_sen.pt"
+    words = [w.format(missing=tmp_path / "nothing.pt", garbage=garbage, run=tmp_path, teapot=teapot) for w in words]
     assert main(["equivariance", *words, "--out", str(tmp_path / "out")] if words[0] == "train" else
                 ["equivariance", *words]) == 2
     err = capsys.readouterr().err.strip()

@@ -5,10 +5,10 @@ Zhao, van de Meent, Walters 2022, ICML), written for any latent and any group ac
 given as a function, so that they apply as well to a path integrator's hidden states.
 
 **Ranking.** Row ``i`` of ``predicted`` is a model's prediction of the latent of observation
-``i``; ``candidates`` are the latents of all observations. With ``over="candidates"`` (the
-default) every prediction ranks all candidates by distance, and the rank of its own is what
-counts; ``over="predictions"`` is the published code's orientation: every candidate (a true next
-latent) ranks all predictions. Hits@k is the fraction ranked within the first ``k``, MRR the
+``i``; ``candidates`` are the latents of all observations. With ``over="predictions"`` (the
+default, the published code's orientation and that of cogmap's world-model evaluation) every
+candidate (a true next latent) ranks all predictions by distance, and the rank of its own is
+what counts; with ``over="candidates"`` every prediction ranks all candidates. Hits@k is the fraction ranked within the first ``k``, MRR the
 mean reciprocal rank. Exact ties matter: an encoder that maps everything to one point ties every
 pair. The published code breaks ties in the prediction's favour (a collapsed encoder scores
 Hits@1 = MRR = 1); here a tie counts against it by default (``ties="pessimistic"``: it scores 0),
@@ -104,8 +104,30 @@ def _squared_distances_to_own(rows: torch.Tensor, items: torch.Tensor) -> tuple[
 
 
 def ranking_metrics(predicted, candidates, k: int | Sequence[int] = (1,), ties: str = "pessimistic",
-                    over: str = "candidates") -> Ranking:
+                    over: str = "predictions") -> Ranking:
     """Hits@k (for each k) and mean reciprocal rank of ``predicted[i]`` against ``candidates[i]``; see the module."""
+    ks, best, spread = _ranks(predicted, candidates, k, ties, over)
+    # The rank is uniform on best .. best + spread (one value unless ties are "expected").
+    hits = {int(value): float(_hit_fraction(best, spread, value).mean()) for value in ks}
+    # mean of 1/r for r in best .. best + spread: (H(best + spread) - H(best - 1)) / (spread + 1)
+    harmonic = torch.special.digamma(best + spread + 1) - torch.special.digamma(best)
+    mrr = float(torch.where(spread == 0, 1 / best, harmonic / (spread + 1)).mean())
+    return Ranking(hits, mrr, ties, over, len(best))
+
+
+def hits_per_row(predicted, candidates, k: int = 1, ties: str = "pessimistic", over: str = "predictions") -> np.ndarray:
+    """Each row's share of Hits@k ``(N,)`` (0 or 1, a fraction under ``ties="expected"``): their mean is
+    :func:`ranking_metrics`' Hits@k, and a mean over a subset of rows is that subset's (e.g. one action's)."""
+    _, best, spread = _ranks(predicted, candidates, k, ties, over)
+    return _hit_fraction(best, spread, k).cpu().numpy()
+
+
+def _hit_fraction(best: torch.Tensor, spread: torch.Tensor, k: int) -> torch.Tensor:
+    return ((k - best + 1).clamp(0, None)).minimum(spread + 1) / (spread + 1)
+
+
+def _ranks(predicted, candidates, k, ties: str, over: str):
+    """The checked ks and, per row, the best rank of its own item and how many more ranks a tie spreads it over."""
     p, c = _flat(predicted, "predicted"), _flat(candidates, "candidates")
     _same_shape(p, c, "predicted and candidates")
     if ties not in TIES:
@@ -123,18 +145,10 @@ def ranking_metrics(predicted, candidates, k: int | Sequence[int] = (1,), ties: 
     closer, equal = _squared_distances_to_own(rows, items)
     closer, equal = closer.double(), equal.double()
     if ties == "optimistic":
-        best, spread = closer + 1, torch.zeros_like(closer)
-    elif ties == "pessimistic":
-        best, spread = closer + equal + 1, torch.zeros_like(closer)
-    else:
-        best, spread = closer + 1, equal
-    # The rank is uniform on best .. best + spread (one value unless ties are "expected").
-    hits = {int(value): float((((value - best + 1).clamp(0, None)).minimum(spread + 1) / (spread + 1)).mean())
-            for value in ks}
-    # mean of 1/r for r in best .. best + spread: (H(best + spread) - H(best - 1)) / (spread + 1)
-    harmonic = torch.special.digamma(best + spread + 1) - torch.special.digamma(best)
-    mrr = float(torch.where(spread == 0, 1 / best, harmonic / (spread + 1)).mean())
-    return Ranking(hits, mrr, ties, over, n)
+        return ks, closer + 1, torch.zeros_like(closer)
+    if ties == "pessimistic":
+        return ks, closer + equal + 1, torch.zeros_like(closer)
+    return ks, closer + 1, equal
 
 
 def equivariance_error(latents, transformed_latents, act: Callable) -> float:

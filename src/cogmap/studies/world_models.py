@@ -41,12 +41,17 @@ class EvaluationConfig:
     steps: int = 10  # actions per test trajectory
     seed: int = 12_345  # of the test trajectories
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
+    # The actions the test trajectories are drawn from (names or indices; None: all the domain's), e.g. only
+    # those a model never saw in training ([yaw-, pitch-, roll-] for one trained on the "+" turns).
+    actions: list | None = None
 
     def __post_init__(self):
         if not self.source:
             raise CogmapError("source is required: a run folder of `cogmap equivariance train`, or model.pt")
         check_positive_int("trajectories", self.trajectories, 2)
         check_positive_int("steps", self.steps)
+        if self.actions is not None and (not isinstance(self.actions, list) or not self.actions):
+            raise CogmapError(f"actions must be a list of action names or indices, got {self.actions!r}")
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,13 @@ class EvaluationResult(Result):
     def summary(self) -> str:
         from cogmap.worldmodels.train import summary_line
 
-        return summary_line(self.scores, self.config.steps)
+        lines = [summary_line(self.scores, self.config.steps)]
+        steps = self.config.steps
+        for name, entry in self.scores.get("per_action", {}).items():
+            lines.append(f"  first action {name:>12} ({entry['trajectories']:4d} trajectories): Hits@1 "
+                         f"{100 * entry['hits@1_1_step']:.1f}% (1 step), {100 * entry[f'hits@1_{steps}_step']:.1f}% "
+                         f"({steps} steps)")
+        return "\n".join(lines)
 
 
 def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> EvaluationResult:
@@ -82,8 +93,8 @@ def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> Eva
 
     if model is None:
         model = load(config.source, resolve_device(config.device), kind=WORLD_MODEL)
-    return EvaluationResult(config=config, scores=score(model, config.trajectories, config.steps, config.seed),
-                            turns=latent_rotations(model, seed=config.seed))
+    scores = score(model, config.trajectories, config.steps, config.seed, actions=config.actions)
+    return EvaluationResult(config=config, scores=scores, turns=latent_rotations(model, seed=config.seed))
 
 
 def default_evaluation_folder(source: str | Path) -> Path:

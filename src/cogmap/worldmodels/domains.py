@@ -160,6 +160,16 @@ def get_domain(domain: str | Domain) -> Domain:
     return DOMAINS[domain]
 
 
+def turn_latents(latents: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """The action of symmetries ``g`` ``(..., J, d, d)`` on equivariant latents ``(..., J, V, d)``: every one of a
+    joint's ``V`` vectors (a latent's rows) turned by that joint's rotation, ``z_j -> z_j g_j^T`` (so that a
+    vector ``v`` becomes ``g_j v``: a latent that points where the joint points follows it)."""
+    if latents.dim() < 3 or g.shape[-2:] != (latents.shape[-1],) * 2 or g.shape[-3] != latents.shape[-3]:
+        raise CogmapError(f"latents (..., J, V, d) and symmetries (..., J, d, d) must agree, got {tuple(latents.shape)} "
+                          f"and {tuple(g.shape)}")
+    return latents @ g.to(latents.dtype).transpose(-1, -2)
+
+
 def planar_rotation(angles: torch.Tensor) -> torch.Tensor:
     """Rotations of the plane by ``angles`` ``(...)``, counter-clockwise: ``(..., 2, 2)``."""
     c, s = torch.cos(angles), torch.sin(angles)

@@ -30,7 +30,13 @@ from pathlib import Path
 
 import torch
 
-from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.analysis.equivariance import (
+    distance_invariance_error,
+    equivariance_error,
+    hits_per_row,
+    random_pairs,
+    ranking_metrics,
+)
 from cogmap.config import check_choices, choice, load, parse, to_dict
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError
@@ -51,7 +57,7 @@ from cogmap.runs import (
 )
 from cogmap.trainer import leave_process_group, metrics_logger, quiet_lightning
 from cogmap.worldmodels.data import parse_actions, trajectories
-from cogmap.worldmodels.domains import DOMAINS, rotation_angle
+from cogmap.worldmodels.domains import DOMAINS, rotation_angle, turn_latents
 from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
 
 # Files written before the one checkpoint header (cogmap.runs), still read.
@@ -319,27 +325,24 @@ def _encode(model: WorldModel, images: torch.Tensor, batch: int = 256) -> torch.
 
 @torch.no_grad()
 def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
-             ks: tuple = (1, 5, 10)) -> dict:
-    """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of all the domain's actions."""
+             ks: tuple = (1, 5, 10), actions=None) -> dict:
+    """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of the domain's actions (or of
+    ``actions`` alone: names or indices, e.g. the ones a model never saw in training), and Hits@1 per action."""
     config = model.config if hasattr(model, "config") else None
     size, domain = model.size, model.domain
     step = config.step if config is not None else math.pi / 6
-    data = _trajectories(trajectories, steps, None, step, size, seed, domain)
+    data = _trajectories(trajectories, steps, actions, step, size, seed, domain)
     n = len(data)
     ks = tuple(k for k in ks if k <= n) or (1,)  # a rank cannot exceed the candidates there are
     frames = _encode(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, *model.latent_shape)
     predictions = model.rollout(frames[:, 0], data.actions)  # (N, T, J, V, d)
-    result = {"domain": domain.name, "trajectories": n, "steps": steps, "seed": seed}
+    result = {"domain": domain.name, "trajectories": n, "steps": steps, "seed": seed,
+              "actions": [domain.action_names[a] for a in parse_actions(actions, domain)]}
     # A random symmetry per trajectory, applied to the whole trajectory (its actions relabelled).
     g, relabel = domain.symmetries(n, torch.Generator().manual_seed(seed + 1))
     turned_start = _encode(model, domain.render(g @ data.poses[:, 0], size).float()[:, None])
     turned_predictions = model.rollout(turned_start, relabel.gather(1, data.actions))
-    gf = g.float()
-
-    def act(z):
-        return torch.einsum("njvd,njed->njve", z, gf)
-
-    result["ee"] = equivariance_error(frames[:, 0], turned_start, act)
+    result["ee"] = equivariance_error(frames[:, 0], turned_start, lambda z: turn_latents(z, g))
     result["equivariant_part"] = equivariant_part(frames[:, 0], data.poses[:, 0])
     pairs = random_pairs(n, seed)
     scale = float(frames[:, 0].flatten(1).norm(dim=1).mean())
@@ -352,6 +355,15 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
         partner = _encode(model, domain.render(g @ data.poses[pairs, horizon], size).float()[:, None])
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted, target[pairs], turned_predictions[:, horizon - 1], partner, scale=scale)
+    # Hits@1 of the trajectories that begin with each action (at 1 step: that action's prediction alone).
+    first = data.actions[:, 0].cpu().numpy()
+    per_action = {}
+    for horizon in sorted({1, steps}):
+        hit = hits_per_row(predictions[:, horizon - 1], frames[:, horizon], k=1)
+        for a in sorted(set(first.tolist())):
+            entry = per_action.setdefault(domain.action_names[a], {"trajectories": int((first == a).sum())})
+            entry[f"hits@1_{horizon}_step"] = float(hit[first == a].mean())
+    result["per_action"] = per_action
     return result
 
 
