@@ -109,6 +109,17 @@ def test_impossible_commands_are_refused(command):
         Go1Joystick(1, command=command)
 
 
+def test_impossible_actions_and_pushes_are_refused():
+    env = Go1Joystick(2)
+    env.reset()
+    with pytest.raises(CogmapError, match=r"shape \(2, 12\)"):
+        env.step(np.zeros((2, 11)))
+    with pytest.raises(CogmapError, match="finite"):
+        env.step(np.full((2, 12), np.nan))
+    with pytest.raises(CogmapError, match="finite"):
+        env.push([np.inf, 0.0])
+
+
 def test_a_policy_acts_alike_on_envpool_and_on_the_twin():
     # The promise to users: a policy trained on EnvPool's observation acts on the twin's raw observation.
     from cogmap.rl.agents import RecurrentActorCritic

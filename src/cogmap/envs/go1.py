@@ -271,7 +271,10 @@ class Go1Joystick:
 
     def step(self, action) -> Transition:
         """Apply actions ``(N, 12)`` (joint targets about the home pose, in units of 0.5 rad) for one 20 ms step."""
-        action = torch.as_tensor(action).detach().reshape(self.num_envs, 12).cpu().double().numpy()
+        action = torch.as_tensor(action).detach().cpu().double()
+        if action.numel() != self.num_envs * 12:
+            raise CogmapError(f"actions must have shape ({self.num_envs}, 12), got {tuple(action.shape)}")
+        action = action.reshape(self.num_envs, 12).numpy()
         if not np.isfinite(action).all():
             raise CogmapError("actions must be finite")
         mujoco = self.mujoco
