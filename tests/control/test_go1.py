@@ -201,3 +201,22 @@ def test_the_tracking_command_refuses_bad_input_in_one_line(args, needle, tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and needle in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_studies_can_run_the_walker_as_it_trained_sampled_actions_and_noisy_observations():
+    from cogmap.studies.tracking import measure_tracking
+    from cogmap.studies.walking import record
+
+    policy = standing_policy()
+    with torch.no_grad():
+        policy.agent.log_std.fill_(np.log(0.3))
+    mean = measure_tracking(policy, (0.5, 0.0, 0.0), copies=2, warmup=5, steps=10)
+    drawn = [measure_tracking(policy, (0.5, 0.0, 0.0), copies=2, warmup=5, steps=10, stochastic=True, noise_level=1.0)
+             for _ in range(2)]
+    assert np.array_equal(drawn[0]["per_copy"], drawn[1]["per_copy"])  # seeded
+    assert not np.allclose(drawn[0]["per_copy"], mean["per_copy"])
+    recorded = record(policy, (0.5, 0.0, 0.0), envs=2, steps=20, warmup=5, stochastic=True)
+    steps = policy.recording()
+    assert not np.allclose(steps.actions, steps.means)  # what was done carries the sampling noise
+    # the actuation layer is the network's own output, not the noise added to it
+    assert np.allclose(recorded.layers["actuation"], np.swapaxes(steps.means[5:], 0, 1))

@@ -68,6 +68,8 @@ def test_the_study_refuses_an_agent_that_is_not_a_walker():
     (["pretrained/control/pendulum_fo_rnn.pt", "commands=fast"], "commands must be a list"),
     (["pretrained/control/pendulum_fo_rnn.pt", "commands=[[1, 0], 2]"], "commands must be a list of forward speeds"),
     (["pretrained/control/pendulum_fo_rnn.pt", "envs=0"], "envs must be an integer >= 1"),
+    (["pretrained/control/pendulum_fo_rnn.pt", "noise_level=-1"], "noise_level must be a number >= 0"),
+    (["pretrained/control/cheetah_speed_lstm_seed0.pt", "noise_level=1", "commands=[1]", "envs=1"], "Go1 task's"),
     (["pretrained/nothing.pt"], "does not exist"),
 ])
 def test_the_tangling_command_refuses_bad_input_in_one_line(args, needle, tmp_path, capsys, monkeypatch, repository):

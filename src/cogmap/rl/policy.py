@@ -40,7 +40,8 @@ class Recording:
     observations: np.ndarray  # (T, N, O) as given to act
     states: np.ndarray  # (T, N, S) the recurrent state before each step (LSTM: h and c side by side)
     hidden: np.ndarray  # (T, N, H) the core's output after each step
-    actions: np.ndarray  # (T, N, A) as returned
+    actions: np.ndarray  # (T, N, A) as returned (sampled when act was not deterministic)
+    means: np.ndarray  # (T, N, A) the network's own output, the Gaussian's mean (the actions of a deterministic act)
 
     def __len__(self) -> int:
         return self.observations.shape[0]
@@ -115,7 +116,7 @@ class Policy:
             action = torch.maximum(torch.minimum(action + self.agent.log_std.exp() * noise, self.agent.action_high),
                                    self.agent.action_low)
         if record:
-            self._record.append((obs, self.state, step.hidden, action))
+            self._record.append((obs, self.state, step.hidden, action, step.mean))
         self.state = step.state
         if single:
             action = action[0]

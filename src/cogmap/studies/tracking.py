@@ -6,7 +6,9 @@ of the task (:mod:`cogmap.envs.go1`, observation noise off) and walk determinist
 ``warmup`` steps the trunk's velocity in its own frame is read from MuJoCo's state every step for
 ``steps`` steps and averaged per copy. Per condition: the mean over copies and its spread, the
 relative miss of every commanded component (|measured - commanded| / |commanded|), and how many
-copies fell (their episodes ended; they are left out of the means). Rush, Jayaram & Humbert's
+copies fell (their episodes ended; they are left out of the means). By default the walker takes its
+mean action on noise-free observations; ``stochastic`` and ``noise_level`` run it as it trained
+(a policy early in training may move only through its exploration noise). Rush, Jayaram & Humbert's
 walker tracks its commands "on average within 10%": ``tolerance`` is that bar, and the summary
 says which conditions meet it.
 """
@@ -40,6 +42,8 @@ class TrackingConfig:
     steps: int = 250  # steps measured
     seed: int = 0  # of the copies' starts
     tolerance: float = 0.1  # the largest relative miss a condition may have to count as tracked
+    stochastic: bool = False  # sample the walker's actions (seeded) as in training, rather than take their mean
+    noise_level: float = 0.0  # the task's observation noise (1 in training)
 
     def __post_init__(self):
         from cogmap.envs.go1 import as_commands
@@ -53,6 +57,8 @@ class TrackingConfig:
         as_commands(_triples(self.commands), len(self.commands))  # three numbers each, within the task's range
         if not (isinstance(self.tolerance, (int, float)) and 0 < self.tolerance):
             raise CogmapError(f"tolerance must be a positive fraction, got {self.tolerance!r}")
+        if not isinstance(self.noise_level, (int, float)) or not 0 <= self.noise_level < float("inf"):
+            raise CogmapError(f"noise_level must be a number >= 0, got {self.noise_level!r}")
 
 
 def _triples(commands) -> np.ndarray:
@@ -66,19 +72,24 @@ def _triples(commands) -> np.ndarray:
 
 
 @torch.no_grad()
-def measure_tracking(policy, command, copies: int = 100, warmup: int = 100, steps: int = 250, seed: int = 0) -> dict:
-    """One condition: each copy's mean body-frame velocity over the measured steps, and which copies fell."""
+def measure_tracking(policy, command, copies: int = 100, warmup: int = 100, steps: int = 250, seed: int = 0,
+                     stochastic: bool = False, noise_level: float = 0.0) -> dict:
+    """One condition: each copy's mean body-frame velocity over the measured steps, and which copies fell.
+    ``stochastic``: actions drawn from the policy's Gaussian (seeded), as in training; ``noise_level``: the
+    task's observation noise."""
     from cogmap.envs.go1 import Go1Joystick
 
     options = {k: v for k, v in policy.config.env_kwargs.items() if k == "without_last_action"}
-    env = Go1Joystick(copies, command=command, seed=seed, max_episode_steps=warmup + steps + 1, **options)
+    env = Go1Joystick(copies, command=command, seed=seed, max_episode_steps=warmup + steps + 1,
+                      noise_level=noise_level, **options)
+    generator = torch.Generator().manual_seed(seed + 7919) if stochastic else None
     try:
         observation = env.reset()
         policy.reset(copies)
         fell = np.zeros(copies, bool)
         total = np.zeros((copies, 3))
         for t in range(warmup + steps):
-            step = env.step(policy.act(observation))
+            step = env.step(policy.act(observation, deterministic=not stochastic, generator=generator))
             fell |= step.terminated.numpy()
             observation = step.observation
             if t >= warmup:
@@ -136,7 +147,8 @@ def run(config: TrackingConfig, progress: bool = True) -> TrackingResult:
                               f"envpool/Go1JoystickFlatTerrain-v1 or go1), not on {policy.config.env}")
         conditions = []
         for command in commands:
-            measured = measure_tracking(policy, command, config.copies, config.warmup, config.steps, config.seed)
+            measured = measure_tracking(policy, command, config.copies, config.warmup, config.steps, config.seed,
+                                        config.stochastic, config.noise_level)
             kept = measured["per_copy"][~measured["fell"]]
             mean = kept.mean(0) if len(kept) else np.full(3, np.nan)
             sd = kept.std(0) if len(kept) > 1 else np.zeros(3)

@@ -99,7 +99,18 @@ def _fell(command) -> CogmapError:
     return CogmapError(f"a walker fell (its episode terminated) under command {command}; it cannot be analysed as walking")
 
 
-def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push):
+def _acting(policy: Policy, stochastic: bool, seed: int):
+    """``act(observation)`` as the study runs the walker: its mean action, or, ``stochastic``, a draw from its
+    Gaussian (seeded), as it acted in training."""
+    generator = torch.Generator().manual_seed(seed + 7919) if stochastic else None
+
+    def act(observation):
+        return policy.act(observation, deterministic=not stochastic, record=True, generator=generator)
+    return act
+
+
+def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push,
+                          stochastic: bool = False, noise_level: float = 0.0):
     """The cheetah's or the ant's steps (cogmap's Gymnasium walkers): contacts, velocities, dt."""
     import gymnasium as gym
     from gymnasium.vector import AutoresetMode
@@ -108,6 +119,9 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
     if not env_id.startswith("cogmap/") or "Velocity" not in env_id:
         raise CogmapError(f"the walking study needs a walker (cogmap/CheetahVelocity-v0, cogmap/AntVelocity-v0, "
                           f"envpool/Go1JoystickFlatTerrain-v1), not {env_id}")
+    if noise_level:
+        raise CogmapError("noise_level (observation noise) is the Go1 task's; the Gymnasium walkers have none")
+    act = _acting(policy, stochastic, seed)
     options = {**policy.config.env_kwargs, "command": command}  # the task the walker was trained on
     vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
                           vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **options)
@@ -122,7 +136,7 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
                 qvel = inner.data.qvel.copy()
                 qvel[0] += push[2]
                 inner.set_state(inner.data.qpos.copy(), qvel)
-            observation, _, terminated, _, info = vector.step(policy.act(observation, record=True))
+            observation, _, terminated, _, info = vector.step(act(observation))
             if np.any(terminated):
                 raise _fell(command)
             contacts.append(np.asarray(info["contacts"], dtype=bool))
@@ -132,21 +146,24 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
     return contacts, velocity, dt
 
 
-def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push):
+def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push, stochastic: bool = False,
+             noise_level: float = 0.0):
     """The Go1's steps in cogmap's Python twin of its task (command held, feet FR, FL, RR, RL; EnvPool's random starts)."""
     from cogmap.envs.go1 import Go1Joystick
 
     options = {k: v for k, v in policy.config.env_kwargs.items() if k == "without_last_action"}
     if np.ndim(command) == 0:  # a forward speed
         command = (float(command), 0.0, 0.0)
-    env = Go1Joystick(envs, command=command, seed=seed, max_episode_steps=total + 1, **options)
+    env = Go1Joystick(envs, command=command, seed=seed, max_episode_steps=total + 1, noise_level=noise_level,
+                      **options)
+    act = _acting(policy, stochastic, seed)
     observation = env.reset()
     policy.reset(envs)
     contacts, velocity = [], []
     for t in range(total):
         if push is not None and t == warmup + push[1]:
             env.push([push[2], 0.0], rows=[push[0]])
-        step = env.step(policy.act(observation, record=True))
+        step = env.step(act(observation))
         if bool(step.terminated.any()):
             raise _fell(command)
         observation = step.observation
@@ -157,19 +174,20 @@ def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: 
 
 @torch.no_grad()
 def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: int = 200, seed: int = 0,
-           push: tuple[int, int, float] | None = None, controls: dict | None = None) -> Recording:
+           push: tuple[int, int, float] | None = None, controls: dict | None = None, stochastic: bool = False,
+           noise_level: float = 0.0) -> Recording:
     """Run ``envs`` copies of the walker with ``command`` and record every layer, feet contacts and velocity.
 
     ``push`` = (copy, step, change): add ``change`` m/s to that copy's torso forward velocity at
     that step (counted after the warm-up), once. ``controls`` (name -> agent) are driven by the
     walker's own observations, without acting (e.g. an untrained network): their layers are
-    recorded as ``"<name> <layer>"``.
+    recorded as ``"<name> <layer>"``. ``stochastic``: the walker samples its actions (seeded) as in training,
+    rather than taking their mean; the actuation layer recorded is the mean either way (the network's
+    output). ``noise_level``: the Go1 task's observation noise (its training default is 1; 0 here).
     """
     env_id = policy.config.env
-    if is_go1(env_id):
-        contacts, velocity, dt = _run_go1(policy, command, envs, warmup + steps, warmup, seed, push)
-    else:
-        contacts, velocity, dt = _run_gymnasium_walker(policy, command, envs, warmup + steps, warmup, seed, push)
+    run = _run_go1 if is_go1(env_id) else _run_gymnasium_walker
+    contacts, velocity, dt = run(policy, command, envs, warmup + steps, warmup, seed, push, stochastic, noise_level)
     steps_kept = slice(warmup, None)
     recording = policy.recording()  # (T, N, ...) every step since the reset
 
@@ -182,7 +200,7 @@ def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: in
     if agent.cell == "lstm":  # the cell state after each step: the next step's state, and the final one
         after = np.concatenate([recording.states[1:], policy.state.cpu().numpy()[None]])
         layers["recurrent cell"] = envs_first(after[..., agent.hidden:])
-    layers[ACTUATION] = envs_first(recording.actions)
+    layers[ACTUATION] = envs_first(recording.means)  # the network's output, without the sampling noise
     for name, control in (controls or {}).items():
         for layer, values in replay(control, recording.observations).items():
             layers[f"{name} {layer}"] = envs_first(values)
@@ -338,7 +356,8 @@ def opposing_rotations(conditions: Sequence[ConditionCycles], layers: Sequence[s
 
 def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int = 600, warmup: int = 200,
                   foot: int = 0, n_pcs: int = 8, seed: int = 0, push: float = 1.0, min_cycle: float = 0.1,
-                  untrained: bool = True, progress=None) -> WalkingStudy:
+                  untrained: bool = True, progress=None, stochastic: bool = False,
+                  noise_level: float = 0.0) -> WalkingStudy:
     """The whole study of one trained walker; see the module's docstring.
 
     With ``untrained``, a network of the same shape with random weights (and the walker's
@@ -352,7 +371,8 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
     controls = {"untrained": untrained_copy(policy, seed + 1)} if untrained else None
     conditions = []
     for command in commands:
-        recording = record(policy, command, envs, steps, warmup, seed, controls=controls)
+        recording = record(policy, command, envs, steps, warmup, seed, controls=controls, stochastic=stochastic,
+                           noise_level=noise_level)
         conditions.append(cycle_average(recording, foot, min_cycle))
         if progress is not None:
             progress(conditions[-1])
@@ -383,7 +403,8 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
     push_result = None
     if push:
         middle = conditions[len(conditions) // 2]
-        pushed = record(policy, middle.command, 1, steps, warmup, seed, push=(0, steps // 3, push))
+        pushed = record(policy, middle.command, 1, steps, warmup, seed, push=(0, steps // 3, push),
+                        stochastic=stochastic, noise_level=noise_level)
         series = pushed.layers[RECURRENT][0]
         nominal = middle.cycles[RECURRENT]
         distance = np.sqrt(((series[:, None, :] - nominal[None]) ** 2).sum(-1)).min(1)
@@ -416,12 +437,16 @@ class WalkingConfig:
     push: float = 1.0  # velocity change of the push in m/s (0: none)
     seed: int = 0  # of the copies' start states
     untrained: bool = True  # the control: a network of the same shape with random weights
+    stochastic: bool = False  # sample the walker's actions (seeded) as in training, rather than take their mean
+    noise_level: float = 0.0  # the Go1 task's observation noise (1 in training); other walkers have none
 
     def __post_init__(self):
         if not self.source:
             raise CogmapError("source is required: a walker's run folder or checkpoint")
         for key, minimum in (("envs", 1), ("steps", 20), ("warmup", 0), ("n_pcs", 1)):
             check_positive_int(key, getattr(self, key), minimum)
+        if not isinstance(self.noise_level, (int, float)) or not 0 <= self.noise_level < float("inf"):
+            raise CogmapError(f"noise_level must be a number >= 0, got {self.noise_level!r}")
         def number(value) -> bool:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -505,5 +530,6 @@ def run(config: WalkingConfig, progress: bool = True) -> WalkingResult:
     if progress:
         print(f"{policy}: {len(commands)} condition(s), {config.envs} copies x {config.steps} steps each", flush=True)
     study = walking_study(policy, commands, config.envs, config.steps, config.warmup, config.foot, config.n_pcs,
-                          config.seed, config.push, untrained=config.untrained, progress=report if progress else None)
+                          config.seed, config.push, untrained=config.untrained, progress=report if progress else None,
+                          stochastic=config.stochastic, noise_level=config.noise_level)
     return WalkingResult(config=config, study=study)
