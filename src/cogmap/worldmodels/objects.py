@@ -1,0 +1,188 @@
+"""Object-slot world models of the block-pushing world: C-SWM (Kipf, van der Pol & Welling 2020), the "None" baseline.
+
+An image ``(B, 3, 50, 50)`` goes through an object extractor (a convolution with one 10 x 10 filter
+per cell, stride 10, then a 1 x 1 convolution to ``objects`` sigmoid maps on the 5 x 5 grid), each
+object's map through a shared MLP to a latent of ``dim`` numbers: ``z`` ``(B, objects, dim)``. The
+transition is a graph network over the objects: every ordered pair's edge MLP of ``(z_i, z_j)``,
+summed into each node, and a node MLP of ``(z_i, the push's direction if object i is pushed, the
+edges)`` predicting the change of ``z_i``. Trained with C-SWM's contrastive hinge loss: the energy
+``0.5 / sigma^2 x`` the squared distance summed over a latent's numbers and averaged over its
+objects, its mean for the predicted next latents against the true ones, plus ``max(0, hinge -
+energy)`` of the true next latents against latents of other samples of the batch.
+
+:func:`transitions` renders training data from random episodes of the world (seeded, as many
+steps per episode as C-SWM's 100 or fewer), optionally with the pushes restricted to some
+directions (Park et al.'s unseen-action test); :func:`evaluate_objects` ranks ``steps``-step
+predictions among all the test trajectories' true latents (Hits@1, MRR; the published
+orientation), and measures EE and DIE under a quarter turn of the world, which turns every
+object's 2-D latent by 90 degrees (the action a C4-equivariant model has by construction).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.errors import CogmapError, check_positive_int
+from cogmap.worldmodels import grid
+from cogmap.worldmodels.domains import planar_rotation
+
+
+class ObjectExtractor(nn.Module):
+    """Images ``(B, 3, width x 10, width x 10)`` -> one sigmoid map per object on the grid, ``(B, K, width, width)``."""
+
+    def __init__(self, objects: int = 5, hidden: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, hidden, grid.CELL, stride=grid.CELL), nn.BatchNorm2d(hidden), nn.ReLU(),
+                                 nn.Conv2d(hidden, objects, 1), nn.Sigmoid())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images)
+
+
+class ObjectEncoder(nn.Module):
+    """Each object's map ``(B, K, w, w)`` -> its latent ``(B, K, dim)`` by one MLP shared by the objects."""
+
+    def __init__(self, cells: int, dim: int = 2, hidden: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(cells, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.LayerNorm(hidden),
+                                 nn.ReLU(), nn.Linear(hidden, dim))
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        return self.net(maps.flatten(2))
+
+
+class GraphTransition(nn.Module):
+    """C-SWM's transition: the change of every object's latent from itself, its push and its pairs with the others."""
+
+    def __init__(self, objects: int, dim: int = 2, hidden: int = 128):
+        super().__init__()
+        self.objects = objects
+        self.edge = nn.Sequential(nn.Linear(2 * dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.LayerNorm(hidden),
+                                  nn.ReLU(), nn.Linear(hidden, hidden))
+        self.node = nn.Sequential(nn.Linear(dim + len(grid.DIRECTIONS) + hidden, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, hidden), nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, dim))
+
+    def forward(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        b, k, _ = z.shape
+        pushed = nn.functional.one_hot(actions // 4, k).to(z.dtype)  # (B, K): which object
+        direction = nn.functional.one_hot(actions % 4, len(grid.DIRECTIONS)).to(z.dtype)  # (B, 4)
+        per_node = pushed[:, :, None] * direction[:, None, :]  # (B, K, 4): the push, on its object only
+        pairs = torch.cat([z[:, :, None].expand(b, k, k, -1), z[:, None].expand(b, k, k, -1)], -1)
+        messages = self.edge(pairs) * (1 - torch.eye(k, device=z.device, dtype=z.dtype))[None, :, :, None]
+        return z + self.node(torch.cat([z, per_node, messages.sum(2)], -1))
+
+
+class ObjectWorldModel(nn.Module):
+    """``encode(images)`` -> ``(B, K, dim)``; ``step(z, actions)``; ``rollout(z, actions (B, T))`` -> ``(B, T, K, dim)``."""
+
+    def __init__(self, objects: int = 5, width: int = 5, dim: int = 2, hidden: int = 128, channels: int = 32):
+        super().__init__()
+        self.objects, self.width, self.dim = objects, width, dim
+        self.extractor = ObjectExtractor(objects, channels)
+        self.encoder = ObjectEncoder(width * width, dim, hidden)
+        self.transition = GraphTransition(objects, dim, hidden)
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        size = self.width * grid.CELL
+        if images.dim() != 4 or tuple(images.shape[1:]) != (3, size, size):
+            raise CogmapError(f"images must be (B, 3, {size}, {size}), got {tuple(images.shape)}")
+        return self.encoder(self.extractor(images))
+
+    def step(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.transition(z, actions)
+
+    def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        out = []
+        for t in range(actions.shape[1]):
+            z = self.step(z, actions[:, t])
+            out.append(z)
+        return torch.stack(out, 1)
+
+
+def energy(a: torch.Tensor, b: torch.Tensor, sigma: float = 0.5) -> torch.Tensor:
+    """C-SWM's energy ``0.5 / sigma^2 x ||a - b||^2``, summed over each object's numbers, averaged over objects: ``(B,)``."""
+    return 0.5 / sigma ** 2 * (a - b).pow(2).sum(-1).mean(-1)
+
+
+def hinge_loss(model: ObjectWorldModel, images, actions, next_images, sigma: float = 0.5, hinge: float = 1.0,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """C-SWM's contrastive loss on one batch; negatives are the batch's latents, shuffled."""
+    z, z_next = model.encode(images), model.encode(next_images)
+    positive = energy(model.step(z, actions), z_next, sigma).mean()
+    shuffle = torch.randperm(len(z), generator=generator).to(z.device)
+    negative = torch.relu(hinge - energy(z[shuffle], z_next, sigma)).mean()
+    return positive + negative, {"positive": float(positive.detach()), "negative": float(negative.detach())}
+
+
+@dataclass(frozen=True)
+class GridTrajectories:
+    images: torch.Tensor  # (N, T + 1, 3, S, S)
+    actions: torch.Tensor  # (N, T)
+    states: torch.Tensor  # (N, T + 1, K, 2)
+
+
+def allowed_actions(objects: int, directions=None) -> torch.Tensor:
+    """The pushes whose direction is among ``directions`` (names; None: all four), for every object."""
+    chosen = list(grid.DIRECTIONS) if directions is None else list(directions)
+    unknown = [d for d in chosen if d not in grid.DIRECTIONS]
+    if unknown or not chosen:
+        raise CogmapError(f"directions must be some of {', '.join(grid.DIRECTIONS)}, got {directions!r}")
+    index = [grid.DIRECTIONS.index(d) for d in dict.fromkeys(chosen)]
+    return torch.tensor([4 * i + d for i in range(objects) for d in index])
+
+
+def transitions(episodes: int, steps: int, width: int = 5, objects: int = 5, directions=None, seed: int = 0,
+                render=grid.render_shapes) -> GridTrajectories:
+    """``episodes`` random episodes of ``steps`` pushes each (drawn from ``directions``), rendered; seeded."""
+    check_positive_int("episodes", episodes)
+    check_positive_int("steps", steps)
+    generator = torch.Generator().manual_seed(seed)
+    allowed = allowed_actions(objects, directions)
+    states = [grid.random_states(episodes, width, objects, generator)]
+    actions = allowed[torch.randint(len(allowed), (episodes, steps), generator=generator)]
+    for t in range(steps):
+        states.append(grid.step(states[-1], actions[:, t], width))
+    states = torch.stack(states, 1)
+    images = render(states.reshape(-1, objects, 2), width).reshape(episodes, steps + 1, 3, width * grid.CELL,
+                                                                   width * grid.CELL)
+    return GridTrajectories(images, actions, states)
+
+
+def quarter_turn(dim: int = 2) -> torch.Tensor:
+    """The action of a quarter turn counter-clockwise on an object's 2-D latent, as a matrix (a latent row turns
+    by it as the object's position does in the image: down the rows is the first axis)."""
+    if dim != 2:
+        raise CogmapError("a quarter turn acts on 2-D latents")
+    return planar_rotation(torch.tensor(math.pi / 2, dtype=torch.float64))
+
+
+@torch.no_grad()
+def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
+                     directions=None, render=grid.render_shapes) -> dict:
+    """Hits@1 and MRR of ``steps``-step (and 1-step) predictions, EE and DIE under a quarter turn of the world."""
+    model.eval()
+    data = transitions(trajectories, steps, model.width, model.objects, directions, seed, render)
+    n = len(data.actions)
+    flat = data.images.reshape(-1, *data.images.shape[2:])
+    z = torch.cat([model.encode(chunk) for chunk in flat.split(1024)]).reshape(n, steps + 1, model.objects, model.dim)
+    predicted = model.rollout(z[:, 0], data.actions)
+    result = {"trajectories": n, "steps": steps, "directions": list(directions or grid.DIRECTIONS)}
+    for horizon in sorted({1, steps}):
+        ranking = ranking_metrics(predicted[:, horizon - 1], z[:, horizon], k=(1, 5))
+        result[f"{horizon}_step"] = ranking.to_json()
+    # A quarter turn of the world: the turned first state's latent against the latent turned by 90 degrees.
+    turned_states = grid.rotate(data.states[:, 0], 1, model.width)
+    turned = model.encode(render(turned_states, model.width))
+    g = quarter_turn(model.dim)
+    result["ee"] = equivariance_error(z[:, 0], turned, lambda latents: latents @ g.to(latents.dtype).T)
+    pairs = random_pairs(n, seed)
+    turned_predicted = model.rollout(turned, grid.relabel_actions(data.actions, 1))[:, -1]
+    turned_target = model.encode(render(grid.rotate(data.states[pairs, steps], 1, model.width), model.width))
+    result[f"die_{steps}_step"] = distance_invariance_error(
+        predicted[:, -1], z[pairs, steps], turned_predicted, turned_target, scale=float(z[:, 0].flatten(1).norm(dim=1).mean()))
+    return result
