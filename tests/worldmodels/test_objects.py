@@ -72,3 +72,43 @@ def test_a_short_training_learns_one_step_pushes():
     # 3 objects on 16 cells: 3,360 states, so the 100 test trajectories rarely share a state (a shared one ties,
     # and ties count as misses); chance Hits@1 is 1/100
     assert result["1_step"]["hits@1"] > 0.5 and 0 <= result["ee"] and result["die_3_step"] >= 0
+
+
+def test_the_equivariant_parts_turn_their_outputs_as_their_inputs_turn():
+    pytest.importorskip("e2cnn")
+    from cogmap.worldmodels.objects import C4GraphTransition, C4ObjectEncoder, direction_features
+
+    torch.manual_seed(0)
+    turn = quarter_turn().float()
+    transition = C4GraphTransition(objects=3, hidden=16).eval()
+    z, actions = torch.randn(6, 3, 2), torch.randint(12, (6,))
+    with torch.no_grad():
+        turned = transition(z @ turn.T, grid.relabel_actions(actions, 1))
+        assert torch.allclose(turned, transition(z, actions) @ turn.T, atol=1e-5)
+        # and not for a wrong relabelling: the test can fail
+        assert not torch.allclose(transition(z @ turn.T, grid.relabel_actions(actions, -1)),
+                                  transition(z, actions) @ turn.T, atol=1e-3)
+    # a push up, turned a quarter counter-clockwise, is a push left: the regular field moves one channel on
+    assert direction_features(torch.tensor([0])).tolist() == [[1, 0, 0, 0]]
+    assert direction_features(torch.tensor([3])).tolist() == [[0, 1, 0, 0]]
+    encoder = C4ObjectEncoder(width=5, hidden=8).eval()
+    maps = torch.rand(4, 3, 5, 5)
+    with torch.no_grad():
+        assert torch.allclose(encoder(torch.rot90(maps, 1, (-2, -1))), encoder(maps) @ turn.T, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["sen", "full"])
+def test_the_full_model_is_equivariant_from_the_pixels_and_sen_from_the_maps(kind):
+    pytest.importorskip("e2cnn")
+    torch.manual_seed(1)
+    model = ObjectWorldModel(objects=3, width=5, hidden=16, channels=8, kind=kind).eval()
+    turn = quarter_turn().float()
+    images = torch.rand(4, 3, 50, 50)
+    with torch.no_grad():
+        z = model.encode(images)
+        turned = model.encode(torch.rot90(images, 1, (-2, -1)))
+        maps = model.extractor(images)
+        assert torch.allclose(model.encoder(torch.rot90(maps, 1, (-2, -1))), model.encoder(maps) @ turn.T, atol=1e-5)
+    assert torch.allclose(turned, z @ turn.T, atol=1e-4) == (kind == "full")
+    with pytest.raises(CogmapError, match="dim must be 2"):
+        ObjectWorldModel(dim=3, kind=kind)

@@ -77,15 +77,131 @@ class GraphTransition(nn.Module):
         return z + self.node(torch.cat([z, per_node, messages.sum(2)], -1))
 
 
-class ObjectWorldModel(nn.Module):
-    """``encode(images)`` -> ``(B, K, dim)``; ``step(z, actions)``; ``rollout(z, actions (B, T))`` -> ``(B, T, K, dim)``."""
+def _c4():
+    """The group of quarter turns acting on the plane, and e2cnn's modules (an optional dependency)."""
+    try:
+        from e2cnn import gspaces
+        from e2cnn import nn as enn
+    except ImportError:
+        raise CogmapError("the equivariant object models need e2cnn: pip install e2cnn (cogmap's extra: "
+                          "pip install -e '.[equivariant]')") from None
+    return gspaces.Rot2dOnR2(N=4), enn
 
-    def __init__(self, objects: int = 5, width: int = 5, dim: int = 2, hidden: int = 128, channels: int = 32):
+
+def _regular(space, enn, channels: int):
+    return enn.FieldType(space, [space.regular_repr] * max(1, channels // 4))
+
+
+def direction_features(actions: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    """A push's direction as a field of C4's regular representation ``(B, 4)``: direction ``d`` at channel ``-d mod 4``,
+    so that a quarter turn counter-clockwise (up -> left, direction ``d -> d - 1``) moves it one channel on, as
+    e2cnn's regular representation of that turn does."""
+    return nn.functional.one_hot((-(actions % 4)) % 4, 4).to(dtype)
+
+
+class C4ObjectEncoder(nn.Module):
+    """Each object's map ``(B, K, w, w)`` -> a 2-D latent per object that turns by 90 degrees when the map turns
+    by ``torch.rot90``: e2cnn convolutions from the map (a scalar field) through regular fields to one field of
+    C4's 2-D rotation representation, the last kernel covering the whole grid."""
+
+    def __init__(self, width: int, hidden: int = 32):
         super().__init__()
-        self.objects, self.width, self.dim = objects, width, dim
-        self.extractor = ObjectExtractor(objects, channels)
-        self.encoder = ObjectEncoder(width * width, dim, hidden)
-        self.transition = GraphTransition(objects, dim, hidden)
+        space, enn = _c4()
+        self.enn = enn
+        self.input_type = enn.FieldType(space, [space.trivial_repr])
+        inner = _regular(space, enn, hidden)
+        self.output_type = enn.FieldType(space, [space.irrep(1)])
+        self.net = enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.ReLU(inner),
+                                        enn.R2Conv(inner, inner, 3, padding=1), enn.ReLU(inner),
+                                        enn.R2Conv(inner, self.output_type, width))
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        b, k, w, _ = maps.shape
+        out = self.net(self.enn.GeometricTensor(maps.reshape(b * k, 1, w, w), self.input_type)).tensor
+        return out.reshape(b, k, 2)
+
+
+class C4ObjectExtractor(nn.Module):
+    """The "Full" baseline's extractor: :class:`ObjectExtractor` made equivariant to quarter turns of the image
+    (e2cnn: one 10 x 10 filter per cell onto regular fields, pooled over the group into scalars, then a 1 x 1
+    convolution of scalars to each object's map), so a turned image gives turned maps."""
+
+    def __init__(self, objects: int = 5, hidden: int = 32):
+        super().__init__()
+        space, enn = _c4()
+        self.enn = enn
+        self.input_type = enn.FieldType(space, [space.trivial_repr] * 3)
+        inner = _regular(space, enn, hidden)
+        # (a regular -> scalar 1 x 1 R2Conv trips e2cnn 0.2.3 on torch >= 2: its basis mask is a uint8 tensor)
+        self.net = enn.SequentialModule(enn.R2Conv(self.input_type, inner, grid.CELL, stride=grid.CELL),
+                                        enn.ReLU(inner), enn.GroupPooling(inner))
+        self.maps = nn.Conv2d(len(inner), objects, 1)  # scalars to scalars, pixel by pixel: commutes with turns
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.maps(self.net(self.enn.GeometricTensor(images, self.input_type)).tensor))
+
+
+class C4GraphTransition(nn.Module):
+    """:class:`GraphTransition` equivariant to quarter turns: latents in C4's 2-D rotation representation, the
+    push's direction in its regular one (:func:`direction_features`), hidden layers of regular fields; every
+    linear map an e2cnn 1 x 1 convolution on a 1 x 1 map (the equivariant linear maps between those fields)."""
+
+    def __init__(self, objects: int, hidden: int = 128):
+        super().__init__()
+        space, enn = _c4()
+        self.enn, self.objects = enn, objects
+        rho = space.irrep(1)
+        inner = _regular(space, enn, hidden)
+        self.pair_type = enn.FieldType(space, [rho, rho])
+        self.edge = enn.SequentialModule(enn.R2Conv(self.pair_type, inner, 1), enn.ReLU(inner),
+                                         enn.R2Conv(inner, inner, 1), enn.ReLU(inner), enn.R2Conv(inner, inner, 1))
+        self.node_type = enn.FieldType(space, [rho, space.regular_repr] + list(inner.representations))
+        self.node = enn.SequentialModule(enn.R2Conv(self.node_type, inner, 1), enn.ReLU(inner),
+                                         enn.R2Conv(inner, inner, 1), enn.ReLU(inner),
+                                         enn.R2Conv(inner, enn.FieldType(space, [rho]), 1))
+        self.hidden = inner.size
+
+    def _apply(self, module, field_type, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape[:-1]
+        out = module(self.enn.GeometricTensor(x.reshape(-1, x.shape[-1], 1, 1), field_type)).tensor
+        return out.reshape(*shape, -1)
+
+    def forward(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        b, k, _ = z.shape
+        pushed = nn.functional.one_hot(actions // 4, k).to(z.dtype)  # (B, K)
+        per_node = pushed[:, :, None] * direction_features(actions, z.dtype)[:, None, :]  # (B, K, 4)
+        pairs = torch.cat([z[:, :, None].expand(b, k, k, -1), z[:, None].expand(b, k, k, -1)], -1)
+        messages = self._apply(self.edge, self.pair_type, pairs)
+        messages = messages * (1 - torch.eye(k, device=z.device, dtype=z.dtype))[None, :, :, None]
+        return z + self._apply(self.node, self.node_type, torch.cat([z, per_node, messages.sum(2)], -1))
+
+
+KINDS = ("none", "sen", "full")
+
+
+class ObjectWorldModel(nn.Module):
+    """``encode(images)`` -> ``(B, K, dim)``; ``step(z, actions)``; ``rollout(z, actions (B, T))`` -> ``(B, T, K, dim)``.
+
+    ``kind``: ``"none"`` (C-SWM: nothing equivariant), ``"sen"`` (Park et al.'s symmetric embedding: the
+    unconstrained extractor, then an encoder and a transition equivariant to quarter turns, 2-D latents) or
+    ``"full"`` (the extractor equivariant too: quarter turns of the image are quarter turns of every latent).
+    """
+
+    def __init__(self, objects: int = 5, width: int = 5, dim: int = 2, hidden: int = 128, channels: int = 32,
+                 kind: str = "none"):
+        super().__init__()
+        if kind not in KINDS:
+            raise CogmapError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if kind != "none" and dim != 2:
+            raise CogmapError(f"the {kind} model's latents are C4's 2-D rotation representation: dim must be 2, got {dim}")
+        self.objects, self.width, self.dim, self.kind = objects, width, dim, kind
+        self.extractor = C4ObjectExtractor(objects, channels) if kind == "full" else ObjectExtractor(objects, channels)
+        if kind == "none":
+            self.encoder = ObjectEncoder(width * width, dim, hidden)
+            self.transition = GraphTransition(objects, dim, hidden)
+        else:
+            self.encoder = C4ObjectEncoder(width, channels)
+            self.transition = C4GraphTransition(objects, hidden)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         size = self.width * grid.CELL
