@@ -110,6 +110,10 @@ def test_impossible_commands_are_refused(command):
 
 
 def test_impossible_actions_and_pushes_are_refused():
+    with pytest.raises(CogmapError, match="need about"):
+        Go1Joystick(10 ** 8)  # checked before a single copy is made
+    with pytest.raises(CogmapError, match="noise_level"):
+        Go1Joystick(1, noise_level=-1)
     env = Go1Joystick(2)
     env.reset()
     with pytest.raises(CogmapError, match=r"shape \(2, 12\)"):

@@ -80,3 +80,11 @@ def test_the_tangling_command_refuses_bad_input_in_one_line(args, needle, tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and needle in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_tracking_error_is_the_largest_relative_miss_over_the_commanded_components():
+    from cogmap.studies.walking import tracking_error
+
+    assert tracking_error([0.9, 0.05, 0.6], [1.0, 0.0, 0.5]) == pytest.approx(0.2)  # the turn misses by 20%
+    assert tracking_error([1.9], [2.0]) == pytest.approx(0.05)  # a forward speed alone, as the cheetah's
+    assert tracking_error([0.03, -0.04, 0.0], [0.0, 0.0, 0.0]) == pytest.approx(0.04)  # standing: the speed reached

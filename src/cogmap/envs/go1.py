@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from cogmap.envs.vector import Transition
-from cogmap.errors import CogmapError, check_positive_int
+from cogmap.errors import CogmapError, check_memory, check_positive_int
 
 FEET = ("FR", "FL", "RR", "RL")  # the order of contacts and foot quantities (EnvPool's)
 COMMAND_RANGE = (1.5, 0.8, 1.2)  # the task's command bounds: |vx| m/s, |vy| m/s, |yaw rate| rad/s
@@ -102,11 +102,14 @@ class Go1Joystick:
 
         check_positive_int("num_envs", num_envs)
         check_positive_int("max_episode_steps", max_episode_steps)
-        if not np.isfinite(noise_level) or noise_level < 0:
-            raise CogmapError(f"noise_level must be >= 0, got {noise_level!r}")
+        if isinstance(noise_level, bool) or not isinstance(noise_level, (int, float)) or not 0 <= noise_level < np.inf:
+            raise CogmapError(f"noise_level must be a number >= 0, got {noise_level!r}")
+        self.command = as_commands(command, num_envs)
         self.mujoco = mujoco
         self.model = mujoco.MjModel.from_xml_path(str(model_path()))
         model = self.model
+        check_memory(num_envs * (model.narena + 2 ** 20), f"{num_envs:,} MuJoCo copies of the Go1 (num_envs)",
+                     "ask for fewer copies")
         # EnvPool's changes to the scene's model: the timestep, collision iterations, PD gains, joint damping.
         model.opt.timestep = 0.004
         model.opt.ccd_iterations = 20
@@ -128,6 +131,13 @@ class Go1Joystick:
         self.feet_linvel = np.array([model.sensor(f"{f}_global_linvel").adr[0] for f in FEET])
         self.trunk = model.body("trunk").id
         self.data = [mujoco.MjData(model) for _ in range(num_envs)]
+        # The episode's bookkeeping (EnvPool's members): the previous action, each foot's air time, swing peak
+        # and contact, the steps taken.
+        self.last_action = np.zeros((num_envs, 12))
+        self.air_time, self.swing_peak = np.zeros((num_envs, 4)), np.zeros((num_envs, 4))
+        self.last_contact = np.zeros((num_envs, 4), bool)
+        self.contacts = np.zeros((num_envs, 4), bool)
+        self.elapsed = np.zeros(num_envs, int)
 
         self.num_envs, self.max_episode_steps, self.noise_level = num_envs, max_episode_steps, float(noise_level)
         self.device = torch.device(device or "cpu")
@@ -138,20 +148,11 @@ class Go1Joystick:
         self.action_low = torch.full((12,), -1.0, device=self.device)
         self.action_high = torch.full((12,), 1.0, device=self.device)
         self.observation_scale = None
-        self.command = as_commands(command, num_envs)
         self.info: dict[str, np.ndarray] = {}
-        self._episode_state()
 
-    # --- the episode's bookkeeping (EnvPool's members) ---
     def _episode_state(self, rows=None) -> None:
+        """The bookkeeping of new episodes in copies ``rows`` (default all), as EnvPool's reset clears it."""
         rows = slice(None) if rows is None else rows
-        n = self.num_envs
-        if not hasattr(self, "last_action"):
-            self.last_action = np.zeros((n, 12))
-            self.air_time, self.swing_peak = np.zeros((n, 4)), np.zeros((n, 4))
-            self.last_contact = np.zeros((n, 4), bool)
-            self.contacts = np.zeros((n, 4), bool)
-            self.elapsed = np.zeros(n, int)
         for array in (self.last_action, self.air_time, self.swing_peak, self.last_contact, self.contacts, self.elapsed):
             array[rows] = 0
 

@@ -19,15 +19,23 @@ most common length are averaged (Rush et al.'s method). Then, for every layer:
   paired (Wilcoxon signed-rank) test over conditions;
 - the recurrent layer's speed axis (:func:`cogmap.analysis.speed_axis`) and the 3-D coordinates
   (PC 1, PC 2, speed axis) of every condition's cycle;
-- tracking: the measured velocity against the command, per condition;
+- tracking: the measured velocity against the command, per condition (the largest relative miss
+  over the commanded components);
+- for every pair of opposing conditions (mirrored commands), whether each layer's two cycles co-
+  or counter-rotate (:func:`cogmap.analysis.cycles.rotation_direction`, Russo et al. 2018);
 - a push: in one copy, the torso's velocity is changed by ``push`` for one step in the middle of
   the recording, and the distance of the recurrent state from its averaged cycle is followed;
 - a control: a network of the same shape with random weights (and the walker's observation
   normalisation), driven by the walker's own observations, analysed like the walker's layers
   (``"untrained ..."``): what the inputs alone put into each layer.
 
+The walkers are cogmap's Gymnasium ones (the cheetah, the ant) and the Go1 (trained on EnvPool,
+studied in cogmap's Python twin of its task, :mod:`cogmap.envs.go1`: the command held, the feet's
+contacts, the push). ``stochastic`` and ``noise_level`` run a walker as it trained (sampled
+actions, the Go1's observation noise).
+
 As a study: :class:`WalkingConfig` in, :func:`run` -> :class:`WalkingResult` (``tangling.json``,
-the figures, the median tangling per layer in words).
+``cycles.npz``, the figures, the median tangling per layer in words).
 """
 
 from __future__ import annotations
