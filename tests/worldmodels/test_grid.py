@@ -81,3 +81,45 @@ def test_turned_images_are_images_of_turned_states_where_the_shapes_are_symmetri
                 rotated[n, :, r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL] = 0
                 turned[n, :, r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL] = 0
         assert torch.equal(turned, rotated)  # circles and squares: identical pixels
+
+
+def cubes(*cells):
+    return torch.tensor([list(cells)])
+
+
+def test_a_cube_pushed_one_cell_is_the_same_picture_moved_by_whole_pixels():
+    from cogmap.worldmodels.grid import UX, UY, VY, render_cubes
+
+    alone = render_cubes(cubes([1, 1]))
+    right = render_cubes(step(cubes([1, 1]), torch.tensor([1])))
+    down = render_cubes(step(cubes([1, 1]), torch.tensor([2])))
+    assert alone.sum() > 0
+    assert torch.equal(right, torch.roll(alone, UX, dims=-1))
+    assert torch.equal(down, torch.roll(alone, (VY, UY), dims=(-2, -1)))
+
+
+def test_the_nearer_cube_hides_the_farther_one():
+    from cogmap.worldmodels.grid import colours, render_cubes
+
+    red, orange = colours(2)  # objects 0 and 1: green / red is 0 for the first, 2/3 for the second
+    assert red[1] == 0 and orange[1] / orange[0] == pytest.approx(2 / 3)
+    for far, near in (([1, 1], [2, 1]), ([1, 2], [1, 1])):  # the row in front; the column on the viewer's side
+        both = render_cubes(cubes(far, near))[0]
+        far_mask = render_cubes(cubes(far))[0].sum(0) > 0
+        near_mask = render_cubes(cubes(near))[0].sum(0) > 0
+        assert (far_mask & near_mask).any()  # the two pictures overlap
+        green_over_red = both[1] / both[0].clamp(min=1e-9)
+        assert torch.allclose(green_over_red[near_mask], torch.tensor(2 / 3), atol=1e-5)  # the near cube, whole
+        assert torch.all(green_over_red[far_mask & ~near_mask] == 0)  # the far one where it is not hidden
+        assert torch.all(both.sum(0)[~(far_mask | near_mask)] == 0)
+
+
+def test_every_cube_shows_its_colour_on_its_top_face():
+    from cogmap.worldmodels.grid import colours, render_cubes
+
+    image = render_cubes(random_states(1, 5, 5, torch.Generator().manual_seed(6)))[0]
+    pixels = image.permute(1, 2, 0).reshape(-1, 3)
+    for colour in colours(5):
+        assert (pixels - colour).abs().sum(1).min() < 1e-6
+    with pytest.raises(CogmapError, match="5 x 5"):
+        render_cubes(torch.zeros(1, 1, 2, dtype=torch.long), width=4)

@@ -120,3 +120,75 @@ def render_shapes(states: torch.Tensor, width: int = 5) -> torch.Tensor:
         for channel in range(3):
             images[batch[keep], channel, rows[keep], cols[keep]] = palette[i, channel]
     return images
+
+
+# The 3-D blocks: each object a unit cube standing on its cell, seen from above and in front by a parallel
+# (oblique) projection with whole-pixel steps, so that a cube moved one cell is the same picture moved by a
+# whole number of pixels. A point (x = column, y = row, z = height) in cell units lands on the image at
+# column U0 + UX x + UY y and row V0 + VY y - VZ z; C-SWM draws its cubes with matplotlib's perspective voxels
+# instead, far too slow to render on the fly.
+UX, UY, VY, VZ = 7, 2, 6, 7
+U0, V0 = 2, 12
+SHADES = (1.0, 0.75, 0.5)  # top, front, left face: the light from above and in front
+
+
+def _toward_viewer() -> torch.Tensor:
+    """The direction (x, y, z) toward the viewer: the one the projection flattens, with a positive height."""
+    dz = 1.0
+    dy = VZ / VY * dz
+    return torch.tensor([-UY / UX * dy, dy, dz], dtype=torch.float64)
+
+
+def _cube_sprite(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The faces of the cube on cell (0, 0) on a ``size`` x ``size`` image: which face covers each pixel
+    (0 none, 1 top, 2 front, 3 left) ``(size, size)``, the faces nearest first where they overlap."""
+    def project(x, y, z):
+        return U0 + UX * x + UY * y, V0 + VY * y - VZ * z
+
+    faces = {  # corners (u, v) in order around each visible face
+        1: [project(0, 0, 1), project(1, 0, 1), project(1, 1, 1), project(0, 1, 1)],  # top, z = 1
+        2: [project(0, 1, 0), project(1, 1, 0), project(1, 1, 1), project(0, 1, 1)],  # front, y = 1
+        3: [project(0, 0, 0), project(0, 1, 0), project(0, 1, 1), project(0, 0, 1)],  # left, x = 0
+    }
+    centre = torch.arange(size, dtype=torch.float64) + 0.5
+    v, u = torch.meshgrid(centre, centre, indexing="ij")
+    which = torch.zeros(size, size, dtype=torch.long)
+    for face, corners in faces.items():  # a convex polygon: inside every edge's half-plane (either winding)
+        sides = []
+        for (u1, v1), (u2, v2) in zip(corners, corners[1:] + corners[:1]):
+            sides.append((u2 - u1) * (v - v1) - (v2 - v1) * (u - u1))
+        sides = torch.stack(sides)
+        inside = (sides >= 0).all(0) | (sides <= 0).all(0)
+        which[inside & (which == 0)] = face
+    return which, torch.tensor([0.0, *SHADES])
+
+
+def render_cubes(states: torch.Tensor, width: int = 5) -> torch.Tensor:
+    """The 3-D blocks: images ``(N, 3, width x 10, width x 10)`` in [0, 1] of unit cubes on their cells, each object
+    its own colour (:func:`colours`), faces shaded, a nearer cube hiding a farther one, black background."""
+    if width != 5:
+        raise CogmapError(f"the 3-D blocks are drawn for C-SWM's 5 x 5 grid, got width {width}")
+    if len(states) > 2048:  # in chunks: a depth buffer per image
+        return torch.cat([render_cubes(chunk, width) for chunk in states.split(2048)])
+    n, objects, _ = states.shape
+    size = width * CELL
+    which, shade = _cube_sprite(size)
+    toward = _toward_viewer()
+    palette = colours(objects)
+    depth = torch.full((n, size, size), float("inf"))
+    images = torch.zeros(n, 3, size, size)
+    for i in range(objects):  # few objects; every state at once, a depth test instead of a drawing order
+        rows, cols = states[:, i, 0].cpu(), states[:, i, 1].cpu()
+        # the cell-(0, 0) sprite moved by whole pixels: pixel (v, u) shows the sprite's (v - VY r, u - UX c - UY r)
+        v = torch.arange(size)[None, :, None] - VY * rows[:, None, None]
+        u = torch.arange(size)[None, None, :] - (UX * cols + UY * rows)[:, None, None]
+        inside = (v >= 0) & (u >= 0)  # the shifts are never negative: only the lower bounds can be crossed
+        shifted = which[v.clamp(min=0), u.clamp(min=0)] * inside  # (N, S, S)
+        centre = torch.stack([cols.double() + 0.5, rows.double() + 0.5, torch.full((n,), 0.5, dtype=torch.float64)], 1)
+        nearness = (-(centre @ toward)).float()  # smaller is nearer the viewer
+        covered = shifted > 0
+        nearer = covered & (nearness[:, None, None] < depth)
+        depth = torch.where(nearer, nearness[:, None, None].expand_as(depth), depth)
+        colour = palette[i][None, :, None, None] * shade[shifted][:, None].float()
+        images = torch.where(nearer[:, None], colour, images)
+    return images.to(states.device)
