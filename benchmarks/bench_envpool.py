@@ -1,4 +1,5 @@
-"""The quadrupeds' engines: EnvPool's Go1 (C++ threads) against Gymnasium's Ant (a Python loop of MuJoCo copies).
+"""The quadrupeds' engines: EnvPool's Go1 (C++ threads) against Gymnasium's Ant (a Python loop of MuJoCo copies),
+and cogmap's Python twin of the Go1 task (``go1``: the studies' engine, a Python loop of MuJoCo copies).
 
 Two numbers per engine, in the same run: environment steps per second (random actions in
 [-1, 1], 16 copies, resets included), and recurrent-PPO steps per second (cogmap's trainer on
@@ -63,7 +64,8 @@ def main() -> None:
           f"torch threads, {args.envs} copies")
     engines = [(f"Gymnasium {ANT} (sync vector env)", ANT, {}),
                (f"EnvPool {GO1[8:]}, 1 thread", GO1, {"num_threads": 1}),
-               (f"EnvPool {GO1[8:]}, 2 threads", GO1, {"num_threads": 2})]
+               (f"EnvPool {GO1[8:]}, 2 threads", GO1, {"num_threads": 2}),
+               ("cogmap go1 (the same task in Python)", "go1", {})]
     rows = []
     for label, name, kwargs in engines:
         rows.append((label, env_rate(name, kwargs, args.envs, args.steps), ppo_rate(name, kwargs, args.envs, args.updates)))
