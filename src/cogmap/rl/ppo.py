@@ -345,7 +345,7 @@ def update_policy(agent: RecurrentActorCritic, optimiser: torch.optim.Optimizer,
             entropy = dist.entropy().mean()
             loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
             if config.lr_schedule == "adaptive":
-                adapt_learning_rate(optimiser, float(((ratio - 1) - log_ratio).mean()), config.desired_kl)
+                adapt_learning_rate(optimiser, float(((ratio - 1) - log_ratio).detach().mean()), config.desired_kl)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
