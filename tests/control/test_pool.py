@@ -53,6 +53,11 @@ def test_a_seed_gives_the_same_batch_and_another_seed_another():
     assert torch.equal(rollout(3), rollout(3)) and not torch.equal(rollout(3), rollout(4))
 
 
+def test_more_copies_than_the_memory_holds_are_refused_before_any_is_made():
+    with pytest.raises(CogmapError, match="need about"):
+        make_env(f"envpool/{GO1}", 10 ** 7, env_kwargs={"num_threads": 1})
+
+
 def test_bad_tasks_and_options_are_one_error():
     with pytest.raises(CogmapError, match="EnvPool has no task 'NoSuchTask-v0'"):
         make_env("envpool/NoSuchTask-v0", 2)

@@ -25,13 +25,16 @@ import numpy as np
 import torch
 
 from cogmap.envs.vector import Transition, action_bounds
-from cogmap.errors import CogmapError, check_positive_int
+from cogmap.errors import CogmapError, check_memory, check_positive_int
 
 PREFIX = "envpool/"
 ACTOR_KEY = "state"  # the entry of a dict observation the agent sees
 # Where a task's observation holds the previous action (MuJoCo Playground's joystick tasks: linear velocity,
 # gyro, gravity, joint angles and velocities, then the last action, then the command; measured on EnvPool).
 LAST_ACTION = {"Go1JoystickFlatTerrain-v1": slice(33, 45), "Go1JoystickRoughTerrain-v1": slice(33, 45)}
+# Memory per copy where it is known: EnvPool's MuJoCo Playground tasks load the model once per copy (the Go1's
+# meshes and its data arena: 13.5 GB resident for 256 copies, measured), so many copies can exhaust a machine.
+BYTES_PER_COPY = {"Go1JoystickFlatTerrain-v1": 55e6, "Go1JoystickRoughTerrain-v1": 55e6}
 
 
 class EnvPoolVectorEnv:
@@ -44,6 +47,9 @@ class EnvPoolVectorEnv:
             raise CogmapError(f"without_last_action: cogmap knows where the last action is only in "
                               f"{', '.join(LAST_ACTION)}, not in {task!r}")
         check_positive_int("num_threads", num_threads, minimum=0)
+        if task in BYTES_PER_COPY:
+            check_memory(num_envs * BYTES_PER_COPY[task], f"{num_envs:,} copies of EnvPool's {task} (num_envs)",
+                         "ask for fewer copies")
         try:
             import envpool
         except ImportError:
