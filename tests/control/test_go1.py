@@ -224,3 +224,29 @@ def test_studies_can_run_the_walker_as_it_trained_sampled_actions_and_noisy_obse
     assert not np.allclose(steps.actions, steps.means)  # what was done carries the sampling noise
     # the actuation layer is the network's own output, not the noise added to it
     assert np.allclose(recorded.layers["actuation"], np.swapaxes(steps.means[5:], 0, 1))
+
+
+def test_copies_that_fall_are_left_out_of_the_recording_and_counted(monkeypatch):
+    import cogmap.studies.walking as walking
+
+    real = walking._run_go1
+
+    def second_copy_falls(*args, **kwargs):
+        contacts, velocity, dt, fell = real(*args, **kwargs)
+        fell[1] = True
+        return contacts, velocity, dt, fell
+
+    monkeypatch.setattr(walking, "_run_go1", second_copy_falls)
+    policy = standing_policy()
+    recorded = walking.record(policy, (0.5, 0.0, 0.0), envs=3, steps=20, warmup=5)
+    kept = np.swapaxes(policy.recording().means[5:], 0, 1)[[0, 2]]
+    assert recorded.fell == 1 and recorded.layers["actuation"].shape[0] == 2 and recorded.contacts.shape[0] == 2
+    assert np.allclose(recorded.layers["actuation"], kept)  # copies 0 and 2, in order
+
+    def all_fall(*args, **kwargs):
+        contacts, velocity, dt, fell = real(*args, **kwargs)
+        return contacts, velocity, dt, np.ones_like(fell)
+
+    monkeypatch.setattr(walking, "_run_go1", all_fall)
+    with pytest.raises(walking.WalkersFell, match="every walker fell"):
+        walking.record(policy, (0.5, 0.0, 0.0), envs=2, steps=20, warmup=5)

@@ -74,6 +74,7 @@ class Recording:
     contacts: np.ndarray  # (envs, steps, feet)
     velocity: np.ndarray  # (envs, steps, command dims)
     dt: float  # seconds per step
+    fell: int = 0  # copies that fell (their episodes ended) and were left out of the arrays
 
 
 @torch.no_grad()
@@ -103,8 +104,13 @@ def is_go1(env_id: str) -> bool:
     return env_id in GO1_ENVS
 
 
-def _fell(command) -> CogmapError:
-    return CogmapError(f"a walker fell (its episode terminated) under command {command}; it cannot be analysed as walking")
+class WalkersFell(CogmapError):
+    """Every copy of a walker fell under a command: there is no walking to record."""
+
+
+def _fell(command, copies: int) -> WalkersFell:
+    return WalkersFell(f"every walker fell (its episode terminated) under command {command} ({copies} of {copies}); "
+                       "it cannot be analysed as walking")
 
 
 def _acting(policy: Policy, stochastic: bool, seed: int):
@@ -138,6 +144,7 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
         observation, _ = vector.reset(seed=[seed + i for i in range(envs)])
         policy.reset(envs)
         contacts, velocity = [], []
+        fell = np.zeros(envs, bool)
         for t in range(total):
             if push is not None and t == warmup + push[1]:
                 inner = vector.envs[push[0]].unwrapped
@@ -145,13 +152,12 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
                 qvel[0] += push[2]
                 inner.set_state(inner.data.qpos.copy(), qvel)
             observation, _, terminated, _, info = vector.step(act(observation))
-            if np.any(terminated):
-                raise _fell(command)
+            fell |= np.asarray(terminated, bool)
             contacts.append(np.asarray(info["contacts"], dtype=bool))
             velocity.append(np.asarray(info["velocity"], dtype=np.float64))
     finally:
         vector.close()
-    return contacts, velocity, dt
+    return contacts, velocity, dt, fell
 
 
 def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push, stochastic: bool = False,
@@ -168,16 +174,16 @@ def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: 
     observation = env.reset()
     policy.reset(envs)
     contacts, velocity = [], []
+    fell = np.zeros(envs, bool)
     for t in range(total):
         if push is not None and t == warmup + push[1]:
             env.push([push[2], 0.0], rows=[push[0]])
         step = env.step(act(observation))
-        if bool(step.terminated.any()):
-            raise _fell(command)
+        fell |= step.terminated.cpu().numpy()
         observation = step.observation
         contacts.append(env.contacts.copy())
         velocity.append(env.body_velocity)
-    return contacts, velocity, env.dt
+    return contacts, velocity, env.dt, fell
 
 
 @torch.no_grad()
@@ -195,12 +201,16 @@ def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: in
     """
     env_id = policy.config.env
     run = _run_go1 if is_go1(env_id) else _run_gymnasium_walker
-    contacts, velocity, dt = run(policy, command, envs, warmup + steps, warmup, seed, push, stochastic, noise_level)
+    contacts, velocity, dt, fell = run(policy, command, envs, warmup + steps, warmup, seed, push, stochastic,
+                                       noise_level)
+    if fell.all():
+        raise _fell(command, envs)
     steps_kept = slice(warmup, None)
     recording = policy.recording()  # (T, N, ...) every step since the reset
+    standing = ~fell  # a copy that fell restarted: its recording is two episodes, and it is left out
 
     def envs_first(a: np.ndarray) -> np.ndarray:
-        return np.swapaxes(a[steps_kept], 0, 1)
+        return np.swapaxes(a[steps_kept], 0, 1)[standing]
 
     agent = policy.agent
     inputs = agent.core_input(torch.as_tensor(recording.observations, dtype=torch.float32)).numpy()
@@ -213,7 +223,7 @@ def record(policy: Policy, command, envs: int = 16, steps: int = 600, warmup: in
         for layer, values in replay(control, recording.observations).items():
             layers[f"{name} {layer}"] = envs_first(values)
     return Recording(np.atleast_1d(np.asarray(command, dtype=np.float64)), layers,
-                     envs_first(np.stack(contacts)), envs_first(np.stack(velocity)), dt)
+                     envs_first(np.stack(contacts)), envs_first(np.stack(velocity)), dt, int(fell.sum()))
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,7 @@ class ConditionCycles:
     cycles_total: int
     velocity: np.ndarray  # mean measured velocity over the recording
     speed_error: float  # the largest |mean measured velocity - command| / |command| over the commanded components
+    fell: int = 0  # copies that fell and were left out
 
 
 def tracking_error(velocity, command) -> float:
@@ -261,7 +272,8 @@ def cycle_average(recording: Recording, foot: int = 0, min_cycle: float = 0.1) -
     velocity = recording.velocity.mean(axis=(0, 1))
     command = recording.command
     error = tracking_error(velocity, command)
-    return ConditionCycles(command, averaged, first.length, first.cycles_used, first.cycles_total, velocity, error)
+    return ConditionCycles(command, averaged, first.length, first.cycles_used, first.cycles_total, velocity, error,
+                           recording.fell)
 
 
 def _zscore(parts: list[np.ndarray]) -> list[np.ndarray]:
@@ -317,7 +329,7 @@ class WalkingStudy:
             "source": self.source, "env": self.env, "dt": self.dt,
             "conditions": [{"command": c.command.tolist(), "measured_velocity": c.velocity.tolist(),
                             "speed_error": c.speed_error, "cycle_length": c.length, "cycles_used": c.cycles_used,
-                            "cycles_total": c.cycles_total} for c in self.conditions],
+                            "cycles_total": c.cycles_total, "copies_fell": c.fell} for c in self.conditions],
             "tangling": {name: {k: v for k, v in dataclasses.asdict(t).items()} for name, t in self.tangling.items()},
             "ratio_actuation_over_recurrent": self.ratio, "wilcoxon_p": self.wilcoxon_p,
             "untrained_ratio_actuation_over_recurrent": self.untrained_ratio,
@@ -411,8 +423,14 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
     push_result = None
     if push:
         middle = conditions[len(conditions) // 2]
-        pushed = record(policy, middle.command, 1, steps, warmup, seed, push=(0, steps // 3, push),
-                        stochastic=stochastic, noise_level=noise_level)
+        try:
+            pushed = record(policy, middle.command, 1, steps, warmup, seed, push=(0, steps // 3, push),
+                            stochastic=stochastic, noise_level=noise_level)
+        except WalkersFell:  # the push knocked it over: that is the result
+            pushed = None
+    if push and pushed is None:
+        push_result = {"command": middle.command.tolist(), "change": push, "step": steps // 3, "fell": True}
+    elif push:
         series = pushed.layers[RECURRENT][0]
         nominal = middle.cycles[RECURRENT]
         distance = np.sqrt(((series[:, None, :] - nominal[None]) ** 2).sum(-1)).min(1)
@@ -421,7 +439,7 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
         after = distance[steps // 3:]
         back = np.flatnonzero(after <= 2 * max(before, 1e-9))
         returned = next((int(i) for i in back if np.all(after[i:i + middle.length] <= 2 * max(before, 1e-9))), None)
-        push_result = {"command": middle.command.tolist(), "change": push, "step": steps // 3,
+        push_result = {"command": middle.command.tolist(), "change": push, "step": steps // 3, "fell": False,
                        "distance_to_cycle": distance.tolist(), "cycle_radius": radius, "distance_before_median": before,
                        "peak_distance": float(after.max()), "steps_to_return": returned,
                        "cycles_to_return": None if returned is None else returned / middle.length}
@@ -504,7 +522,7 @@ class WalkingResult(Result):
                    "cycles": plot_condition_cycles(self.study)}
         if self.study.speed is not None:
             figures["speed_axis"] = plot_speed_axis(self.study)
-        if self.study.push is not None:
+        if self.study.push is not None and not self.study.push.get("fell"):
             figures["push"] = plot_push(self.study)
         return draw_figures(folder, figures)
 
@@ -532,8 +550,9 @@ def run(config: WalkingConfig, progress: bool = True) -> WalkingResult:
     commands = list(config.commands)
 
     def report(condition):
+        fell = f", {condition.fell} cop{'y' if condition.fell == 1 else 'ies'} fell (left out)" if condition.fell else ""
         print(f"  command {condition.command.tolist()}: measured {condition.velocity.round(3).tolist()}, "
-              f"{condition.cycles_used} of {condition.cycles_total} cycles of {condition.length} steps", flush=True)
+              f"{condition.cycles_used} of {condition.cycles_total} cycles of {condition.length} steps{fell}", flush=True)
 
     if progress:
         print(f"{policy}: {len(commands)} condition(s), {config.envs} copies x {config.steps} steps each", flush=True)
