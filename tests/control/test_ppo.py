@@ -189,7 +189,7 @@ def test_a_short_run_on_the_fully_observable_pendulum_beats_the_untrained_policy
     assert float(rows[-1]["explained_variance"]) > 0.5  # the critic has learnt something
 
 
-@pytest.mark.parametrize("schedule", ["linear", "adaptive"])
+@pytest.mark.parametrize("schedule", ["linear", pytest.param("adaptive", marks=pytest.mark.slow)])
 def test_an_interrupted_run_resumes_to_the_same_bytes(schedule, tmp_path, monkeypatch):
     # The adaptive learning rate lives in the optimiser's state: a resumed run must continue with it.
     config = PPOConfig(env_kwargs={"observation": "partial"}, cell="gru", hidden=16, head=16, num_envs=2, minibatches=2,

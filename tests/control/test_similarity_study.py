@@ -63,3 +63,13 @@ def test_walkers_recorded_under_other_commands_or_without_cycles_are_refused(tmp
         run(SimilarityConfig(folders=[fa, str(tmp_path)]), progress=False)
     with pytest.raises(CogmapError, match="two or more"):
         SimilarityConfig(folders=[fa])
+    (tmp_path / "foreign").mkdir()
+    np.savez(tmp_path / "foreign" / "cycles.npz", commands=np.zeros((2, 3)), weights=np.zeros(3))
+    with pytest.raises(CogmapError, match="not a cycles file"):
+        run(SimilarityConfig(folders=[fa, str(tmp_path / "foreign")]), progress=False)
+    whole = (tmp_path / "a" / "cycles.npz").read_bytes()
+    for name, content in (("garbage", bytes(range(256)) * 4), ("truncated", whole[: len(whole) // 2])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cycles.npz").write_bytes(content)
+        with pytest.raises(CogmapError, match="not a cycles file"):
+            run(SimilarityConfig(folders=[fa, str(tmp_path / name)]), progress=False)

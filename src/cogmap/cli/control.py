@@ -15,6 +15,7 @@ from cogmap.cli.common import (
     trainer_config,
 )
 from cogmap.rl.config import PPOConfig
+from cogmap.studies import similarity, tracking
 from cogmap.studies.learning_dynamics import LearningDynamicsConfig
 from cogmap.studies.policy_evaluation import PolicyEvaluationConfig
 from cogmap.studies.similarity import SimilarityConfig
@@ -156,14 +157,10 @@ def run_analyze(args) -> int:
 
 
 def run_tracking(args) -> int:
-    from cogmap.studies import tracking
-
     return run_study(args, tracking.run, lambda config: Path("runs/control_tracking") / source_label(config.runs[0]))
 
 
 def run_similarity(args) -> int:
-    from cogmap.studies import similarity
-
     return run_study(args, similarity.run,
                      lambda config: Path("runs/control_similarity") / source_label(config.folders[0]))
 

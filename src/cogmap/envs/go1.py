@@ -104,12 +104,12 @@ class Go1Joystick:
         check_positive_int("max_episode_steps", max_episode_steps)
         if isinstance(noise_level, bool) or not isinstance(noise_level, (int, float)) or not 0 <= noise_level < np.inf:
             raise CogmapError(f"noise_level must be a number >= 0, got {noise_level!r}")
-        self.command = as_commands(command, num_envs)
         self.mujoco = mujoco
         self.model = mujoco.MjModel.from_xml_path(str(model_path()))
         model = self.model
         check_memory(num_envs * (model.narena + 2 ** 20), f"{num_envs:,} MuJoCo copies of the Go1 (num_envs)",
                      "ask for fewer copies")
+        self.command = as_commands(command, num_envs)  # after the size check: it is one row per copy
         # EnvPool's changes to the scene's model: the timestep, collision iterations, PD gains, joint damping.
         model.opt.timestep = 0.004
         model.opt.ccd_iterations = 20
@@ -130,6 +130,9 @@ class Go1Joystick:
         self.floor_found = np.array([model.sensor(f"{f}_floor_found").adr[0] for f in FEET])
         self.feet_linvel = np.array([model.sensor(f"{f}_global_linvel").adr[0] for f in FEET])
         self.trunk = model.body("trunk").id
+        if model.site_bodyid[self.imu] != self.trunk or not np.allclose(model.site_quat[self.imu], [1, 0, 0, 0]):
+            raise CogmapError("the Go1 model's imu site is not fixed to the trunk in the trunk's own orientation")
+        self.imu_offset = model.site_pos[self.imu].copy()  # in the trunk's frame
         self.data = [mujoco.MjData(model) for _ in range(num_envs)]
         # The episode's bookkeeping (EnvPool's members): the previous action, each foot's air time, swing peak
         # and contact, the steps taken.
@@ -209,13 +212,10 @@ class Go1Joystick:
                 raise CogmapError(f"reset_like needs the task's 123-d privileged states, got width {privileged.shape[1]}")
             world = privileged[:, PRIVILEGED_WORLD_ANGVEL]  # = R(yaw) gyro at the start (the trunk stands level)
             yaws = np.arctan2(world[:, 1], world[:, 0]) - np.arctan2(obs[:, 4], obs[:, 3])
+        # The velocimeter reads the imu site's velocity: the trunk origin's plus the turn's share at the site.
+        origin = obs[:, 0:3] - np.cross(obs[:, 3:6], self.imu_offset)
         for i in range(self.num_envs):
-            self._start(i, (yaws[i], np.zeros(6)))
-            data = self.data[i]
-            # The velocimeter reads the imu site's velocity: the trunk origin's plus the turn's share at the site.
-            heading = data.xmat[self.trunk].reshape(3, 3)
-            offset = heading.T @ (data.site_xpos[self.imu] - data.xpos[self.trunk])
-            self._start(i, (yaws[i], np.r_[obs[i, 0:3] - np.cross(obs[i, 3:6], offset), obs[i, 3:6]]))
+            self._start(i, (yaws[i], np.r_[origin[i], obs[i, 3:6]]))
         self._episode_state()
         self.command = as_commands(obs[:, 45:48], self.num_envs)
         return self._tensor(self._observation())
@@ -253,12 +253,16 @@ class Go1Joystick:
     def _sensors(self, start: int, width: int) -> np.ndarray:
         return np.stack([d.sensordata[start:start + width] for d in self.data])
 
-    def _observation(self) -> np.ndarray:
+    def _read(self) -> dict[str, np.ndarray]:
+        """What the observation and the reward read of every copy, gathered once a step."""
         s = self.sensor
-        linvel, gyro = self._sensors(s["local_linvel"], 3), self._sensors(s["gyro"], 3)
-        gravity = -np.stack([d.site_xmat[self.imu][6:9] for d in self.data])
-        qpos = np.stack([d.qpos[7:19] for d in self.data])
-        qvel = np.stack([d.qvel[6:18] for d in self.data])
+        return {"linvel": self._sensors(s["local_linvel"], 3), "gyro": self._sensors(s["gyro"], 3),
+                "gravity": -np.stack([d.site_xmat[self.imu][6:9] for d in self.data]),
+                "qpos": np.stack([d.qpos[7:19] for d in self.data]), "qvel": np.stack([d.qvel[6:18] for d in self.data])}
+
+    def _observation(self, read: dict | None = None) -> np.ndarray:
+        read = self._read() if read is None else read
+        linvel, gyro, gravity, qpos, qvel = (read[k] for k in ("linvel", "gyro", "gravity", "qpos", "qvel"))
         if self.noise_level > 0:
             def noisy(x, scale):
                 return x + self.rng.uniform(-1, 1, x.shape) * self.noise_level * NOISE_SCALES[scale]
@@ -290,11 +294,12 @@ class Go1Joystick:
         self.swing_peak = np.maximum(self.swing_peak, foot_z)
         upright = self._sensors(self.sensor["upvector"], 3)
         terminated = upright[:, 2] < 0
-        terms = self._reward_terms(action, first_contact, contact, terminated, upright, foot_z)
+        read = self._read()
+        terms = self._reward_terms(action, first_contact, contact, terminated, upright, foot_z, read)
         reward = np.clip(sum(terms.values()) * self.dt, 0.0, 10000.0)
         self.elapsed += 1
         truncated = ~terminated & (self.elapsed >= self.max_episode_steps)
-        observation = self._observation()  # EnvPool's observation shows the action before this one
+        observation = self._observation(read)  # EnvPool's observation shows the action before this one
         self.last_action = action.copy()
         self.air_time[contact] = 0.0
         self.swing_peak[contact] = 0.0
@@ -312,12 +317,10 @@ class Go1Joystick:
         return Transition(self._tensor(observation), self._tensor(reward), torch.as_tensor(terminated, device=self.device),
                           torch.as_tensor(truncated, device=self.device), self._tensor(final))
 
-    def _reward_terms(self, action, first_contact, contact, terminated, upright, foot_z) -> dict[str, np.ndarray]:
+    def _reward_terms(self, action, first_contact, contact, terminated, upright, foot_z, read) -> dict[str, np.ndarray]:
         s, cmd = self.sensor, self.command
-        linvel, gyro = self._sensors(s["local_linvel"], 3), self._sensors(s["gyro"], 3)
+        linvel, gyro, qpos, qvel = read["linvel"], read["gyro"], read["qpos"], read["qvel"]
         global_linvel, global_angvel = self._sensors(s["global_linvel"], 3), self._sensors(s["global_angvel"], 3)
-        qpos = np.stack([d.qpos[7:19] for d in self.data])
-        qvel = np.stack([d.qvel[6:18] for d in self.data])
         torque = np.stack([d.actuator_force.copy() for d in self.data])
         feet_v = np.stack([np.stack([d.sensordata[a:a + 2] for a in self.feet_linvel]) for d in self.data])  # (N, 4, 2)
         moving = (np.linalg.norm(cmd, axis=1) >= 0.01)[:, None]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 from cogmap.analysis.cycles import resample_cycles
 from cogmap.analysis.similarity import canonical_correlations, procrustes_distance
 from cogmap.errors import CogmapError, check_positive_int
-from cogmap.studies.base import Result
+from cogmap.studies.base import Result, draw_figures
 from cogmap.studies.walking import ACTUATION, CYCLES_FILE, RECURRENT
 
 
@@ -54,13 +55,17 @@ def load_cycles(folder) -> tuple[np.ndarray, dict]:
     if not path.is_file():
         raise CogmapError(f"{folder} holds no {CYCLES_FILE}; is it an output folder of `cogmap control tangling`?")
     try:
-        with np.load(path) as saved:
+        with np.load(path) as saved:  # no pickles: a foreign file is refused, never run
             arrays = {name: saved[name] for name in saved.files}
-    except (OSError, ValueError) as error:
-        raise CogmapError(f"{path} cannot be read: {error}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise CogmapError(f"{path} is not a cycles file of `cogmap control tangling` (damaged, truncated or "
+                          "another format)") from None
     if "commands" not in arrays:
         raise CogmapError(f"{path} has no commands")
     commands = arrays.pop("commands")
+    if any("/" not in name or not name.rsplit("/", 1)[1].isdigit() for name in arrays):
+        raise CogmapError(f"{path} is not a cycles file of `cogmap control tangling` (its arrays are not "
+                          "<layer>/<condition>)")
     layers: dict[str, list] = {}
     for name in sorted(arrays, key=lambda n: (n.rsplit("/", 1)[0], int(n.rsplit("/", 1)[1]))):
         layer, _ = name.rsplit("/", 1)
@@ -89,8 +94,7 @@ class SimilarityResult(Result):
         return {"commands": self.commands, "k": self.config.k, "points": self.config.points, "pairs": self.pairs}
 
     def draw(self, folder):
-        from cogmap.studies.base import draw_figures
-        from cogmap.viz.control import plot_similarity
+        from cogmap.viz.control import plot_similarity  # matplotlib only when drawing
 
         return draw_figures(folder, {"similarity": plot_similarity(self.pairs, self.config.layers)})
 

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cogmap.envs.go1 import Go1Joystick, as_commands
 from cogmap.errors import CogmapError, check_positive_int
-from cogmap.studies.base import Result
+from cogmap.rl.policy import load_policy
+from cogmap.studies.base import Result, draw_figures
+from cogmap.studies.walking import acting, is_go1
 
 # The conditions of the walking study on the Go1 (forward/backward, left/right, turning left/right while
 # walking forward), within the task's command range (|vx| <= 1.5, |vy| <= 0.8 m/s, |yaw rate| <= 1.2 rad/s).
@@ -46,8 +49,6 @@ class TrackingConfig:
     noise_level: float = 0.0  # the task's observation noise (1 in training)
 
     def __post_init__(self):
-        from cogmap.envs.go1 import as_commands
-
         if not self.runs or not all(isinstance(r, str) and r for r in self.runs):
             raise CogmapError("runs is required: one or more Go1 walkers' run folders or checkpoints")
         for key, minimum in (("copies", 1), ("warmup", 0), ("steps", 1)):
@@ -77,19 +78,17 @@ def measure_tracking(policy, command, copies: int = 100, warmup: int = 100, step
     """One condition: each copy's mean body-frame velocity over the measured steps, and which copies fell.
     ``stochastic``: actions drawn from the policy's Gaussian (seeded), as in training; ``noise_level``: the
     task's observation noise."""
-    from cogmap.envs.go1 import Go1Joystick
-
     options = {k: v for k, v in policy.config.env_kwargs.items() if k == "without_last_action"}
     env = Go1Joystick(copies, command=command, seed=seed, max_episode_steps=warmup + steps + 1,
                       noise_level=noise_level, **options)
-    generator = torch.Generator().manual_seed(seed + 7919) if stochastic else None
+    act = acting(policy, stochastic, seed, record=False)
     try:
         observation = env.reset()
         policy.reset(copies)
         fell = np.zeros(copies, bool)
         total = np.zeros((copies, 3))
         for t in range(warmup + steps):
-            step = env.step(policy.act(observation, deterministic=not stochastic, generator=generator))
+            step = env.step(act(observation))
             fell |= step.terminated.numpy()
             observation = step.observation
             if t >= warmup:
@@ -115,8 +114,7 @@ class TrackingResult(Result):
                 "measured_steps": self.config.steps, "dt": 0.02, "runs": self.runs}
 
     def draw(self, folder):
-        from cogmap.studies.base import draw_figures
-        from cogmap.viz.control import plot_command_tracking
+        from cogmap.viz.control import plot_command_tracking  # matplotlib only when drawing
 
         return draw_figures(folder, {"tracking": plot_command_tracking(self.runs, self.config.tolerance)})
 
@@ -135,9 +133,6 @@ class TrackingResult(Result):
 
 def run(config: TrackingConfig, progress: bool = True) -> TrackingResult:
     """Measure every run's tracking of every command."""
-    from cogmap.rl.policy import load_policy
-    from cogmap.studies.walking import is_go1
-
     commands = _triples(config.commands)
     results = {}
     for source in config.runs:

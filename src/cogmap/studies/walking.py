@@ -57,8 +57,10 @@ from cogmap.analysis.cycles import (
     split_cycles,
 )
 from cogmap.analysis.tangling import tangle_analysis
+from cogmap.envs.go1 import Go1Joystick
 from cogmap.errors import CogmapError, check_positive_int
-from cogmap.rl.policy import Policy, make_agent
+from cogmap.files import atomic_path
+from cogmap.rl.policy import Policy, load_policy, make_agent
 from cogmap.studies.base import Result
 
 RECURRENT, ACTUATION = "recurrent", "actuation"
@@ -113,13 +115,13 @@ def _fell(command, copies: int) -> WalkersFell:
                        "it cannot be analysed as walking")
 
 
-def _acting(policy: Policy, stochastic: bool, seed: int):
-    """``act(observation)`` as the study runs the walker: its mean action, or, ``stochastic``, a draw from its
+def acting(policy: Policy, stochastic: bool, seed: int, record: bool = True):
+    """``act(observation)`` as a study runs a walker: its mean action, or, ``stochastic``, a draw from its
     Gaussian (seeded), as it acted in training."""
     generator = torch.Generator().manual_seed(seed + 7919) if stochastic else None
 
     def act(observation):
-        return policy.act(observation, deterministic=not stochastic, record=True, generator=generator)
+        return policy.act(observation, deterministic=not stochastic, record=record, generator=generator)
     return act
 
 
@@ -135,7 +137,7 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
                           f"envpool/Go1JoystickFlatTerrain-v1), not {env_id}")
     if noise_level:
         raise CogmapError("noise_level (observation noise) is the Go1 task's; the Gymnasium walkers have none")
-    act = _acting(policy, stochastic, seed)
+    act = acting(policy, stochastic, seed)
     options = {**policy.config.env_kwargs, "command": command}  # the task the walker was trained on
     vector = gym.make_vec(env_id, num_envs=envs, vectorization_mode="sync",
                           vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **options)
@@ -163,14 +165,12 @@ def _run_gymnasium_walker(policy: Policy, command, envs: int, total: int, warmup
 def _run_go1(policy: Policy, command, envs: int, total: int, warmup: int, seed: int, push, stochastic: bool = False,
              noise_level: float = 0.0):
     """The Go1's steps in cogmap's Python twin of its task (command held, feet FR, FL, RR, RL; EnvPool's random starts)."""
-    from cogmap.envs.go1 import Go1Joystick
-
     options = {k: v for k, v in policy.config.env_kwargs.items() if k == "without_last_action"}
     if np.ndim(command) == 0:  # a forward speed
         command = (float(command), 0.0, 0.0)
     env = Go1Joystick(envs, command=command, seed=seed, max_episode_steps=total + 1, noise_level=noise_level,
                       **options)
-    act = _acting(policy, stochastic, seed)
+    act = acting(policy, stochastic, seed)
     observation = env.reset()
     policy.reset(envs)
     contacts, velocity = [], []
@@ -498,8 +498,6 @@ class WalkingResult(Result):
         across agents (``cogmap control similarity``)."""
         from pathlib import Path
 
-        from cogmap.files import atomic_path
-
         written = super().save(folder, figures)
         arrays = {f"{layer}/{k}": cycle for k, c in enumerate(self.study.conditions) for layer, cycle in c.cycles.items()}
         arrays["commands"] = np.stack([c.command for c in self.study.conditions])
@@ -544,8 +542,6 @@ class WalkingResult(Result):
 
 def run(config: WalkingConfig, progress: bool = True) -> WalkingResult:
     """The walking study of the walker in ``config.source``."""
-    from cogmap.rl.policy import load_policy
-
     policy = load_policy(config.source, update=config.update)
     commands = list(config.commands)
 

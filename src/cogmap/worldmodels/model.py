@@ -134,11 +134,16 @@ class WorldModel(nn.Module):
 
     def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """The latent after each of ``actions`` ``(B, T)`` in turn, from ``z``: ``(B, T, J, vectors, d)``."""
-        states = []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            states.append(z)
-        return torch.stack(states, 1)
+        return rollout(self.step, z, actions)
+
+
+def rollout(step, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """``step(z, a)`` applied for each of ``actions`` ``(B, T)`` in turn from ``z``; every latent after one, ``(B, T, ...)``."""
+    states = []
+    for t in range(actions.shape[1]):
+        z = step(z, actions[:, t])
+        states.append(z)
+    return torch.stack(states, 1)
 
 
 NEGATIVES = ("sample", "joints")

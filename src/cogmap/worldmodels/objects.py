@@ -30,6 +30,7 @@ from cogmap.analysis.equivariance import distance_invariance_error, equivariance
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.worldmodels import grid
 from cogmap.worldmodels.domains import planar_rotation
+from cogmap.worldmodels.model import rollout
 
 
 class ObjectExtractor(nn.Module):
@@ -213,11 +214,7 @@ class ObjectWorldModel(nn.Module):
         return self.transition(z, actions)
 
     def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        out = []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            out.append(z)
-        return torch.stack(out, 1)
+        return rollout(self.step, z, actions)
 
 
 def energy(a: torch.Tensor, b: torch.Tensor, sigma: float = 0.5) -> torch.Tensor:
