@@ -181,7 +181,7 @@ def test_an_allocation_no_check_foresaw_is_still_one_line_and_exit_2(tmp_path, c
     (["treeworld", "localize", "grid_size=100001"], "belief maps of 100,001 x 100,001 cells (grid_size=100001) need"),
     (["cells", "samples=99999999999"], "99,999,999,999 states x 32 cells (samples=99999999999, cells=32) need"),
     (["equivariance", "ambiguity", "arm", "size=100000"], "20,500 images of 100,000 x 100,000 pixels (size=100000"),
-    (["equivariance", "samples", "size=1000000"], "3 x 8 images of 1,000,000 x 1,000,000 pixels (size=1000000"),
+    (["equivariance", "samples", "size=1000000"], "5 x 8 images of 1,000,000 x 1,000,000 pixels (size=1000000"),
 ])
 def test_sizes_beyond_the_free_memory_are_refused_up_front_naming_the_setting(words, says, tmp_path, capsys, monkeypatch):
     from cogmap import errors

@@ -15,6 +15,7 @@ from cogmap.worldmodels import (
     Ellipsoid,
     WorldModel,
     get_domain,
+    grid,
     pose_ambiguity,
     pose_distance,
     render,
@@ -223,7 +224,8 @@ def test_the_samples_command_draws_every_domain(tmp_path, capsys):
     assert main(["equivariance", "samples", "--out", str(out), "size=16", "steps=2"]) == 0
     assert (out / "samples.png").stat().st_size > 0
     captions = json.loads((out / "samples.json").read_text())["captions"]
-    assert set(captions) == {"teapot", "arm", "planar_arm"} and all(len(c) == 3 for c in captions.values())
+    assert set(captions) == {"teapot", "arm", "planar_arm", "shapes", "cubes"} and all(len(c) == 3 for c in captions.values())
+    assert captions["shapes"][1] in grid.action_names(5)
     assert main(["equivariance", "samples", "--out", str(tmp_path / "x"), "domains=[octopus]"]) == 2
     assert "domain must be one of" in capsys.readouterr().err
 

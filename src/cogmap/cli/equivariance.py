@@ -18,7 +18,8 @@ from cogmap.runs import check_run_folder, process_rank
 from cogmap.studies.world_models import AmbiguityConfig, EvaluationConfig, SamplesConfig
 from cogmap.worldmodels.train import WorldModelConfig
 
-HELP = "world models of rotating bodies: symmetric embeddings and an equivariant transition (Park et al. 2022)"
+HELP = ("world models of rotating bodies and of pushed objects: symmetric embeddings and an equivariant transition "
+        "(Park et al. 2022)")
 DESCRIPTION = """\
   train    render (observation, action, next observation) of a domain's body (domain=teapot:
            a rigid object on SO(3); arm: the two-joint arm on SO(3) x SO(3); planar_arm: on
@@ -26,18 +27,25 @@ DESCRIPTION = """\
            with an equivariant transition (transition=matmul, the SEN of Park et al. 2022) or
            an MLP transition (transition=none, the baseline) by C-SWM's contrastive loss;
            writes config.yaml, metrics.csv and checkpoints/ (model.pt) to --out; --resume continues.
+           domain=shapes or cubes: C-SWM's grid world of pushed objects (2-D shapes, 3-D cubes),
+           an object-slot model whose encoder and graph transition are equivariant to the grid's
+           quarter turns (transition=matmul, SEN), not at all (none, C-SWM) or from the pixels
+           on (full); train_actions=[up] for the unseen-action test.
   evaluate next-state prediction on fresh trajectories of all the domain's actions: Hits@k
            and MRR at 1 and --steps steps (ties counted against the model, and by the
            published rule), the encoder's equivariance error (EE), the distance-invariance
            error (DIE) and each joint's equivariant part (the residual and rank of the best
            equivariant map z = M R^T); evaluation.json and a figure of the latents to --out
-           (default: the run folder's evaluation/).
+           (default: the run folder's evaluation/). actions=[...] restricts the test actions (push
+           directions in the grid world); Hits@1 is broken down by the first action. A grid-world
+           model's EE and DIE are under a quarter turn of the world, its figure each slot's latent
+           by its object's cell.
   table    mean and standard deviation over seeds of evaluated runs, one row per config
            (runs/equivariance/<config>/seed<k>), as a Markdown table.
-  samples  a figure of one random trajectory of each domain (samples.png).
+  samples  a figure of one random trajectory of each domain (samples.png), the grid world's too.
   ambiguity how often a domain's pose renders more like a far pose than like itself turned a
            little (the identifiability of its images).
-Load a trained model in Python with cogmap.worldmodels.load_world_model(RUN_DIR or model.pt).
+Load a trained model in Python with cogmap.load(RUN_DIR or model.pt): it takes the images its domain renders.
 """
 
 

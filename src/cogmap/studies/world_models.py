@@ -25,11 +25,13 @@ from cogmap.errors import CogmapError, check_memory, check_positive_int
 from cogmap.studies.base import Result, draw_figures
 
 
-def _domains(names) -> None:
+def _domains(names, grid: bool = False) -> None:
     from cogmap.worldmodels.domains import get_domain
+    from cogmap.worldmodels.objects import RENDERERS
 
     for name in names:
-        get_domain(name)
+        if not (grid and name in RENDERERS):
+            get_domain(name)
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,17 @@ class EvaluationResult(Result):
     file = "evaluation.json"
     config: EvaluationConfig
     scores: dict  # cogmap.worldmodels.train.evaluate's result
-    turns: dict  # cogmap.worldmodels.train.latent_rotations's result
+    # cogmap.worldmodels.train.latent_rotations's result; for a grid-world model, objects.latent_grid's
+    turns: dict
 
     def to_json(self) -> dict:
         return self.scores
 
     def draw(self, folder: Path) -> list[Path]:
-        from cogmap.viz.worldmodels import plot_latent_rotations
+        from cogmap.viz.worldmodels import plot_latent_grid, plot_latent_rotations
 
+        if "slots" in self.turns:  # a model of the grid world
+            return draw_figures(folder, {"latent_grid": plot_latent_grid(self.turns)})
         ranks = ", ".join(str(j["rank"]) for j in self.scores["equivariant_part"].values())
         return draw_figures(folder, {"latent_rotations": plot_latent_rotations(
             self.turns, title=f"how the latent turns when a joint turns (its equivariant part has rank {ranks}; "
@@ -88,13 +93,18 @@ def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> Eva
     """The world model of ``config.source`` (or ``model``, already loaded) on fresh trajectories."""
     from cogmap.devices import resolve_device
     from cogmap.loading import WORLD_MODEL, load
+    from cogmap.worldmodels.objects import ObjectWorldModel, latent_grid
     from cogmap.worldmodels.train import evaluate as score
     from cogmap.worldmodels.train import latent_rotations
 
     if model is None:
         model = load(config.source, resolve_device(config.device), kind=WORLD_MODEL)
     scores = score(model, config.trajectories, config.steps, config.seed, actions=config.actions)
-    return EvaluationResult(config=config, scores=scores, turns=latent_rotations(model, seed=config.seed))
+    if isinstance(model, ObjectWorldModel):
+        turns = latent_grid(model, seed=config.seed, domain=scores["domain"])
+    else:
+        turns = latent_rotations(model, seed=config.seed)
+    return EvaluationResult(config=config, scores=scores, turns=turns)
 
 
 def default_evaluation_folder(source: str | Path) -> Path:
@@ -159,18 +169,19 @@ def ambiguity(config: AmbiguityConfig, progress: bool = True) -> AmbiguityResult
 class SamplesConfig:
     """Settings of the figure of one random trajectory per domain."""
 
-    domains: list[str] = dataclasses.field(default_factory=lambda: ["teapot", "arm", "planar_arm"])
-    size: int = 32  # image side
+    # the rotating bodies, and the grid world drawn as shapes and as cubes (always 10 pixels a cell)
+    domains: list[str] = dataclasses.field(default_factory=lambda: ["teapot", "arm", "planar_arm", "shapes", "cubes"])
+    size: int = 32  # image side of the rotating bodies
     steps: int = 7  # actions per trajectory
     seed: int = 3
 
     def __post_init__(self):
         if not self.domains:
             raise CogmapError("domains must name at least one domain")
-        _domains(self.domains)
+        _domains(self.domains, grid=True)
         check_positive_int("size", self.size, 2)
         check_positive_int("steps", self.steps)
-        check_memory(4 * len(self.domains) * (self.steps + 17) * self.size**2,
+        check_memory(4 * len(self.domains) * (self.steps + 17) * max(self.size**2, 3 * 50**2),
                      f"{len(self.domains)} x {self.steps + 1} images of {self.size:,} x {self.size:,} pixels "
                      f"(size={self.size}, steps={self.steps})", "ask for smaller images or fewer steps")
 
@@ -191,19 +202,27 @@ class SamplesResult(Result):
         c = self.config
         return draw_figures(folder, {"samples": plot_trajectories(
             self.frames, captions=self.captions,
-            title=f"{c.size} x {c.size} pixels: {c.steps} random 30-degree actions each")})
+            title=f"{c.steps} random actions each (rotating bodies: 30-degree turns, {c.size} x {c.size} pixels; "
+                  f"grid world: pushes of object 0-4 by one cell)")})
 
     def summary(self) -> str:
         return "\n".join(f"{name}: {' '.join(words)}" for name, words in self.captions.items())
 
 
 def samples(config: SamplesConfig, progress: bool = True) -> SamplesResult:
+    from cogmap.worldmodels import grid
     from cogmap.worldmodels.data import trajectories
     from cogmap.worldmodels.domains import get_domain
+    from cogmap.worldmodels.objects import RENDERERS, transitions
 
     frames: dict[str, Any] = {}
     captions = {}
     for name in config.domains:
+        if name in RENDERERS:
+            data = transitions(1, config.steps, seed=config.seed, render=RENDERERS[name])
+            frames[name] = data.images[0]
+            captions[name] = ["start"] + [grid.action_names(5)[int(a)] for a in data.actions[0]]
+            continue
         domain = get_domain(name)
         data = trajectories(1, config.steps, None, size=config.size, seed=config.seed, domain=domain)
         frames[name] = data.observations[0, :, 0]

@@ -38,6 +38,32 @@ def plot_latent_rotations(turns: dict, path: str | os.PathLike | None = None, ti
     return save_figure(fig, path)
 
 
+def plot_latent_grid(layout: dict, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Each object slot's 2-D latent: single states coloured by the cell of the object the slot follows, and the mean
+    latent of every cell joined to its grid neighbours (a learned world lays them out as the grid).
+
+    ``layout`` is :func:`cogmap.worldmodels.objects.latent_grid`'s result.
+    """
+    slots, width = layout["slots"], layout["width"]
+    fig, axes = subplots(1, len(slots), figsize=(2.6 * len(slots), 2.9), squeeze=False, layout="constrained")
+    for ax, (i, slot) in zip(axes[0], enumerate(slots)):
+        points = np.asarray(slot["latents"])
+        cells = np.asarray(slot["cells"])
+        ax.scatter(points[:, 0], points[:, 1], c=cells // width + (cells % width) / width, cmap="viridis", s=4,
+                   alpha=0.4, linewidths=0)
+        means = np.asarray(slot["cell_means"], dtype=float)  # (width, width, 2), nan where a cell was never seen
+        for r in range(width):
+            ax.plot(means[r, :, 0], means[r, :, 1], color="black", linewidth=0.7)  # along a row
+            ax.plot(means[:, r, 0], means[:, r, 1], color="grey", linewidth=0.7)  # down a column
+        ax.set_title(f"slot {i}: object {slot['object']} ({100 * slot['explained']:.0f}% explained)", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.suptitle(title or "each slot's latent by its object's cell (black: along rows, grey: down columns)",
+                 fontsize=9)
+    return save_figure(fig, path)
+
+
 def plot_trajectories(rows: dict, path: str | os.PathLike | None = None, title: str = "",
                       captions: dict | None = None) -> Figure:
     """Rows of rendered frames: a label -> ``(frames, S, S)`` images in [0, 1]; ``captions`` a label -> a title per frame."""
@@ -51,7 +77,11 @@ def plot_trajectories(rows: dict, path: str | os.PathLike | None = None, title: 
             ax.set_xticks([])
             ax.set_yticks([])
             if c < len(images):
-                ax.imshow(np.asarray(images[c]), cmap="gray", vmin=0, vmax=1)
+                image = np.asarray(images[c])
+                if image.ndim == 3:  # RGB, channels first
+                    ax.imshow(np.moveaxis(image, 0, -1).clip(0, 1))
+                else:
+                    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
                 if c < len(names):
                     ax.set_title(names[c], fontsize=7)
             else:

@@ -15,18 +15,28 @@ steps per episode as C-SWM's 100 or fewer), optionally with the pushes restricte
 directions (Park et al.'s unseen-action test); :func:`evaluate_objects` ranks ``steps``-step
 predictions among all the test trajectories' true latents (Hits@1, MRR; the published
 orientation), and measures EE and DIE under a quarter turn of the world, which turns every
-object's 2-D latent by 90 degrees (the action a C4-equivariant model has by construction).
+object's 2-D latent by 90 degrees (the action a C4-equivariant model has by construction);
+:func:`latent_grid` finds the object each slot follows and where it puts each cell.
+``cogmap equivariance train domain=shapes`` (or ``cubes``) trains these through
+:mod:`cogmap.worldmodels.train` (``transition``: none, matmul = SEN, full).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, random_pairs, ranking_metrics
+from cogmap.analysis.equivariance import (
+    distance_invariance_error,
+    equivariance_error,
+    hits_per_row,
+    random_pairs,
+    ranking_metrics,
+)
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.worldmodels import grid
 from cogmap.worldmodels.domains import planar_rotation
@@ -80,6 +90,8 @@ class GraphTransition(nn.Module):
 
 def _c4():
     """The group of quarter turns acting on the plane, and e2cnn's modules (an optional dependency)."""
+    # e2cnn 0.2.3 indexes its filter bases with byte masks, which torch 2 warns about on every layer built
+    warnings.filterwarnings("ignore", message="indexing with dtype torch.uint8", category=UserWarning)
     try:
         from e2cnn import gspaces
         from e2cnn import nn as enn
@@ -142,6 +154,42 @@ class C4ObjectExtractor(nn.Module):
         return torch.sigmoid(self.maps(self.net(self.enn.GeometricTensor(images, self.input_type)).tensor))
 
 
+class PixelObjectExtractor(nn.Module):
+    """C-SWM's large extractor, for objects that do not sit inside their cells (the 3-D cubes): four 3 x 3
+    convolutions at full resolution, one sigmoid map per object ``(B, K, S, S)``, average-pooled over
+    ``pool`` x ``pool`` blocks (a 50 x 50 map to 10 x 10: whole blocks, so pooling commutes with quarter turns)."""
+
+    def __init__(self, objects: int = 5, hidden: int = 32, pool: int = 5):
+        super().__init__()
+        layers = []
+        for inputs in (3, hidden, hidden):
+            layers += [nn.Conv2d(inputs, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Conv2d(hidden, objects, 3, padding=1), nn.Sigmoid(), nn.AvgPool2d(pool))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images)
+
+
+class C4PixelObjectExtractor(nn.Module):
+    """:class:`PixelObjectExtractor` equivariant to quarter turns of the image (e2cnn: 3 x 3 convolutions of regular
+    fields, pooled over the group into scalars, a 1 x 1 convolution of scalars to each object's map)."""
+
+    def __init__(self, objects: int = 5, hidden: int = 32, pool: int = 5):
+        super().__init__()
+        space, enn = _c4()
+        self.enn = enn
+        self.input_type = enn.FieldType(space, [space.trivial_repr] * 3)
+        inner = _regular(space, enn, hidden)
+        self.net = enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.InnerBatchNorm(inner),
+                                        enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
+                                        enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
+                                        enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.GroupPooling(inner))
+        self.maps = nn.Sequential(nn.Conv2d(len(inner), objects, 1), nn.Sigmoid(), nn.AvgPool2d(pool))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.maps(self.net(self.enn.GeometricTensor(images, self.input_type)).tensor)
+
+
 class C4GraphTransition(nn.Module):
     """:class:`GraphTransition` equivariant to quarter turns: latents in C4's 2-D rotation representation, the
     push's direction in its regular one (:func:`direction_features`), hidden layers of regular fields; every
@@ -162,7 +210,7 @@ class C4GraphTransition(nn.Module):
                                          enn.R2Conv(inner, enn.FieldType(space, [rho]), 1))
         self.hidden = inner.size
 
-    def _apply(self, module, field_type, x: torch.Tensor) -> torch.Tensor:
+    def _through(self, module, field_type, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape[:-1]
         out = module(self.enn.GeometricTensor(x.reshape(-1, x.shape[-1], 1, 1), field_type)).tensor
         return out.reshape(*shape, -1)
@@ -172,12 +220,23 @@ class C4GraphTransition(nn.Module):
         pushed = nn.functional.one_hot(actions // 4, k).to(z.dtype)  # (B, K)
         per_node = pushed[:, :, None] * direction_features(actions, z.dtype)[:, None, :]  # (B, K, 4)
         pairs = torch.cat([z[:, :, None].expand(b, k, k, -1), z[:, None].expand(b, k, k, -1)], -1)
-        messages = self._apply(self.edge, self.pair_type, pairs)
+        messages = self._through(self.edge, self.pair_type, pairs)
         messages = messages * (1 - torch.eye(k, device=z.device, dtype=z.dtype))[None, :, :, None]
-        return z + self._apply(self.node, self.node_type, torch.cat([z, per_node, messages.sum(2)], -1))
+        return z + self._through(self.node, self.node_type, torch.cat([z, per_node, messages.sum(2)], -1))
 
 
 KINDS = ("none", "sen", "full")
+EXTRACTORS = ("cells", "pixels")  # a filter per cell (the 2-D shapes) or convolutions at full resolution (the cubes)
+# The world-model config's transition names for the three: "none" (C-SWM), "matmul" (SEN), "full"
+TRANSITION_KINDS = {"none": "none", "matmul": "sen", "full": "full"}
+RENDERERS = {"shapes": grid.render_shapes, "cubes": grid.render_cubes}  # the grid world's two looks
+
+
+def renderer(domain: str):
+    """The function drawing the grid world as ``domain`` (shapes or cubes) looks."""
+    if domain not in RENDERERS:
+        raise CogmapError(f"the grid world is drawn as {' or '.join(RENDERERS)}, got {domain!r}")
+    return RENDERERS[domain]
 
 
 class ObjectWorldModel(nn.Module):
@@ -186,29 +245,44 @@ class ObjectWorldModel(nn.Module):
     ``kind``: ``"none"`` (C-SWM: nothing equivariant), ``"sen"`` (Park et al.'s symmetric embedding: the
     unconstrained extractor, then an encoder and a transition equivariant to quarter turns, 2-D latents) or
     ``"full"`` (the extractor equivariant too: quarter turns of the image are quarter turns of every latent).
+    ``extractor``: ``"cells"`` (one filter per grid cell: objects drawn inside their cells, the 2-D shapes) or
+    ``"pixels"`` (convolutions at full resolution, maps pooled to ``2 x width`` cells a side: the 3-D cubes).
     """
 
     def __init__(self, objects: int = 5, width: int = 5, dim: int = 2, hidden: int = 128, channels: int = 32,
-                 kind: str = "none"):
+                 kind: str = "none", extractor: str = "cells"):
         super().__init__()
         if kind not in KINDS:
             raise CogmapError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if extractor not in EXTRACTORS:
+            raise CogmapError(f"extractor must be one of {', '.join(EXTRACTORS)}, got {extractor!r}")
         if kind != "none" and dim != 2:
             raise CogmapError(f"the {kind} model's latents are C4's 2-D rotation representation: dim must be 2, got {dim}")
         self.objects, self.width, self.dim, self.kind = objects, width, dim, kind
-        self.extractor = C4ObjectExtractor(objects, channels) if kind == "full" else ObjectExtractor(objects, channels)
+        if extractor == "cells":
+            self.extractor = C4ObjectExtractor(objects, channels) if kind == "full" else ObjectExtractor(objects, channels)
+            side = width
+        else:
+            pool = grid.CELL // 2
+            self.extractor = (C4PixelObjectExtractor if kind == "full" else PixelObjectExtractor)(objects, channels, pool)
+            side = width * grid.CELL // pool
         if kind == "none":
-            self.encoder = ObjectEncoder(width * width, dim, hidden)
+            self.encoder = ObjectEncoder(side * side, dim, hidden)
             self.transition = GraphTransition(objects, dim, hidden)
         else:
-            self.encoder = C4ObjectEncoder(width, channels)
+            self.encoder = C4ObjectEncoder(side, channels)
             self.transition = C4GraphTransition(objects, hidden)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Latents ``(B, K, dim)`` of RGB images ``(B, 3, S, S)``: floats in [0, 1] as the renderers draw them, or
+        bytes (0-255, as stored)."""
         size = self.width * grid.CELL
         if images.dim() != 4 or tuple(images.shape[1:]) != (3, size, size):
             raise CogmapError(f"images must be (B, 3, {size}, {size}), got {tuple(images.shape)}")
-        return self.encoder(self.extractor(images))
+        if images.dtype == torch.uint8:
+            images = images.float() / 255
+        parameter = next(self.parameters())
+        return self.encoder(self.extractor(images.to(parameter.device, parameter.dtype)))
 
     def step(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         return self.transition(z, actions)
@@ -234,7 +308,7 @@ def hinge_loss(model: ObjectWorldModel, images, actions, next_images, sigma: flo
 
 @dataclass(frozen=True)
 class GridTrajectories:
-    images: torch.Tensor  # (N, T + 1, 3, S, S)
+    images: torch.Tensor  # (N, T + 1, 3, S, S): floats in [0, 1], or bytes with as_bytes
     actions: torch.Tensor  # (N, T)
     states: torch.Tensor  # (N, T + 1, K, 2)
 
@@ -249,8 +323,19 @@ def allowed_actions(objects: int, directions=None) -> torch.Tensor:
     return torch.tensor([4 * i + d for i in range(objects) for d in index])
 
 
+def render_states(states: torch.Tensor, width: int, render=grid.render_shapes, as_bytes: bool = False,
+                  chunk: int = 2048) -> torch.Tensor:
+    """Images of states ``(N, K, 2)``, a chunk at a time (a float image of 50 x 50 pixels is 30 kB); with
+    ``as_bytes``, rounded to bytes 0-255 (a quarter of the memory; what :meth:`ObjectWorldModel.encode` also takes)."""
+    out = []
+    for part in states.split(chunk):
+        images = render(part, width)
+        out.append((images * 255).round().to(torch.uint8) if as_bytes else images)
+    return torch.cat(out)
+
+
 def transitions(episodes: int, steps: int, width: int = 5, objects: int = 5, directions=None, seed: int = 0,
-                render=grid.render_shapes) -> GridTrajectories:
+                render=grid.render_shapes, as_bytes: bool = False) -> GridTrajectories:
     """``episodes`` random episodes of ``steps`` pushes each (drawn from ``directions``), rendered; seeded."""
     check_positive_int("episodes", episodes)
     check_positive_int("steps", steps)
@@ -261,9 +346,9 @@ def transitions(episodes: int, steps: int, width: int = 5, objects: int = 5, dir
     for t in range(steps):
         states.append(grid.step(states[-1], actions[:, t], width))
     states = torch.stack(states, 1)
-    images = render(states.reshape(-1, objects, 2), width).reshape(episodes, steps + 1, 3, width * grid.CELL,
-                                                                   width * grid.CELL)
-    return GridTrajectories(images, actions, states)
+    size = width * grid.CELL
+    images = render_states(states.reshape(-1, objects, 2), width, render, as_bytes)
+    return GridTrajectories(images.reshape(episodes, steps + 1, 3, size, size), actions, states)
 
 
 def quarter_turn(dim: int = 2) -> torch.Tensor:
@@ -275,27 +360,84 @@ def quarter_turn(dim: int = 2) -> torch.Tensor:
 
 
 @torch.no_grad()
+def _encode(model: ObjectWorldModel, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
+    return torch.cat([model.encode(part) for part in images.split(batch)])
+
+
+@torch.no_grad()
 def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
-                     directions=None, render=grid.render_shapes) -> dict:
-    """Hits@1 and MRR of ``steps``-step (and 1-step) predictions, EE and DIE under a quarter turn of the world."""
+                     directions=None, domain: str = "shapes", ks: tuple = (1, 5, 10)) -> dict:
+    """Next-state ranking, EE and DIE of an object world model on fresh trajectories, in the keys of
+    :func:`cogmap.worldmodels.train.evaluate`.
+
+    Hits@k and MRR of the 1-step and ``steps``-step predictions among all the test trajectories' true
+    latents at that step (each prediction ranks the candidates; ties counted against the model, and by
+    the published rule); EE: the latent of the world turned a quarter counter-clockwise against the
+    latent turned by 90 degrees (what a C4-equivariant model gives by construction); DIE: each
+    prediction paired with another trajectory's true latent, their distance against that of the same
+    pair in the turned world (the prediction from the turned start with relabelled pushes). Hits@1 per
+    direction of the first push; ``directions`` restricts the test pushes (e.g. to the unseen ones).
+    """
+    render = renderer(domain)
     model.eval()
-    data = transitions(trajectories, steps, model.width, model.objects, directions, seed, render)
-    n = len(data.actions)
-    flat = data.images.reshape(-1, *data.images.shape[2:])
-    z = torch.cat([model.encode(chunk) for chunk in flat.split(1024)]).reshape(n, steps + 1, model.objects, model.dim)
-    predicted = model.rollout(z[:, 0], data.actions)
-    result = {"trajectories": n, "steps": steps, "directions": list(directions or grid.DIRECTIONS)}
-    for horizon in sorted({1, steps}):
-        ranking = ranking_metrics(predicted[:, horizon - 1], z[:, horizon], k=(1, 5))
-        result[f"{horizon}_step"] = ranking.to_json()
-    # A quarter turn of the world: the turned first state's latent against the latent turned by 90 degrees.
+    data = transitions(trajectories, steps, model.width, model.objects, directions, seed, render, as_bytes=True)
+    n, k, d = len(data.actions), model.objects, model.dim
+    ks = tuple(k_ for k_ in ks if k_ <= n) or (1,)
+    z = _encode(model, data.images.flatten(0, 1)).reshape(n, steps + 1, k, d)
+    predicted = model.rollout(z[:, 0], data.actions.to(z.device))
+    chosen = list(dict.fromkeys(directions or grid.DIRECTIONS))
+    result = {"domain": domain, "trajectories": n, "steps": steps, "seed": seed, "actions": chosen}
     turned_states = grid.rotate(data.states[:, 0], 1, model.width)
-    turned = model.encode(render(turned_states, model.width))
-    g = quarter_turn(model.dim)
-    result["ee"] = equivariance_error(z[:, 0], turned, lambda latents: latents @ g.to(latents.dtype).T)
+    turned = _encode(model, render_states(turned_states, model.width, render, as_bytes=True))
+    result["ee"] = equivariance_error(z[:, 0], turned, lambda latents: latents @ quarter_turn(d).to(latents).T)
+    turned_predicted = model.rollout(turned, grid.relabel_actions(data.actions, 1).to(z.device))
     pairs = random_pairs(n, seed)
-    turned_predicted = model.rollout(turned, grid.relabel_actions(data.actions, 1))[:, -1]
-    turned_target = model.encode(render(grid.rotate(data.states[pairs, steps], 1, model.width), model.width))
-    result[f"die_{steps}_step"] = distance_invariance_error(
-        predicted[:, -1], z[pairs, steps], turned_predicted, turned_target, scale=float(z[:, 0].flatten(1).norm(dim=1).mean()))
+    scale = float(z[:, 0].flatten(1).norm(dim=1).mean())
+    first = (data.actions[:, 0] % 4).numpy()
+    per_action = {name: {"trajectories": int((first == grid.DIRECTIONS.index(name)).sum())} for name in chosen}
+    for horizon in sorted({1, steps}):
+        target = z[:, horizon]
+        for ties in ("pessimistic", "optimistic"):
+            ranking = ranking_metrics(predicted[:, horizon - 1], target, k=ks, ties=ties, over="predictions")
+            result[f"{horizon}_step_{ties}"] = ranking.to_json()
+        partner = _encode(model, render_states(grid.rotate(data.states[pairs, horizon], 1, model.width), model.width,
+                                               render, as_bytes=True))
+        result[f"die_{horizon}_step"] = distance_invariance_error(
+            predicted[:, horizon - 1], target[pairs], turned_predicted[:, horizon - 1], partner, scale=scale)
+        hit = hits_per_row(predicted[:, horizon - 1], target, k=1)
+        for name in chosen:
+            rows = first == grid.DIRECTIONS.index(name)
+            per_action[name][f"hits@1_{horizon}_step"] = float(hit[rows].mean()) if rows.any() else float("nan")
+    result["per_action"] = per_action
     return result
+
+
+@torch.no_grad()
+def latent_grid(model: ObjectWorldModel, states: int = 2000, seed: int = 0, domain: str = "shapes") -> dict:
+    """Where each object slot puts each cell. For every slot, the object whose cell explains most of the slot's latent
+    (the correlation ratio: the variance of the slot's mean latent over that object's cells, over the latent's whole
+    variance; 1 when the latent is a function of the cell alone), that share, and the slot's mean latent with that
+    object on each cell ``(width, width, dim)``; a model that has learned the world lays its cells out as a grid."""
+    render = renderer(domain)
+    model.eval()
+    sampled = grid.random_states(states, model.width, model.objects, torch.Generator().manual_seed(seed))
+    z = _encode(model, render_states(sampled, model.width, render, as_bytes=True)).double().cpu()  # (N, K, dim)
+    cells = sampled[..., 0] * model.width + sampled[..., 1]  # (N, K): each object's cell
+    count = model.width * model.width
+    slots = []
+    for slot in range(model.objects):
+        latent = z[:, slot]
+        total = (latent - latent.mean(0)).pow(2).sum().clamp(min=1e-300)
+        shares, tables = [], []
+        for obj in range(model.objects):
+            sums = torch.zeros(count, model.dim, dtype=torch.float64).index_add_(0, cells[:, obj], latent)
+            seen = torch.bincount(cells[:, obj], minlength=count).double()
+            means = sums / seen.clamp(min=1)[:, None]
+            between = (seen[:, None] * (means - latent.mean(0)).pow(2)).sum()
+            shares.append(float(between / total))
+            tables.append(torch.where(seen[:, None] > 0, means, torch.full_like(means, float("nan"))))
+        obj = max(range(model.objects), key=lambda i: shares[i])
+        slots.append({"object": obj, "explained": shares[obj],
+                      "cell_means": tables[obj].reshape(model.width, model.width, model.dim).tolist(),
+                      "latents": latent[:500].tolist(), "cells": cells[:500, obj].tolist()})
+    return {"width": model.width, "states": states, "slots": slots}

@@ -39,7 +39,7 @@ from cogmap.analysis.equivariance import (
 )
 from cogmap.config import check_choices, choice, load, parse, to_dict
 from cogmap.devices import resolve_device
-from cogmap.errors import CogmapError
+from cogmap.errors import CogmapError, check_memory
 from cogmap.files import load_torch_file, read_yaml_mapping
 from cogmap.runs import (
     WORLD_MODEL,
@@ -59,6 +59,15 @@ from cogmap.trainer import leave_process_group, metrics_logger, quiet_lightning
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle, turn_latents
 from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
+from cogmap.worldmodels.objects import (
+    RENDERERS,
+    TRANSITION_KINDS,
+    ObjectWorldModel,
+    allowed_actions,
+    evaluate_objects,
+    hinge_loss,
+)
+from cogmap.worldmodels.objects import transitions as grid_transitions
 
 # Files written before the one checkpoint header (cogmap.runs), still read.
 FORMAT = "cogmap-world-model"
@@ -67,15 +76,23 @@ VERSION = 2
 
 @dataclass
 class WorldModelConfig:
-    domain: str = choice("teapot", tuple(DOMAINS))  # teapot (SO(3)), arm (SO(3) x SO(3)), planar_arm (SO(2) x SO(2))
-    transition: str = choice("matmul", TRANSITIONS)  # "matmul": equivariant (SEN); "none": an MLP (the baseline)
+    # teapot (SO(3)), arm (SO(3) x SO(3)), planar_arm (SO(2) x SO(2)); or C-SWM's grid world of pushed objects
+    # (C4, its quarter turns) drawn as 2-D shapes or 3-D cubes: an object-slot model (cogmap.worldmodels.objects)
+    domain: str = choice("teapot", tuple(DOMAINS) + tuple(RENDERERS))
+    # "matmul": equivariant (SEN); "none": an MLP (the baseline); "full" (grid world only): equivariant from
+    # the pixels on (the Full baseline)
+    transition: str = choice("matmul", TRANSITIONS + ("full",))
     latent: str = choice("vectors", LATENTS)  # "rotation": the latent is a rotation matrix (3 orthonormal rows)
     vectors: int = 3  # vectors per joint in the latent (d for a rotation)
     channels: int = 32  # of the first convolutions (the last two have twice as many)
     hidden: int = 256
-    size: int = 64  # image side in pixels
+    size: int = 64  # image side in pixels (the grid world's is 10 x width)
+    objects: int = 5  # the grid world's objects (and the model's slots)
+    width: int = 5  # the grid world's side in cells
     step: float = math.pi / 6  # radians per action
-    train_actions: list[str] | None = None  # None: all; e.g. [pitch+, yaw+, roll+] for the generalisation test
+    # None: all; e.g. [pitch+, yaw+, roll+] for the generalisation test; the grid world's are push directions
+    # (up, right, down, left), e.g. [up]
+    train_actions: list[str] | None = None
     transitions: int = 10_000  # training transitions (each two rendered images)
     epochs: int = 30
     batch_size: int = 128
@@ -113,10 +130,18 @@ class WorldModelConfig:
             raise CogmapError(f"size must be a multiple of 16, got {self.size}")
         if not 0 < self.step < 2 * math.pi:
             raise CogmapError(f"step must be in (0, 2 pi) radians, got {self.step}")
-        parse_actions(self.train_actions, self.domain)
+        if self.grid:
+            self._check_grid()
+        else:
+            parse_actions(self.train_actions, self.domain)
         for name in ("lr", "sigma", "margin"):
             if not 0 < getattr(self, name) < math.inf:
                 raise CogmapError(f"{name} must be a positive finite number, got {getattr(self, name)}")
+        if self.transition == "full" and not self.grid:
+            raise CogmapError("transition: full (equivariant from the pixels) is built for the grid world "
+                              f"(domain: shapes or cubes), not the {self.domain}")
+        if self.grid:
+            return
         if self.twist_negatives and DOMAINS[self.domain].dim != 3:
             raise CogmapError(f"twist_negatives turns 3-D joints about their latent's axis; the {self.domain}'s joints "
                               f"are planar (a turn in the plane keeps no vector)")
@@ -128,11 +153,40 @@ class WorldModelConfig:
                               f"(one per axis of a joint) and the matmul transition")
 
 
+    @property
+    def grid(self) -> bool:
+        """Whether the domain is the grid world of pushed objects."""
+        return self.domain in RENDERERS
+
+    def _check_grid(self) -> None:
+        from cogmap.worldmodels import grid
+
+        allowed_actions(1, self.train_actions)  # push directions, or one error naming them
+        for name, value, default in (("latent", self.latent, "vectors"), ("loss", self.loss, "hinge"),
+                                     ("negatives", self.negatives, "sample"), ("twist_negatives", self.twist_negatives, False)):
+            if value != default:
+                raise CogmapError(f"{name}: {value} is a setting of the rotating bodies' models; the {self.domain} "
+                                  f"model is C-SWM's, trained by its hinge loss")
+        for name in ("objects", "width"):
+            if getattr(self, name) < 1:
+                raise CogmapError(f"{name} must be positive, got {getattr(self, name)}")
+        grid.random_states(1, self.width, self.objects)  # they fit on the grid, or one error
+        if self.domain == "cubes" and self.width != 5:
+            raise CogmapError(f"the 3-D cubes are drawn on C-SWM's 5 x 5 grid, got width {self.width}")
+        # the training set's images, held as bytes: two per transition
+        check_memory(2 * self.transitions * 3 * (10 * self.width) ** 2,
+                     f"{self.transitions:,} transitions of {10 * self.width} x {10 * self.width} RGB images",
+                     "ask for fewer transitions")
+
+
 def load_world_model_config(path=None, overrides=()) -> WorldModelConfig:
     return load(WorldModelConfig, path, overrides)
 
 
-def build_model(config: WorldModelConfig) -> WorldModel:
+def build_model(config: WorldModelConfig) -> WorldModel | ObjectWorldModel:
+    if config.grid:
+        return ObjectWorldModel(config.objects, config.width, 2, config.hidden, config.channels,
+                                TRANSITION_KINDS[config.transition], "pixels" if config.domain == "cubes" else "cells")
     return WorldModel(config.transition, config.size, config.vectors, config.channels, config.hidden, config.step,
                       config.latent, config.domain)
 
@@ -183,7 +237,10 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
 
         def training_step(self, batch, _):
             observation, action, next_observation, next_pose = batch
-            if config.loss == "supervised":
+            if config.grid:
+                loss, parts = hinge_loss(self.model, observation, action, next_observation, config.sigma,
+                                         config.margin, self.shuffles)
+            elif config.loss == "supervised":
                 loss, parts = pose_loss(self.model, next_observation, next_pose)
             else:
                 twist = None
@@ -233,10 +290,7 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
     if rank == 0:
         run_dir = prepare_run_folder(run_dir, force, resume)
         save_config(run_dir, config)
-    data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
-                        config.domain)
-    dataset = torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
-                                             data.poses[:, 1])
+    dataset = training_set(config)
     with quiet_lightning(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config)
@@ -262,6 +316,19 @@ def train(config: WorldModelConfig, run_dir: str | Path, force: bool = False, re
     if first:  # one model file, written by the first process
         save_world_model(model.cpu().eval(), config, run_dir / "checkpoints" / "model.pt")
     return model
+
+
+def training_set(config: WorldModelConfig) -> torch.utils.data.TensorDataset:
+    """(observation, action, next observation, next pose or state) of ``config.transitions`` rendered transitions."""
+    if config.grid:  # one push from each of as many random states (C-SWM's 100-step episodes are as uniform)
+        data = grid_transitions(config.transitions, 1, config.width, config.objects, config.train_actions, config.seed,
+                                RENDERERS[config.domain], as_bytes=True)
+        return torch.utils.data.TensorDataset(data.images[:, 0], data.actions[:, 0], data.images[:, 1],
+                                              data.states[:, 1])
+    data = trajectories(config.transitions, 1, config.train_actions, config.step, config.size, config.seed,
+                        config.domain)
+    return torch.utils.data.TensorDataset(data.observations[:, 0], data.actions[:, 0], data.observations[:, 1],
+                                          data.poses[:, 1])
 
 
 def save_for_resume(path: Path):
@@ -327,7 +394,11 @@ def _encode(model: WorldModel, images: torch.Tensor, batch: int = 256) -> torch.
 def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
              ks: tuple = (1, 5, 10), actions=None) -> dict:
     """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of the domain's actions (or of
-    ``actions`` alone: names or indices, e.g. the ones a model never saw in training), and Hits@1 per action."""
+    ``actions`` alone: names or indices, e.g. the ones a model never saw in training), and Hits@1 per action.
+    A model of the grid world: :func:`cogmap.worldmodels.objects.evaluate_objects` (``actions``: push directions)."""
+    if isinstance(model, ObjectWorldModel):
+        domain = model.config.domain if hasattr(model, "config") else "shapes"
+        return evaluate_objects(model, trajectories, steps, seed, actions, domain, ks)
     config = model.config if hasattr(model, "config") else None
     size, domain = model.size, model.domain
     step = config.step if config is not None else math.pi / 6
