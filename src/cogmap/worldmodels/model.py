@@ -77,13 +77,21 @@ class SymmetricEmbedding(nn.Module):
         self.vectors = vectors
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.head(self.features(images))
+        return self.shape(self.head(self.features(images)))
+
+    def hidden_layer(self, images: torch.Tensor) -> torch.Tensor:
+        """The head's hidden layer ``(B, hidden)``, from which :meth:`shape` of ``head[-1]`` gives the latent."""
+        return self.head[1](self.head[0](self.features(images)))
+
+    def shape(self, out: torch.Tensor) -> torch.Tensor:
+        """The head's output ``(B, J x per joint)`` as the latent ``(B, J, vectors, d)``."""
+        n = len(out)
         if self.latent == "vectors":
-            return out.reshape(len(images), self.joints, self.vectors, self.dim)
+            return out.reshape(n, self.joints, self.vectors, self.dim)
         if self.latent == "sphere":
-            out = out.reshape(len(images), self.joints, self.vectors, self.dim)
+            out = out.reshape(n, self.joints, self.vectors, self.dim)
             return out / out.flatten(2).norm(dim=2).clamp_min(1e-12)[..., None, None]
-        out = out.reshape(len(images), self.joints, self.dim - 1, self.dim)
+        out = out.reshape(n, self.joints, self.dim - 1, self.dim)
         first = nn.functional.normalize(out[:, :, 0], dim=-1)
         if self.dim == 2:
             return torch.stack([first, torch.stack([-first[..., 1], first[..., 0]], -1)], -2)
@@ -97,14 +105,20 @@ class WorldModel(nn.Module):
 
     def __init__(self, transition: str = "matmul", size: int = 64, vectors: int = 3, channels: int = 32,
                  hidden: int = 256, step: float = math.pi / 6, latent: str = "vectors",
-                 domain: str | Domain = "teapot"):
+                 domain: str | Domain = "teapot", vae: bool = False):
         super().__init__()
         if transition not in TRANSITIONS:
             raise CogmapError(f"transition must be one of {', '.join(TRANSITIONS)}, got {transition!r}")
         self.domain = get_domain(domain)
+        if vae and (latent != "rotation" or self.domain.dim != 3):
+            raise CogmapError(f"the homeomorphic VAE's latent is a rotation of each SO(3) joint: latent: rotation on "
+                              f"the teapot or the arm, got latent: {latent} on the {self.domain.name}")
         self.encoder = SymmetricEmbedding(size, vectors, channels, hidden, latent, self.domain.joints, self.domain.dim)
         self.transition, self.size, self.vectors = transition, size, self.encoder.vectors
         self.register_buffer("action_matrices", self.domain.action_matrices(step))  # (A, J, d, d)
+        if vae:  # the posterior's spread in each joint's Lie algebra, and a decoder from the rotations
+            self.log_scale = nn.Linear(hidden, self.domain.joints * 3)
+            self.decoder = RotationDecoder(size, channels, hidden, self.domain.joints)
         if transition == "none":
             width = self.domain.joints * self.vectors * self.domain.dim
             self.dynamics = nn.Sequential(nn.Linear(width + self.domain.actions, hidden), nn.ReLU(),
@@ -147,7 +161,76 @@ def rollout(step, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 
 
 NEGATIVES = ("sample", "joints")
-LOSSES = ("hinge", "infonce", "supervised")
+LOSSES = ("hinge", "infonce", "supervised", "vae")
+
+
+class RotationDecoder(nn.Module):
+    """Each joint's rotation ``(B, J, 3, 3)`` -> the image's logits ``(B, 1, S, S)``: an MLP, then four stride-2
+    transposed convolutions (the encoder's mirror)."""
+
+    def __init__(self, size: int = 64, channels: int = 32, hidden: int = 256, joints: int = 1):
+        super().__init__()
+        self.side, self.width = size // 16, 2 * channels
+        self.mlp = nn.Sequential(nn.Linear(9 * joints, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, self.width * self.side ** 2), nn.ReLU())
+        layers = []
+        for inputs, out in ((2 * channels, 2 * channels), (2 * channels, channels), (channels, channels)):
+            layers += [nn.ConvTranspose2d(inputs, out, 4, stride=2, padding=1), nn.ReLU()]
+        self.deconv = nn.Sequential(*layers, nn.ConvTranspose2d(channels, 1, 4, stride=2, padding=1))
+
+    def forward(self, rotations: torch.Tensor) -> torch.Tensor:
+        h = self.mlp(rotations.flatten(1)).reshape(len(rotations), self.width, self.side, self.side)
+        return self.deconv(h)
+
+
+# The Haar measure of SO(3) with the density (2 - 2 cos|v|) / |v|^2 in exponential coordinates (1 at the
+# identity, as Lebesgue's there): the whole group's volume is 8 pi^2.
+LOG_VOLUME_SO3 = math.log(8 * math.pi ** 2)
+
+
+def log_wrapped_normal_so3(epsilon: torch.Tensor, log_scale: torch.Tensor, windings: int = 3) -> torch.Tensor:
+    """The log density on SO(3) of ``exp(hat(e))`` for ``e ~ N(0, diag(exp(log_scale))^2)`` in R^3, at ``exp(hat(
+    epsilon))`` (Falorsi et al. 2018): the Gaussian summed over every preimage ``epsilon / |epsilon| (|epsilon| +
+    2 pi k)`` of the exponential map, each times the map's volume change ``|v_k|^2 / (2 - 2 cos|v_k|)`` (cos is the
+    same for every k); ``k`` from ``-windings`` to ``windings``. Shapes ``(..., 3)`` -> ``(...)``."""
+    theta = epsilon.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    direction = epsilon / theta
+    k = torch.arange(-windings, windings + 1, dtype=epsilon.dtype, device=epsilon.device)
+    norms = theta + 2 * math.pi * k  # (..., 2 windings + 1), signed
+    points = direction[..., None, :] * norms[..., None]  # (..., K, 3)
+    scale = log_scale.exp()[..., None, :]
+    log_normal = (-0.5 * (points / scale).pow(2).sum(-1) - log_scale.sum(-1, keepdim=True)
+                  - 1.5 * math.log(2 * math.pi))
+    half = theta / 2  # the volume change, |v_k|^2 / (4 sin^2(theta / 2)); for k = 0 as (half / sin half)^2
+    sin_half = torch.sin(half).abs().clamp_min(1e-12)
+    log_volume = 2 * torch.log(norms.abs().clamp_min(1e-12) / 2) - 2 * torch.log(sin_half)
+    log_volume[..., windings] = 2 * torch.log(half[..., 0] / sin_half[..., 0])
+    return torch.logsumexp(log_normal + log_volume, dim=-1)
+
+
+def elbo_loss(model: WorldModel, images: torch.Tensor, generator: torch.Generator | None = None
+              ) -> tuple[torch.Tensor, dict]:
+    """The homeomorphic VAE's negative ELBO per image (Falorsi et al. 2018), a baseline of Park et al.'s Table 1.
+
+    Each joint's posterior is ``R_mu exp(hat(e))`` with ``R_mu`` the encoder's rotation latent and ``e`` a
+    Gaussian in the Lie algebra whose spread the encoder also gives; the prior is uniform on SO(3). The loss is the
+    decoder's Bernoulli negative log-likelihood of the image (summed over pixels) plus the KL divergence to the
+    prior, estimated from the one sample: ``log q(R) + log 8 pi^2``.
+    """
+    if not hasattr(model, "decoder"):
+        raise CogmapError("elbo_loss needs a world model built with vae=True")
+    mean = model.encode(images)  # (B, J, 3, 3): rows turn with the joint
+    h = model.encoder.hidden_layer(images.to(mean.dtype) if images.dim() == 4 else images[:, None].to(mean.dtype))
+    log_scale = model.log_scale(h).reshape(len(images), model.domain.joints, 3).clamp(-6, 2)
+    epsilon = torch.randn(log_scale.shape, generator=generator, dtype=log_scale.dtype).to(log_scale.device)
+    epsilon = epsilon * log_scale.exp()
+    sample = mean @ so3.exp(epsilon).transpose(-1, -2)  # rows turned by the noise about the mean
+    logits = model.decoder(sample)
+    target = images if images.dim() == 4 else images[:, None]
+    reconstruction = nn.functional.binary_cross_entropy_with_logits(logits, target.to(logits.dtype),
+                                                                    reduction="none").flatten(1).sum(1).mean()
+    kl = (log_wrapped_normal_so3(epsilon, log_scale) + LOG_VOLUME_SO3).sum(1).mean()
+    return reconstruction + kl, {"positive": float(reconstruction.detach()), "negative": float(kl.detach())}
 
 
 def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observations: torch.Tensor,

@@ -58,7 +58,17 @@ from cogmap.runs import (
 from cogmap.trainer import leave_process_group, metrics_logger, quiet_lightning
 from cogmap.worldmodels.data import parse_actions, trajectories
 from cogmap.worldmodels.domains import DOMAINS, rotation_angle, turn_latents
-from cogmap.worldmodels.model import LATENTS, LOSSES, NEGATIVES, TRANSITIONS, WorldModel, contrastive_loss, pose_loss, twist_poses
+from cogmap.worldmodels.model import (
+    LATENTS,
+    LOSSES,
+    NEGATIVES,
+    TRANSITIONS,
+    WorldModel,
+    contrastive_loss,
+    elbo_loss,
+    pose_loss,
+    twist_poses,
+)
 from cogmap.worldmodels.objects import (
     RENDERERS,
     TRANSITION_KINDS,
@@ -102,7 +112,8 @@ class WorldModelConfig:
     negatives: str = choice("sample", NEGATIVES)  # "joints": one hinge per joint (see contrastive_loss)
     twist_negatives: bool = False  # also the next pose turned about its latent's own axis (see twist_poses)
     # "infonce": a softmax over the batch's latents (see contrastive_loss); "supervised": not a world
-    # model but its ceiling, the encoder regressed onto the true pose (see pose_loss)
+    # model but its ceiling, the encoder regressed onto the true pose (see pose_loss); "vae": the
+    # homeomorphic VAE of Falorsi et al. 2018 (latent: rotation; see elbo_loss), a baseline of the seed's Table 1
     loss: str = choice("hinge", LOSSES)
     seed: int = 0
     device: str = "cpu"  # cpu, cuda, cuda:N or auto: where the model trains (the data is rendered on the CPU)
@@ -147,6 +158,11 @@ class WorldModelConfig:
                               f"are planar (a turn in the plane keeps no vector)")
         if self.twist_negatives and self.loss != "hinge":
             raise CogmapError(f"twist_negatives adds a hinge; it does not go with loss: {self.loss}")
+        if self.loss == "vae" and (self.latent != "rotation" or self.transition != "matmul"
+                                   or DOMAINS[self.domain].dim != 3):
+            raise CogmapError("loss: vae is the homeomorphic VAE: its latent is a rotation of each SO(3) joint "
+                              f"(latent: rotation, transition: matmul, the teapot or the arm), got latent: {self.latent}, "
+                              f"transition: {self.transition} on the {self.domain}")
         if self.loss == "supervised" and (self.vectors != DOMAINS[self.domain].dim or self.latent != "vectors"
                                           or self.transition != "matmul"):
             raise CogmapError(f"loss: supervised regresses a vectors latent with vectors = {DOMAINS[self.domain].dim} "
@@ -188,7 +204,7 @@ def build_model(config: WorldModelConfig) -> WorldModel | ObjectWorldModel:
         return ObjectWorldModel(config.objects, config.width, 2, config.hidden, config.channels,
                                 TRANSITION_KINDS[config.transition], "pixels" if config.domain == "cubes" else "cells")
     return WorldModel(config.transition, config.size, config.vectors, config.channels, config.hidden, config.step,
-                      config.latent, config.domain)
+                      config.latent, config.domain, vae=config.loss == "vae")
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -242,6 +258,8 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
                                          config.margin, self.shuffles)
             elif config.loss == "supervised":
                 loss, parts = pose_loss(self.model, next_observation, next_pose)
+            elif config.loss == "vae":  # not a world model's loss: an autoencoder of both frames' images
+                loss, parts = elbo_loss(self.model, torch.cat([observation, next_observation]), self.shuffles)
             else:
                 twist = None
                 if config.twist_negatives:
