@@ -55,3 +55,12 @@ def test_the_vae_config_is_a_rotation_latent_on_so3_joints():
                       {"latent": "rotation", "domain": "planar_arm"}):
         with pytest.raises(CogmapError, match="homeomorphic VAE"):
             WorldModelConfig(loss="vae", **overrides)
+
+
+def test_kl_weight_belongs_to_the_vae_and_is_a_weight():
+    from cogmap.worldmodels.train import WorldModelConfig
+
+    assert WorldModelConfig(loss="vae", latent="rotation", kl_weight=0.0).kl_weight == 0.0
+    for overrides in ({"loss": "vae", "latent": "rotation", "kl_weight": -1.0}, {"kl_weight": 0.5}):
+        with pytest.raises(CogmapError, match="kl_weight"):
+            WorldModelConfig(**overrides)

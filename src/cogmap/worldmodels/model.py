@@ -118,6 +118,9 @@ class WorldModel(nn.Module):
         self.register_buffer("action_matrices", self.domain.action_matrices(step))  # (A, J, d, d)
         if vae:  # the posterior's spread in each joint's Lie algebra, and a decoder from the rotations
             self.log_scale = nn.Linear(hidden, self.domain.joints * 3)
+            # a narrow posterior to start with (sd 0.05 rad): from sd 1 rad the decoder learns the mean image first,
+            # the KL then pays the spread to grow to the uniform prior, and the latent is never used (collapse)
+            nn.init.constant_(self.log_scale.bias, math.log(0.05))
             self.decoder = RotationDecoder(size, channels, hidden, self.domain.joints)
         if transition == "none":
             width = self.domain.joints * self.vectors * self.domain.dim
@@ -208,14 +211,15 @@ def log_wrapped_normal_so3(epsilon: torch.Tensor, log_scale: torch.Tensor, windi
     return torch.logsumexp(log_normal + log_volume, dim=-1)
 
 
-def elbo_loss(model: WorldModel, images: torch.Tensor, generator: torch.Generator | None = None
-              ) -> tuple[torch.Tensor, dict]:
+def elbo_loss(model: WorldModel, images: torch.Tensor, generator: torch.Generator | None = None,
+              kl_weight: float = 1.0) -> tuple[torch.Tensor, dict]:
     """The homeomorphic VAE's negative ELBO per image (Falorsi et al. 2018), a baseline of Park et al.'s Table 1.
 
     Each joint's posterior is ``R_mu exp(hat(e))`` with ``R_mu`` the encoder's rotation latent and ``e`` a
     Gaussian in the Lie algebra whose spread the encoder also gives; the prior is uniform on SO(3). The loss is the
     decoder's Bernoulli negative log-likelihood of the image (summed over pixels) plus the KL divergence to the
-    prior, estimated from the one sample: ``log q(R) + log 8 pi^2``.
+    prior, estimated from the one sample: ``log q(R) + log 8 pi^2``, times ``kl_weight`` (1: the ELBO; less: a
+    beta-VAE that may spend more of the latent on the image).
     """
     if not hasattr(model, "decoder"):
         raise CogmapError("elbo_loss needs a world model built with vae=True")
@@ -230,7 +234,7 @@ def elbo_loss(model: WorldModel, images: torch.Tensor, generator: torch.Generato
     reconstruction = nn.functional.binary_cross_entropy_with_logits(logits, target.to(logits.dtype),
                                                                     reduction="none").flatten(1).sum(1).mean()
     kl = (log_wrapped_normal_so3(epsilon, log_scale) + LOG_VOLUME_SO3).sum(1).mean()
-    return reconstruction + kl, {"positive": float(reconstruction.detach()), "negative": float(kl.detach())}
+    return reconstruction + kl_weight * kl, {"positive": float(reconstruction.detach()), "negative": float(kl.detach())}
 
 
 def contrastive_loss(model: WorldModel, observations: torch.Tensor, next_observations: torch.Tensor,

@@ -115,6 +115,7 @@ class WorldModelConfig:
     # model but its ceiling, the encoder regressed onto the true pose (see pose_loss); "vae": the
     # homeomorphic VAE of Falorsi et al. 2018 (latent: rotation; see elbo_loss), a baseline of the seed's Table 1
     loss: str = choice("hinge", LOSSES)
+    kl_weight: float = 1.0  # loss: vae only: the KL term's weight (1: the ELBO)
     seed: int = 0
     device: str = "cpu"  # cpu, cuda, cuda:N or auto: where the model trains (the data is rendered on the CPU)
     # Processes (on the CPU) or GPUs that train together; more than one needs strategy: ddp (each takes a
@@ -158,6 +159,9 @@ class WorldModelConfig:
                               f"are planar (a turn in the plane keeps no vector)")
         if self.twist_negatives and self.loss != "hinge":
             raise CogmapError(f"twist_negatives adds a hinge; it does not go with loss: {self.loss}")
+        if not 0 <= self.kl_weight < math.inf or (self.kl_weight != 1.0 and self.loss != "vae"):
+            raise CogmapError(f"kl_weight weighs the VAE's KL term (loss: vae): a finite number >= 0, got "
+                              f"{self.kl_weight} with loss: {self.loss}")
         if self.loss == "vae" and (self.latent != "rotation" or self.transition != "matmul"
                                    or DOMAINS[self.domain].dim != 3):
             raise CogmapError("loss: vae is the homeomorphic VAE: its latent is a rotation of each SO(3) joint "
@@ -259,7 +263,8 @@ def _lightning_module(model: WorldModel, config: WorldModelConfig):
             elif config.loss == "supervised":
                 loss, parts = pose_loss(self.model, next_observation, next_pose)
             elif config.loss == "vae":  # not a world model's loss: an autoencoder of both frames' images
-                loss, parts = elbo_loss(self.model, torch.cat([observation, next_observation]), self.shuffles)
+                loss, parts = elbo_loss(self.model, torch.cat([observation, next_observation]), self.shuffles,
+                                        config.kl_weight)
             else:
                 twist = None
                 if config.twist_negatives:
