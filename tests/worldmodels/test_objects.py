@@ -161,19 +161,22 @@ def test_the_latent_grid_finds_the_object_a_slot_follows_and_lays_out_its_cells(
         assert torch.allclose(spacing_across, torch.ones_like(spacing_across), atol=1e-4)
 
 
-def test_grid_models_train_load_in_one_call_and_take_raw_images(tmp_path):
+@pytest.mark.parametrize("domain", ["shapes", "cubes"])
+def test_grid_models_train_load_in_one_call_and_take_raw_images(domain, tmp_path):
     import cogmap
-    from cogmap.worldmodels.objects import ObjectWorldModel, render_states
+    from cogmap.worldmodels.objects import RENDERERS, ObjectWorldModel, PixelObjectExtractor, render_states
     from cogmap.worldmodels.train import WorldModelConfig, evaluate, train
 
-    config = WorldModelConfig(domain="shapes", transition="none", objects=3, width=4, hidden=32, channels=8,
-                              transitions=256, epochs=1, batch_size=64, train_actions=["up"], progress=False)
+    width = 4 if domain == "shapes" else 5  # the cubes are drawn on C-SWM's 5 x 5 grid only
+    config = WorldModelConfig(domain=domain, transition="none", objects=3, width=width, hidden=32, channels=4,
+                              transitions=128, epochs=1, batch_size=64, train_actions=["up"], progress=False)
     train(config, tmp_path / "run")
     model = cogmap.load(tmp_path / "run")
-    assert isinstance(model, ObjectWorldModel) and model.config.domain == "shapes"
-    states = grid.random_states(5, 4, 3, torch.Generator().manual_seed(0))
-    images = grid.render_shapes(states, 4)
-    as_bytes = render_states(states, 4, as_bytes=True)
+    assert isinstance(model, ObjectWorldModel) and model.config.domain == domain
+    assert isinstance(model.extractor, PixelObjectExtractor) == (domain == "cubes")
+    states = grid.random_states(5, width, 3, torch.Generator().manual_seed(0))
+    images = RENDERERS[domain](states, width)
+    as_bytes = render_states(states, width, RENDERERS[domain], as_bytes=True)
     with torch.no_grad():
         assert torch.allclose(model.encode(images), model.encode(as_bytes), atol=1e-2)
     result = evaluate(model, trajectories=20, steps=2, actions=["left", "down"])
