@@ -149,6 +149,9 @@ class WorldModelConfig:
         for name in ("lr", "sigma", "margin"):
             if not 0 < getattr(self, name) < math.inf:
                 raise CogmapError(f"{name} must be a positive finite number, got {getattr(self, name)}")
+        if not 0 <= self.kl_weight < math.inf or (self.kl_weight != 1.0 and self.loss != "vae"):
+            raise CogmapError(f"kl_weight weighs the VAE's KL term (loss: vae): a finite number >= 0, got "
+                              f"{self.kl_weight} with loss: {self.loss}")
         if self.transition == "full" and not self.grid:
             raise CogmapError("transition: full (equivariant from the pixels) is built for the grid world "
                               f"(domain: shapes or cubes), not the {self.domain}")
@@ -159,9 +162,6 @@ class WorldModelConfig:
                               f"are planar (a turn in the plane keeps no vector)")
         if self.twist_negatives and self.loss != "hinge":
             raise CogmapError(f"twist_negatives adds a hinge; it does not go with loss: {self.loss}")
-        if not 0 <= self.kl_weight < math.inf or (self.kl_weight != 1.0 and self.loss != "vae"):
-            raise CogmapError(f"kl_weight weighs the VAE's KL term (loss: vae): a finite number >= 0, got "
-                              f"{self.kl_weight} with loss: {self.loss}")
         if self.loss == "vae" and (self.latent != "rotation" or self.transition != "matmul"
                                    or DOMAINS[self.domain].dim != 3):
             raise CogmapError("loss: vae is the homeomorphic VAE: its latent is a rotation of each SO(3) joint "
@@ -171,7 +171,6 @@ class WorldModelConfig:
                                           or self.transition != "matmul"):
             raise CogmapError(f"loss: supervised regresses a vectors latent with vectors = {DOMAINS[self.domain].dim} "
                               f"(one per axis of a joint) and the matmul transition")
-
 
     @property
     def grid(self) -> bool:
