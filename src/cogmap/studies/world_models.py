@@ -21,17 +21,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError, check_memory, check_positive_int
+from cogmap.loading import WORLD_MODEL, load
 from cogmap.studies.base import Result, draw_figures
+from cogmap.worldmodels import grid
+from cogmap.worldmodels.data import trajectories
+from cogmap.worldmodels.domains import DOMAINS, get_domain, pose_ambiguity
+from cogmap.worldmodels.objects import RENDERERS, ObjectWorldModel, latent_grid, transitions
+from cogmap.worldmodels.train import evaluate as evaluate_model
+from cogmap.worldmodels.train import latent_rotations, summary_line
 
 
-def _domains(names, grid: bool = False) -> None:
-    from cogmap.worldmodels.domains import get_domain
-    from cogmap.worldmodels.objects import RENDERERS
+def _domains(names, grid_world: bool = False) -> None:
 
     for name in names:
-        if not (grid and name in RENDERERS):
-            get_domain(name)
+        if grid_world and name in RENDERERS:
+            continue
+        if grid_world and name not in DOMAINS:
+            raise CogmapError(f"domain must be one of {', '.join([*DOMAINS, *RENDERERS])}, got {name!r}")
+        get_domain(name)
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,6 @@ class EvaluationResult(Result):
                               f"a rank-1 latent leaves the Kabsch angle undetermined)")})
 
     def summary(self) -> str:
-        from cogmap.worldmodels.train import summary_line
 
         lines = [summary_line(self.scores, self.config.steps)]
         steps = self.config.steps
@@ -91,15 +99,10 @@ class EvaluationResult(Result):
 
 def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> EvaluationResult:
     """The world model of ``config.source`` (or ``model``, already loaded) on fresh trajectories."""
-    from cogmap.devices import resolve_device
-    from cogmap.loading import WORLD_MODEL, load
-    from cogmap.worldmodels.objects import ObjectWorldModel, latent_grid
-    from cogmap.worldmodels.train import evaluate as score
-    from cogmap.worldmodels.train import latent_rotations
 
     if model is None:
         model = load(config.source, resolve_device(config.device), kind=WORLD_MODEL)
-    scores = score(model, config.trajectories, config.steps, config.seed, actions=config.actions)
+    scores = evaluate_model(model, config.trajectories, config.steps, config.seed, actions=config.actions)
     if isinstance(model, ObjectWorldModel):
         turns = latent_grid(model, seed=config.seed, domain=scores["domain"])
     else:
@@ -158,7 +161,6 @@ class AmbiguityResult(Result):
 
 
 def ambiguity(config: AmbiguityConfig, progress: bool = True) -> AmbiguityResult:
-    from cogmap.worldmodels.domains import pose_ambiguity
 
     measured = pose_ambiguity(config.domain, config.size, config.queries, config.references, math.radians(config.near),
                               math.radians(config.far), config.seed, config.ratio)
@@ -178,7 +180,7 @@ class SamplesConfig:
     def __post_init__(self):
         if not self.domains:
             raise CogmapError("domains must name at least one domain")
-        _domains(self.domains, grid=True)
+        _domains(self.domains, grid_world=True)
         check_positive_int("size", self.size, 2)
         check_positive_int("steps", self.steps)
         check_memory(4 * len(self.domains) * (self.steps + 17) * max(self.size**2, 3 * 50**2),
@@ -210,10 +212,6 @@ class SamplesResult(Result):
 
 
 def samples(config: SamplesConfig, progress: bool = True) -> SamplesResult:
-    from cogmap.worldmodels import grid
-    from cogmap.worldmodels.data import trajectories
-    from cogmap.worldmodels.domains import get_domain
-    from cogmap.worldmodels.objects import RENDERERS, transitions
 
     frames: dict[str, Any] = {}
     captions = {}

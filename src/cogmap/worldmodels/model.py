@@ -154,6 +154,12 @@ class WorldModel(nn.Module):
         return rollout(self.step, z, actions)
 
 
+@torch.no_grad()
+def encode_in_batches(model, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """``model.encode`` of many images, ``batch`` at a time (the activations of all at once need not fit), no graph."""
+    return torch.cat([model.encode(part) for part in images.split(batch)])
+
+
 def rollout(step, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """``step(z, a)`` applied for each of ``actions`` ``(B, T)`` in turn from ``z``; every latent after one, ``(B, T, ...)``."""
     states = []

@@ -40,7 +40,7 @@ from cogmap.analysis.equivariance import (
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.worldmodels import grid
 from cogmap.worldmodels.domains import planar_rotation
-from cogmap.worldmodels.model import rollout
+from cogmap.worldmodels.model import encode_in_batches, rollout
 
 
 class ObjectExtractor(nn.Module):
@@ -360,11 +360,6 @@ def quarter_turn(dim: int = 2) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _encode(model: ObjectWorldModel, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
-    return torch.cat([model.encode(part) for part in images.split(batch)])
-
-
-@torch.no_grad()
 def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
                      directions=None, domain: str = "shapes", ks: tuple = (1, 5, 10)) -> dict:
     """Next-state ranking, EE and DIE of an object world model on fresh trajectories, in the keys of
@@ -383,12 +378,12 @@ def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: i
     data = transitions(trajectories, steps, model.width, model.objects, directions, seed, render, as_bytes=True)
     n, k, d = len(data.actions), model.objects, model.dim
     ks = tuple(k_ for k_ in ks if k_ <= n) or (1,)
-    z = _encode(model, data.images.flatten(0, 1)).reshape(n, steps + 1, k, d)
+    z = encode_in_batches(model, data.images.flatten(0, 1)).reshape(n, steps + 1, k, d)
     predicted = model.rollout(z[:, 0], data.actions.to(z.device))
     chosen = list(dict.fromkeys(directions or grid.DIRECTIONS))
     result = {"domain": domain, "trajectories": n, "steps": steps, "seed": seed, "actions": chosen}
     turned_states = grid.rotate(data.states[:, 0], 1, model.width)
-    turned = _encode(model, render_states(turned_states, model.width, render, as_bytes=True))
+    turned = encode_in_batches(model, render_states(turned_states, model.width, render, as_bytes=True))
     result["ee"] = equivariance_error(z[:, 0], turned, lambda latents: latents @ quarter_turn(d).to(latents).T)
     turned_predicted = model.rollout(turned, grid.relabel_actions(data.actions, 1).to(z.device))
     pairs = random_pairs(n, seed)
@@ -400,7 +395,7 @@ def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: i
         for ties in ("pessimistic", "optimistic"):
             ranking = ranking_metrics(predicted[:, horizon - 1], target, k=ks, ties=ties, over="predictions")
             result[f"{horizon}_step_{ties}"] = ranking.to_json()
-        partner = _encode(model, render_states(grid.rotate(data.states[pairs, horizon], 1, model.width), model.width,
+        partner = encode_in_batches(model, render_states(grid.rotate(data.states[pairs, horizon], 1, model.width), model.width,
                                                render, as_bytes=True))
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted[:, horizon - 1], target[pairs], turned_predicted[:, horizon - 1], partner, scale=scale)
@@ -421,7 +416,7 @@ def latent_grid(model: ObjectWorldModel, states: int = 2000, seed: int = 0, doma
     render = renderer(domain)
     model.eval()
     sampled = grid.random_states(states, model.width, model.objects, torch.Generator().manual_seed(seed))
-    z = _encode(model, render_states(sampled, model.width, render, as_bytes=True)).double().cpu()  # (N, K, dim)
+    z = encode_in_batches(model, render_states(sampled, model.width, render, as_bytes=True)).double().cpu()  # (N, K, dim)
     cells = sampled[..., 0] * model.width + sampled[..., 1]  # (N, K): each object's cell
     count = model.width * model.width
     slots = []

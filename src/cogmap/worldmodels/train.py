@@ -66,6 +66,7 @@ from cogmap.worldmodels.model import (
     WorldModel,
     contrastive_loss,
     elbo_loss,
+    encode_in_batches,
     pose_loss,
     twist_poses,
 )
@@ -408,11 +409,6 @@ def world_model_from_payload(saved, path: str | Path, device=None) -> WorldModel
 
 
 @torch.no_grad()
-def _encode(model: WorldModel, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    return torch.cat([model.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
-
-
-@torch.no_grad()
 def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
              ks: tuple = (1, 5, 10), actions=None) -> dict:
     """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of the domain's actions (or of
@@ -427,13 +423,13 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
     data = _trajectories(trajectories, steps, actions, step, size, seed, domain)
     n = len(data)
     ks = tuple(k for k in ks if k <= n) or (1,)  # a rank cannot exceed the candidates there are
-    frames = _encode(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, *model.latent_shape)
+    frames = encode_in_batches(model, data.observations.reshape(-1, 1, size, size)).reshape(n, steps + 1, *model.latent_shape)
     predictions = model.rollout(frames[:, 0], data.actions)  # (N, T, J, V, d)
     result = {"domain": domain.name, "trajectories": n, "steps": steps, "seed": seed,
               "actions": [domain.action_names[a] for a in parse_actions(actions, domain)]}
     # A random symmetry per trajectory, applied to the whole trajectory (its actions relabelled).
     g, relabel = domain.symmetries(n, torch.Generator().manual_seed(seed + 1))
-    turned_start = _encode(model, domain.render(g @ data.poses[:, 0], size).float()[:, None])
+    turned_start = encode_in_batches(model, domain.render(g @ data.poses[:, 0], size).float()[:, None])
     turned_predictions = model.rollout(turned_start, relabel.gather(1, data.actions))
     result["ee"] = equivariance_error(frames[:, 0], turned_start, lambda z: turn_latents(z, g))
     result["equivariant_part"] = equivariant_part(frames[:, 0], data.poses[:, 0])
@@ -445,7 +441,7 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
             ranking = ranking_metrics(predicted, target, k=ks, ties=ties, over="predictions")
             result[f"{horizon}_step_{ties}"] = ranking.to_json()
         # The partner's true latent, turned by the same symmetry as the prediction it is paired with.
-        partner = _encode(model, domain.render(g @ data.poses[pairs, horizon], size).float()[:, None])
+        partner = encode_in_batches(model, domain.render(g @ data.poses[pairs, horizon], size).float()[:, None])
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted, target[pairs], turned_predictions[:, horizon - 1], partner, scale=scale)
     # Hits@1 of the trajectories that begin with each action (at 1 step: that action's prediction alone).
@@ -514,7 +510,7 @@ def latent_rotations(model: WorldModel, frames: int = 36, seed: int = 0, starts:
         joint = domain.action_joints[a]
         truth = domain.turns(torch.full((frames,), a), angles)  # (frames, J, d, d)
         poses = (truth[:, None] @ start[None]).reshape(-1, *start.shape[1:])  # frame-major
-        z = _encode(model, domain.render(poses, model.size).float()[:, None]).double()
+        z = encode_in_batches(model, domain.render(poses, model.size).float()[:, None]).double()
         z = z.reshape(frames, starts, *z.shape[1:])[:, :, joint]  # (frames, S, V, d)
         # Kabsch: Q = argmin sum ||z_k - z_0 Q^T||^2 over rotations, for every start
         u, _, vt = torch.linalg.svd(z.transpose(-1, -2) @ z[:1])
