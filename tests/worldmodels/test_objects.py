@@ -120,6 +120,25 @@ def test_the_full_model_is_equivariant_from_the_pixels_and_sen_from_the_maps(kin
         ObjectWorldModel(dim=3, kind=kind)
 
 
+@pytest.mark.parametrize("extractor", ["cells", "pixels"])
+def test_two_equivariant_models_share_nothing_a_cast_or_a_mode_could_reach(extractor):
+    # e2cnn hands one cached filter-basis module to every layer of the same shape: cast one model to double
+    # and the other's float forward must still run, in the mode it was left in
+    pytest.importorskip("e2cnn")
+    torch.manual_seed(2)
+    first, second = (ObjectWorldModel(objects=3, width=5, hidden=16, channels=8, kind="full", extractor=extractor)
+                     for _ in range(2))
+    images = torch.rand(2, 3, 50, 50)
+    with torch.no_grad():
+        before = second.encode(images)
+        first.double().eval()
+        after = second.encode(images)
+    assert after.dtype == torch.float32 and torch.equal(before, after)
+    assert all(module.training for module in second.modules())
+    shared = {id(t) for t in first.buffers()} & {id(t) for t in second.buffers()}
+    assert not shared
+
+
 class _PositionReader(torch.nn.Module):
     """A stand-in encoder with a known answer: slot ``k`` reads where object ``(k + shift) % K`` stands, from the
     pixels of that object's colour (their centroid, in cells)."""

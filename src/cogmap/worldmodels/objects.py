@@ -23,6 +23,7 @@ object's 2-D latent by 90 degrees (the action a C4-equivariant model has by cons
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass
@@ -101,6 +102,25 @@ def _c4():
     return gspaces.Rot2dOnR2(N=4), enn
 
 
+def _own_bases(net: nn.Module) -> nn.Module:
+    """``net`` with a filter basis of its own in every e2cnn convolution.
+
+    e2cnn builds each filter basis once per process and hands the same module to every layer that needs it,
+    so ``.double()`` or ``.cuda()`` of one model would cast or move the bases of every other model built
+    beside it (and training mode too); a copy per layer keeps models independent, at a few kB each."""
+    # walked by hand: e2cnn's basis modules define == by their contents, so Module.modules(), which keeps a set
+    # of the modules seen, skips a layer whose basis equals one met before
+    stack = [net]
+    while stack:
+        parent = stack.pop()
+        for name, child in list(parent._modules.items()):
+            if name.startswith("block_expansion_"):
+                setattr(parent, name, copy.deepcopy(child))
+            elif child is not None:
+                stack.append(child)
+    return net
+
+
 def _regular(space, enn, channels: int):
     return enn.FieldType(space, [space.regular_repr] * max(1, channels // 4))
 
@@ -124,9 +144,9 @@ class C4ObjectEncoder(nn.Module):
         self.input_type = enn.FieldType(space, [space.trivial_repr])
         inner = _regular(space, enn, hidden)
         self.output_type = enn.FieldType(space, [space.irrep(1)])
-        self.net = enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.ReLU(inner),
+        self.net = _own_bases(enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.ReLU(inner),
                                         enn.R2Conv(inner, inner, 3, padding=1), enn.ReLU(inner),
-                                        enn.R2Conv(inner, self.output_type, width))
+                                        enn.R2Conv(inner, self.output_type, width)))
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         b, k, w, _ = maps.shape
@@ -146,8 +166,8 @@ class C4ObjectExtractor(nn.Module):
         self.input_type = enn.FieldType(space, [space.trivial_repr] * 3)
         inner = _regular(space, enn, hidden)
         # (a regular -> scalar 1 x 1 R2Conv trips e2cnn 0.2.3 on torch >= 2: its basis mask is a uint8 tensor)
-        self.net = enn.SequentialModule(enn.R2Conv(self.input_type, inner, grid.CELL, stride=grid.CELL),
-                                        enn.ReLU(inner), enn.GroupPooling(inner))
+        self.net = _own_bases(enn.SequentialModule(enn.R2Conv(self.input_type, inner, grid.CELL, stride=grid.CELL),
+                                        enn.ReLU(inner), enn.GroupPooling(inner)))
         self.maps = nn.Conv2d(len(inner), objects, 1)  # scalars to scalars, pixel by pixel: commutes with turns
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -180,10 +200,10 @@ class C4PixelObjectExtractor(nn.Module):
         self.enn = enn
         self.input_type = enn.FieldType(space, [space.trivial_repr] * 3)
         inner = _regular(space, enn, hidden)
-        self.net = enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.InnerBatchNorm(inner),
+        self.net = _own_bases(enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.InnerBatchNorm(inner),
                                         enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
                                         enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
-                                        enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.GroupPooling(inner))
+                                        enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.GroupPooling(inner)))
         self.maps = nn.Sequential(nn.Conv2d(len(inner), objects, 1), nn.Sigmoid(), nn.AvgPool2d(pool))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -202,12 +222,12 @@ class C4GraphTransition(nn.Module):
         rho = space.irrep(1)
         inner = _regular(space, enn, hidden)
         self.pair_type = enn.FieldType(space, [rho, rho])
-        self.edge = enn.SequentialModule(enn.R2Conv(self.pair_type, inner, 1), enn.ReLU(inner),
-                                         enn.R2Conv(inner, inner, 1), enn.ReLU(inner), enn.R2Conv(inner, inner, 1))
+        self.edge = _own_bases(enn.SequentialModule(enn.R2Conv(self.pair_type, inner, 1), enn.ReLU(inner),
+                                         enn.R2Conv(inner, inner, 1), enn.ReLU(inner), enn.R2Conv(inner, inner, 1)))
         self.node_type = enn.FieldType(space, [rho, space.regular_repr] + list(inner.representations))
-        self.node = enn.SequentialModule(enn.R2Conv(self.node_type, inner, 1), enn.ReLU(inner),
+        self.node = _own_bases(enn.SequentialModule(enn.R2Conv(self.node_type, inner, 1), enn.ReLU(inner),
                                          enn.R2Conv(inner, inner, 1), enn.ReLU(inner),
-                                         enn.R2Conv(inner, enn.FieldType(space, [rho]), 1))
+                                         enn.R2Conv(inner, enn.FieldType(space, [rho]), 1)))
         self.hidden = inner.size
 
     def _through(self, module, field_type, x: torch.Tensor) -> torch.Tensor:
