@@ -12,6 +12,7 @@ action, for the analyses of :mod:`cogmap.analysis` (:meth:`Policy.recording`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +90,18 @@ class Policy:
         """The action for ``observation``, exactly as the environment returned it.
 
         ``observation`` is one observation ``(O,)`` or a batch ``(N, O)``, a NumPy array (or list)
-        or a tensor; the action comes back in the same form, ``(A,)`` or ``(N, A)``: a float32
-        NumPy array for NumPy input, ready for ``env.step``, or a tensor on the input's device.
+        or a tensor, or a dict holding it under ``"state"`` (EnvPool's Go1, beside its privileged
+        state); the action comes back in the same form, ``(A,)`` or ``(N, A)``: a float32 NumPy
+        array for NumPy input, ready for ``env.step``, or a tensor on the input's device.
         ``deterministic=False`` samples from the Gaussian policy (noise from ``generator``) and
         clips to the action bounds. Without :meth:`reset`, the first call starts episodes for
         its batch.
         """
+        if isinstance(observation, Mapping):  # EnvPool's and Playground's: the actor's under "state"
+            if "state" not in observation:
+                raise CogmapError(f"an observation given as a dict must hold the actor's under 'state' (EnvPool's "
+                                  f"name); it holds {', '.join(map(str, observation))}")
+            observation = observation["state"]
         as_tensor = torch.is_tensor(observation)
         obs = observation if as_tensor else torch.as_tensor(np.asarray(observation, dtype=np.float32))
         single = obs.dim() == 1
