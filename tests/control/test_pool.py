@@ -61,10 +61,30 @@ def test_more_copies_than_the_memory_holds_are_refused_before_any_is_made():
 def test_bad_tasks_and_options_are_one_error():
     with pytest.raises(CogmapError, match="EnvPool has no task 'NoSuchTask-v0'"):
         make_env("envpool/NoSuchTask-v0", 2)
-    with pytest.raises(CogmapError, match="cannot be made"):
+    with pytest.raises(CogmapError, match="has no setting 'no_such_option'$"):
         make_env(f"envpool/{GO1}", 2, env_kwargs={"no_such_option": 1})
     with pytest.raises(CogmapError, match="num_threads must be an integer >= 0"):
         make_env(f"envpool/{GO1}", 2, env_kwargs={"num_threads": -1})
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"tracking_sigmaa": 0.1}, "no setting 'tracking_sigmaa'; did you mean 'tracking_sigma'"),
+    ({"tracking_sigma": "abc"}, "tracking_sigma .* must be a number \\(its default: 0.25\\), got 'abc'"),
+    ({"tracking_sigma": True}, "tracking_sigma .* must be a number"),
+    ({"tracking_sigma": 0}, "is a width and must be > 0, got 0"),
+    ({"tracking_sigma": -1.0}, "is a width and must be > 0"),
+    ({"tracking_sigma": float("nan")}, "must be a number"),
+    ({"max_episode_steps": 1.5}, "max_episode_steps .* must be a whole number"),
+])
+def test_a_task_setting_envpool_would_take_wrongly_or_answer_obscurely_is_refused_in_one_line(options, message):
+    with pytest.raises(CogmapError, match=message):
+        make_env(f"envpool/{GO1}", 2, env_kwargs={"num_threads": 1, **options})
+
+
+def test_the_task_settings_the_walkers_train_with_are_taken():
+    env = make_env(f"envpool/{GO1}", 2, env_kwargs={"num_threads": 1, "tracking_sigma": 0.1, "max_episode_steps": 50,
+                                                    "orientation_scale": -0.5})
+    assert env.reset().shape == (2, 48)
 
 
 def test_ppo_trains_on_the_quadruped_and_the_saved_policy_acts_on_its_observations(tmp_path):

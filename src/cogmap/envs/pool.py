@@ -21,6 +21,9 @@ envpool`` (cogmap's ``envpool`` extra).
 
 from __future__ import annotations
 
+import difflib
+import math
+
 import numpy as np
 import torch
 
@@ -35,6 +38,29 @@ LAST_ACTION = {"Go1JoystickFlatTerrain-v1": slice(33, 45), "Go1JoystickRoughTerr
 # Memory per copy where it is known: EnvPool's MuJoCo Playground tasks load the model once per copy (the Go1's
 # meshes and its data arena: 13.5 GB resident for 256 copies, measured), so many copies can exhaust a machine.
 BYTES_PER_COPY = {"Go1JoystickFlatTerrain-v1": 55e6, "Go1JoystickRoughTerrain-v1": 55e6}
+
+
+def check_options(task: str, defaults: dict, options: dict) -> None:
+    """Refuse, in one line, a setting of ``task`` that EnvPool does not have or that cannot mean anything: a
+    word for a number, a number for a switch, a width (``*sigma``) that is not positive. EnvPool itself
+    answers a mistyped value with its C++ constructor's signature, and takes a sigma of -1 (which would
+    turn a reward for being near the command into one for being far from it)."""
+    for key, value in options.items():
+        if key not in defaults:
+            near = difflib.get_close_matches(key, list(defaults), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise CogmapError(f"EnvPool's {task} has no setting {key!r}{hint}")
+        default = defaults[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise CogmapError(f"{key} of EnvPool's {task} is a switch (true or false), got {value!r}")
+        elif isinstance(default, (int, float)):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (isinstance(default, int) and not isinstance(value, int)):
+                kind = "a whole number" if isinstance(default, int) else "a number"
+                raise CogmapError(f"{key} of EnvPool's {task} must be {kind} (its default: {default}), got {value!r}")
+            if key.endswith("sigma") and value <= 0:
+                raise CogmapError(f"{key} of EnvPool's {task} is a width and must be > 0, got {value!r}")
 
 
 class EnvPoolVectorEnv:
@@ -57,6 +83,7 @@ class EnvPoolVectorEnv:
                               "pip install -e '.[envpool]')") from None
         if task not in envpool.list_all_envs():
             raise CogmapError(f"EnvPool has no task {task!r}")
+        check_options(task, envpool.make_spec(task).config._asdict(), options)
         try:
             self.env = envpool.make(task, env_type="gymnasium", num_envs=num_envs, seed=int(seed),
                                     num_threads=num_threads, **options)
