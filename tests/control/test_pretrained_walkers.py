@@ -139,18 +139,18 @@ def test_the_shipped_go1_walker_acts_on_envpools_raw_observations():
     policy = load_policy(PRETRAINED / "go1_lstm_seed0.pt")
     earned = {}
     for who in ("walker", "standing"):
-        env = envpool.make("Go1JoystickFlatTerrain-v1", env_type="gymnasium", num_envs=16, seed=0, num_threads=1)
+        env = envpool.make("Go1JoystickFlatTerrain-v1", env_type="gymnasium", num_envs=8, seed=0, num_threads=1)
         observation, _ = env.reset()
-        policy.reset(16)
+        policy.reset(8)
         terms = []
-        for t in range(250):
-            action = policy.act(observation) if who == "walker" else np.zeros((16, 12), np.float32)
+        for t in range(200):
+            action = policy.act(observation) if who == "walker" else np.zeros((8, 12), np.float32)
             observation, _, terminated, _, info = env.step(action)
             assert not terminated.any()
             if t >= 50:
                 terms.append(info["reward_tracking_lin_vel"])
         earned[who] = float(np.mean(terms))
         env.close()
-    assert earned["walker"] > 2 * earned["standing"], earned
+    assert earned["walker"] > 2 * earned["standing"], earned  # measured: 0.99 against 0.07 of the term's 1
     with pytest.raises(CogmapError, match="under 'state'"):
-        policy.act({"privileged_state": np.zeros((16, 123))})
+        policy.act({"privileged_state": np.zeros((8, 123))})
