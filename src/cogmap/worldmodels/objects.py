@@ -145,8 +145,8 @@ class C4ObjectEncoder(nn.Module):
         inner = _regular(space, enn, hidden)
         self.output_type = enn.FieldType(space, [space.irrep(1)])
         self.net = _own_bases(enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.ReLU(inner),
-                                        enn.R2Conv(inner, inner, 3, padding=1), enn.ReLU(inner),
-                                        enn.R2Conv(inner, self.output_type, width)))
+                                                   enn.R2Conv(inner, inner, 3, padding=1), enn.ReLU(inner),
+                                                   enn.R2Conv(inner, self.output_type, width)))
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         b, k, w, _ = maps.shape
@@ -167,7 +167,7 @@ class C4ObjectExtractor(nn.Module):
         inner = _regular(space, enn, hidden)
         # (a regular -> scalar 1 x 1 R2Conv trips e2cnn 0.2.3 on torch >= 2: its basis mask is a uint8 tensor)
         self.net = _own_bases(enn.SequentialModule(enn.R2Conv(self.input_type, inner, grid.CELL, stride=grid.CELL),
-                                        enn.ReLU(inner), enn.GroupPooling(inner)))
+                                                   enn.ReLU(inner), enn.GroupPooling(inner)))
         self.maps = nn.Conv2d(len(inner), objects, 1)  # scalars to scalars, pixel by pixel: commutes with turns
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -201,9 +201,9 @@ class C4PixelObjectExtractor(nn.Module):
         self.input_type = enn.FieldType(space, [space.trivial_repr] * 3)
         inner = _regular(space, enn, hidden)
         self.net = _own_bases(enn.SequentialModule(enn.R2Conv(self.input_type, inner, 3, padding=1), enn.InnerBatchNorm(inner),
-                                        enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
-                                        enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
-                                        enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.GroupPooling(inner)))
+                                                   enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
+                                                   enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.R2Conv(inner, inner, 3, padding=1),
+                                                   enn.InnerBatchNorm(inner), enn.ReLU(inner), enn.GroupPooling(inner)))
         self.maps = nn.Sequential(nn.Conv2d(len(inner), objects, 1), nn.Sigmoid(), nn.AvgPool2d(pool))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -223,11 +223,11 @@ class C4GraphTransition(nn.Module):
         inner = _regular(space, enn, hidden)
         self.pair_type = enn.FieldType(space, [rho, rho])
         self.edge = _own_bases(enn.SequentialModule(enn.R2Conv(self.pair_type, inner, 1), enn.ReLU(inner),
-                                         enn.R2Conv(inner, inner, 1), enn.ReLU(inner), enn.R2Conv(inner, inner, 1)))
+                                                    enn.R2Conv(inner, inner, 1), enn.ReLU(inner), enn.R2Conv(inner, inner, 1)))
         self.node_type = enn.FieldType(space, [rho, space.regular_repr] + list(inner.representations))
         self.node = _own_bases(enn.SequentialModule(enn.R2Conv(self.node_type, inner, 1), enn.ReLU(inner),
-                                         enn.R2Conv(inner, inner, 1), enn.ReLU(inner),
-                                         enn.R2Conv(inner, enn.FieldType(space, [rho]), 1)))
+                                                    enn.R2Conv(inner, inner, 1), enn.ReLU(inner),
+                                                    enn.R2Conv(inner, enn.FieldType(space, [rho]), 1)))
         self.hidden = inner.size
 
     def _through(self, module, field_type, x: torch.Tensor) -> torch.Tensor:
