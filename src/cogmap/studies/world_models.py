@@ -34,7 +34,6 @@ from cogmap.worldmodels.train import latent_rotations, summary_line
 
 
 def _domains(names, grid_world: bool = False) -> None:
-
     for name in names:
         if grid_world and name in RENDERERS:
             continue
@@ -87,7 +86,6 @@ class EvaluationResult(Result):
                               f"a rank-1 latent leaves the Kabsch angle undetermined)")})
 
     def summary(self) -> str:
-
         lines = [summary_line(self.scores, self.config.steps)]
         steps = self.config.steps
         for name, entry in self.scores.get("per_action", {}).items():
@@ -99,7 +97,6 @@ class EvaluationResult(Result):
 
 def evaluate(config: EvaluationConfig, progress: bool = True, model=None) -> EvaluationResult:
     """The world model of ``config.source`` (or ``model``, already loaded) on fresh trajectories."""
-
     if model is None:
         model = load(config.source, resolve_device(config.device), kind=WORLD_MODEL)
     scores = evaluate_model(model, config.trajectories, config.steps, config.seed, actions=config.actions)
@@ -161,7 +158,6 @@ class AmbiguityResult(Result):
 
 
 def ambiguity(config: AmbiguityConfig, progress: bool = True) -> AmbiguityResult:
-
     measured = pose_ambiguity(config.domain, config.size, config.queries, config.references, math.radians(config.near),
                               math.radians(config.far), config.seed, config.ratio)
     return AmbiguityResult(config=config, measured=measured)
@@ -212,7 +208,6 @@ class SamplesResult(Result):
 
 
 def samples(config: SamplesConfig, progress: bool = True) -> SamplesResult:
-
     frames: dict[str, Any] = {}
     captions = {}
     for name in config.domains:

@@ -415,8 +415,8 @@ def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: i
         for ties in ("pessimistic", "optimistic"):
             ranking = ranking_metrics(predicted[:, horizon - 1], target, k=ks, ties=ties, over="predictions")
             result[f"{horizon}_step_{ties}"] = ranking.to_json()
-        partner = encode_in_batches(model, render_states(grid.rotate(data.states[pairs, horizon], 1, model.width), model.width,
-                                               render, as_bytes=True))
+        turned_partners = grid.rotate(data.states[pairs, horizon], 1, model.width)
+        partner = encode_in_batches(model, render_states(turned_partners, model.width, render, as_bytes=True))
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted[:, horizon - 1], target[pairs], turned_predicted[:, horizon - 1], partner, scale=scale)
         hit = hits_per_row(predicted[:, horizon - 1], target, k=1)
