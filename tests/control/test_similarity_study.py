@@ -7,10 +7,10 @@ from cogmap.errors import CogmapError
 from cogmap.studies.similarity import SimilarityConfig, load_cycles, run
 
 
-def save_cycles(folder, commands, layers):
+def save_cycles(folder, commands, layers, **extra):
     folder.mkdir(parents=True)
     arrays = {f"{layer}/{k}": c for layer, cycles in layers.items() for k, c in enumerate(cycles)}
-    np.savez(folder / "cycles.npz", commands=np.asarray(commands, float), **arrays)
+    np.savez(folder / "cycles.npz", commands=np.asarray(commands, float), **arrays, **extra)
     return str(folder)
 
 
@@ -47,8 +47,9 @@ def test_walkers_that_are_linear_maps_of_one_rhythm_are_alike_and_an_unrelated_o
     assert layers["actuation"]["trained"]["cca_mean"] < 0.8  # against noise
     assert layers["recurrent"]["untrained twins"]["cca_mean"] > 0.99  # the same noise on both sides
     assert "trained vs own untrained twin" in layers["recurrent"]
-    commands_back, cycles_back = load_cycles(fa)
-    assert np.allclose(commands_back, commands) and len(cycles_back["recurrent"]) == 3
+    assert result.pairs[0]["twins"] == "unknown"  # saved without the untrained network's seed
+    commands_back, cycles_back, twin_seed = load_cycles(fa)
+    assert np.allclose(commands_back, commands) and len(cycles_back["recurrent"]) == 3 and twin_seed is None
     assert np.allclose(cycles_back["recurrent"][1], a[1])
 
 
@@ -73,3 +74,42 @@ def test_walkers_recorded_under_other_commands_or_without_cycles_are_refused(tmp
         (tmp_path / name / "cycles.npz").write_bytes(content)
         with pytest.raises(CogmapError, match="not a cycles file"):
             run(SimilarityConfig(folders=[fa, str(tmp_path / name)]), progress=False)
+
+
+def test_each_pair_says_whether_its_untrained_twins_were_one_network_or_two(tmp_path):
+    rng = np.random.default_rng(2)
+    commands = [[1, 0, 0], [-1, 0, 0]]
+    a, _ = walker(rng, [30, 32])
+    layers = {"recurrent": a, "actuation": a, "untrained recurrent": a, "untrained actuation": a}
+    one = save_cycles(tmp_path / "one", commands, layers, twin_seed=np.array(1))
+    same = save_cycles(tmp_path / "same", commands, layers, twin_seed=np.array(1))
+    other = save_cycles(tmp_path / "other", commands, layers, twin_seed=np.array(2))
+    result = run(SimilarityConfig(folders=[one, same, other], k=3), progress=False)
+    kinds = {(pair["a"], pair["b"]): pair["twins"] for pair in result.pairs}
+    assert kinds == {(one, same): "one network", (one, other): "independent", (same, other): "independent"}
+    assert "untrained twins (independent)" in result.summary()
+    assert load_cycles(other)[2] == 2
+
+
+def test_the_tangling_study_saves_its_twins_seed_and_one_walker_against_itself_is_alike(tmp_path, monkeypatch,
+                                                                                        repository):
+    from cogmap.cli.main import main
+
+    monkeypatch.chdir(repository)
+    folders = []
+    for name, twin in (("a", 5), ("b", 5), ("c", 6)):
+        out = tmp_path / name
+        args = ["control", "tangling", "pretrained/control/cheetah_speed_lstm_seed0.pt", "commands=[1, 2]", "envs=2",
+                "steps=120", "warmup=60", "push=0", f"twin_seed={twin}", "--out", str(out), "--quiet"]
+        assert main(args) == 0
+        assert load_cycles(out)[2] == twin
+        folders.append(str(out))
+    result = run(SimilarityConfig(folders=folders, k=3), progress=False)
+    by_pair = {(pair["a"], pair["b"]): pair for pair in result.pairs}
+    same, other = by_pair[folders[0], folders[1]], by_pair[folders[0], folders[2]]
+    assert same["twins"] == "one network" and other["twins"] == "independent"
+    # The same walker, start states and untrained network: every comparison is of a thing with itself.
+    for kind in ("trained", "untrained twins"):
+        assert same["layers"]["recurrent"][kind]["cca_mean"] > 0.999
+    assert other["layers"]["recurrent"]["trained"]["cca_mean"] > 0.999
+    assert other["layers"]["recurrent"]["untrained twins"]["cca_mean"] < 0.999

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from cogmap.envs import CHEETAH_ID
 from cogmap.errors import CogmapError
@@ -69,6 +70,7 @@ def test_the_study_refuses_an_agent_that_is_not_a_walker():
     (["pretrained/control/pendulum_fo_rnn.pt", "commands=[[1, 0], 2]"], "commands must be a list of forward speeds"),
     (["pretrained/control/pendulum_fo_rnn.pt", "envs=0"], "envs must be an integer >= 1"),
     (["pretrained/control/pendulum_fo_rnn.pt", "noise_level=-1"], "noise_level must be a number >= 0"),
+    (["pretrained/control/pendulum_fo_rnn.pt", "twin_seed=-1"], "twin_seed must be an integer >= 0"),
     (["pretrained/control/cheetah_speed_lstm_seed0.pt", "noise_level=1", "commands=[1]", "envs=1"], "Go1 task's"),
     (["pretrained/nothing.pt"], "does not exist"),
 ])
@@ -88,3 +90,16 @@ def test_tracking_error_is_the_largest_relative_miss_over_the_commanded_componen
     assert tracking_error([0.9, 0.05, 0.6], [1.0, 0.0, 0.5]) == pytest.approx(0.2)  # the turn misses by 20%
     assert tracking_error([1.9], [2.0]) == pytest.approx(0.05)  # a forward speed alone, as the cheetah's
     assert tracking_error([0.03, -0.04, 0.0], [0.0, 0.0, 0.0]) == pytest.approx(0.04)  # standing: the speed reached
+
+
+def test_the_untrained_twin_is_drawn_from_its_own_seed_and_keeps_the_walkers_normalisation():
+    from cogmap.studies.walking import untrained_copy
+
+    policy = Policy(make_agent(PPOConfig(env=CHEETAH_ID, cell="lstm", hidden=8, head=8, encoder=(16,)),
+                               {"observation_dim": 17, "action_dim": 6, "action_low": [-1.0] * 6,
+                                "action_high": [1.0] * 6, "observation_scale": None}), PPOConfig(env=CHEETAH_ID))
+    policy.agent.normalizer.shift.fill_(0.3)
+    one, same, other = untrained_copy(policy, 1), untrained_copy(policy, 1), untrained_copy(policy, 2)
+    weights = lambda net: torch.cat([p.flatten() for p in net.parameters()])  # noqa: E731
+    assert torch.equal(weights(one), weights(same)) and not torch.allclose(weights(one), weights(other))
+    assert torch.allclose(one.normalizer.shift, torch.tensor(0.3)) and torch.allclose(other.normalizer.shift, torch.tensor(0.3))

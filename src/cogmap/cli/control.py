@@ -111,7 +111,8 @@ def add_parser(subparsers) -> None:
                                    "condition's cycle stretched onto `points` phases (50), the top `k` principal "
                                    "components (10) of each side, their canonical correlations and Procrustes "
                                    "distance, layer by layer (layers=[recurrent,actuation]), and the same for the "
-                                   "untrained twins the tangling study drove with each walker's observations. "
+                                   "untrained twins the tangling study drove with each walker's observations (independent networks "
+                                   "where each walker's tangling run had its own twin_seed; the summary says which). "
                                    "Settings are keys of SimilarityConfig (cogmap.studies.similarity). Writes "
                                    "config.yaml, similarity.json and similarity.png.")
     add_study_arguments(m, SimilarityConfig, "runs/control_similarity/<first folder>",

@@ -11,7 +11,12 @@ correlations (their mean: 1 when one is a linear map of the other) and the Procr
 
 The baselines: where the tangling study kept its control (an untrained network of the same shape
 driven by the walker's own observations), each walker is also compared with its untrained twin
-(what the shared inputs alone make alike) and the twins with each other.
+and the twins with each other. Two walkers studied with the same ``twin_seed`` share one untrained
+network, and then the twins' likeness is that of one network under two walkers' observations (how
+alike the inputs alone make them); with a ``twin_seed`` of its own for each walker it is that of two
+independent networks, the chance level for two independently trained walkers. Each pair says which
+(``twins``: ``"independent"``, ``"one network"``, or ``"unknown"`` for cycles saved before the
+seed was recorded).
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ class SimilarityConfig:
         check_positive_int("points", self.points, 3)
 
 
-def load_cycles(folder) -> tuple[np.ndarray, dict]:
-    """The commands ``(C, ...)`` and each layer's averaged cycles (one per command) saved by the tangling study."""
+def load_cycles(folder) -> tuple[np.ndarray, dict, int | None]:
+    """The commands ``(C, ...)``, each layer's averaged cycles (one per command) saved by the tangling study, and
+    the seed of its untrained network's weights (None where not recorded)."""
     path = Path(folder) / CYCLES_FILE
     if not path.is_file():
         raise CogmapError(f"{folder} holds no {CYCLES_FILE}; is it an output folder of `cogmap control tangling`?")
@@ -63,6 +69,8 @@ def load_cycles(folder) -> tuple[np.ndarray, dict]:
     if "commands" not in arrays:
         raise CogmapError(f"{path} has no commands")
     commands = arrays.pop("commands")
+    twin_seed = arrays.pop("twin_seed", None)
+    twin_seed = None if twin_seed is None else int(twin_seed)
     if any("/" not in name or not name.rsplit("/", 1)[1].isdigit() for name in arrays):
         raise CogmapError(f"{path} is not a cycles file of `cogmap control tangling` (its arrays are not "
                           "<layer>/<condition>)")
@@ -70,7 +78,13 @@ def load_cycles(folder) -> tuple[np.ndarray, dict]:
     for name in sorted(arrays, key=lambda n: (n.rsplit("/", 1)[0], int(n.rsplit("/", 1)[1]))):
         layer, _ = name.rsplit("/", 1)
         layers.setdefault(layer, []).append(arrays[name])
-    return commands, layers
+    return commands, layers, twin_seed
+
+
+def twins_kind(seed_a: int | None, seed_b: int | None) -> str:
+    if seed_a is None or seed_b is None:
+        return "unknown"
+    return "one network" if seed_a == seed_b else "independent"
 
 
 def stacked(cycles: list, points: int) -> np.ndarray:
@@ -107,7 +121,8 @@ class SimilarityResult(Result):
                          f"(Procrustes {result['trained']['procrustes']:.3f})"]
                 for name in ("trained vs own untrained twin", "untrained twins"):
                     if name in result:
-                        parts.append(f"{name} {result[name]['cca_mean']:.3f}")
+                        which = f" ({pair['twins']})" if name == "untrained twins" else ""
+                        parts.append(f"{name}{which} {result[name]['cca_mean']:.3f}")
                 lines.append(f"  {layer}: " + "; ".join(parts))
         return "\n".join(lines)
 
@@ -115,7 +130,7 @@ class SimilarityResult(Result):
 def run(config: SimilarityConfig, progress: bool = True) -> SimilarityResult:
     loaded = {str(folder): load_cycles(folder) for folder in config.folders}
     first_commands = next(iter(loaded.values()))[0]
-    for folder, (commands, layers) in loaded.items():
+    for folder, (commands, layers, _) in loaded.items():
         if commands.shape != first_commands.shape or not np.allclose(commands, first_commands):
             raise CogmapError(f"{folder} was recorded under other commands than {config.folders[0]}; "
                               "compare walkers recorded under the same commands")
@@ -123,7 +138,7 @@ def run(config: SimilarityConfig, progress: bool = True) -> SimilarityResult:
         if missing:
             raise CogmapError(f"{folder} has no layer {missing[0]!r} (it has {', '.join(sorted(layers))})")
     pairs = []
-    for (a, (_, la)), (b, (_, lb)) in itertools.combinations(loaded.items(), 2):
+    for (a, (_, la, ta)), (b, (_, lb, tb)) in itertools.combinations(loaded.items(), 2):
         per_layer = {}
         for layer in config.layers:
             xa, xb = stacked(la[layer], config.points), stacked(lb[layer], config.points)
@@ -134,7 +149,7 @@ def run(config: SimilarityConfig, progress: bool = True) -> SimilarityResult:
                 result["trained vs own untrained twin"] = compare(xa, ua, config.k)
                 result["untrained twins"] = compare(ua, ub, config.k)
             per_layer[layer] = result
-        pairs.append({"a": a, "b": b, "layers": per_layer})
+        pairs.append({"a": a, "b": b, "twins": twins_kind(ta, tb), "layers": per_layer})
         if progress:
             print(f"  compared {a} and {b}", flush=True)
     return SimilarityResult(config=config, commands=first_commands.tolist(), pairs=pairs)

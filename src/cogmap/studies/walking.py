@@ -377,18 +377,21 @@ def opposing_rotations(conditions: Sequence[ConditionCycles], layers: Sequence[s
 def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int = 600, warmup: int = 200,
                   foot: int = 0, n_pcs: int = 8, seed: int = 0, push: float = 1.0, min_cycle: float = 0.1,
                   untrained: bool = True, progress=None, stochastic: bool = False,
-                  noise_level: float = 0.0) -> WalkingStudy:
+                  noise_level: float = 0.0, twin_seed: int | None = None) -> WalkingStudy:
     """The whole study of one trained walker; see the module's docstring.
 
     With ``untrained``, a network of the same shape with random weights (and the walker's
     observation normalisation) is driven by the walker's own observations as a control: its layers
-    are analysed alongside as ``"untrained ..."``.
+    are analysed alongside as ``"untrained ..."``. Its weights are drawn from ``twin_seed`` (default
+    ``seed + 1``): two walkers studied with the same seeds get the same untrained network, so to
+    compare walkers against independent untrained networks give each its own ``twin_seed``.
     """
     from scipy import stats
 
     if not commands:
         raise CogmapError("give at least one command")
-    controls = {"untrained": untrained_copy(policy, seed + 1)} if untrained else None
+    twin_seed = seed + 1 if twin_seed is None else twin_seed
+    controls = {"untrained": untrained_copy(policy, twin_seed)} if untrained else None
     conditions = []
     for command in commands:
         recording = record(policy, command, envs, steps, warmup, seed, controls=controls, stochastic=stochastic,
@@ -463,6 +466,9 @@ class WalkingConfig:
     push: float = 1.0  # velocity change of the push in m/s (0: none)
     seed: int = 0  # of the copies' start states
     untrained: bool = True  # the control: a network of the same shape with random weights
+    # The control's weights (default seed + 1): give each walker its own to compare walkers against
+    # independent untrained networks (`cogmap control similarity`).
+    twin_seed: int | None = None
     stochastic: bool = False  # sample the walker's actions (seeded) as in training, rather than take their mean
     noise_level: float = 0.0  # the Go1 task's observation noise (1 in training); other walkers have none
 
@@ -471,6 +477,8 @@ class WalkingConfig:
             raise CogmapError("source is required: a walker's run folder or checkpoint")
         for key, minimum in (("envs", 1), ("steps", 20), ("warmup", 0), ("n_pcs", 1)):
             check_positive_int(key, getattr(self, key), minimum)
+        if self.twin_seed is not None:
+            check_positive_int("twin_seed", self.twin_seed, 0)
         if not isinstance(self.noise_level, (int, float)) or not 0 <= self.noise_level < float("inf"):
             raise CogmapError(f"noise_level must be a number >= 0, got {self.noise_level!r}")
         def number(value) -> bool:
@@ -501,6 +509,8 @@ class WalkingResult(Result):
         written = super().save(folder, figures)
         arrays = {f"{layer}/{k}": cycle for k, c in enumerate(self.study.conditions) for layer, cycle in c.cycles.items()}
         arrays["commands"] = np.stack([c.command for c in self.study.conditions])
+        if self.config.untrained:  # which untrained network, so that comparisons across walkers can tell
+            arrays["twin_seed"] = np.array(self.config.seed + 1 if self.config.twin_seed is None else self.config.twin_seed)
         path = Path(folder) / CYCLES_FILE
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
@@ -554,5 +564,5 @@ def run(config: WalkingConfig, progress: bool = True) -> WalkingResult:
         print(f"{policy}: {len(commands)} condition(s), {config.envs} copies x {config.steps} steps each", flush=True)
     study = walking_study(policy, commands, config.envs, config.steps, config.warmup, config.foot, config.n_pcs,
                           config.seed, config.push, untrained=config.untrained, progress=report if progress else None,
-                          stochastic=config.stochastic, noise_level=config.noise_level)
+                          stochastic=config.stochastic, noise_level=config.noise_level, twin_seed=config.twin_seed)
     return WalkingResult(config=config, study=study)
