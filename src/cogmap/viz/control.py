@@ -214,14 +214,17 @@ def plot_similarity(pairs: list, layers: list, path: str | os.PathLike | None = 
     fig, axes = subplots(1, len(pairs), figsize=(1.6 + 2.2 * len(layers), 3.6), layout="constrained", squeeze=False)
     for ax, pair in zip(axes[0], pairs):
         x = np.arange(len(layers))
-        for k, kind in enumerate(kinds):
+        labels = ("the two trained walkers", "the first walker vs its untrained twin",
+                  f"the two untrained twins ({pair.get('twins', 'unknown')})")
+        for k, (kind, label) in enumerate(zip(kinds, labels)):
             values = [pair["layers"][layer].get(kind, {}).get("cca_mean", np.nan) for layer in layers]
-            ax.bar(x + (k - 1) * 0.27, values, width=0.26, color=f"{0.2 + 0.3 * k:.1f}", label=kind)
+            ax.bar(x + (k - 1) * 0.27, values, width=0.26, color=f"{0.2 + 0.3 * k:.1f}", label=label)
         ax.set_xticks(x, layers)
         ax.set_ylim(0, 1)
         ax.set_ylabel("mean canonical correlation")
         ax.set_title(f"{Path(pair['a']).name} vs {Path(pair['b']).name}", fontsize=9)
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    for ax in axes[0]:  # below the bars, which reach from 0 to near 1
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
     return save_figure(fig, path)
 
 
