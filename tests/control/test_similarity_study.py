@@ -89,6 +89,9 @@ def test_each_pair_says_whether_its_untrained_twins_were_one_network_or_two(tmp_
     assert kinds == {(one, same): "one network", (one, other): "independent", (same, other): "independent"}
     assert "untrained twins (independent)" in result.summary()
     assert load_cycles(other)[2] == 2
+    odd = save_cycles(tmp_path / "odd", commands, layers, twin_seed=np.array([1.5, 2.0]))
+    with pytest.raises(CogmapError, match="twin_seed is not one integer"):
+        load_cycles(odd)
 
 
 def test_the_tangling_study_saves_its_twins_seed_and_one_walker_against_itself_is_alike(tmp_path, monkeypatch,

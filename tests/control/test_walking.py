@@ -71,6 +71,7 @@ def test_the_study_refuses_an_agent_that_is_not_a_walker():
     (["pretrained/control/pendulum_fo_rnn.pt", "envs=0"], "envs must be an integer >= 1"),
     (["pretrained/control/pendulum_fo_rnn.pt", "noise_level=-1"], "noise_level must be a number >= 0"),
     (["pretrained/control/pendulum_fo_rnn.pt", "twin_seed=-1"], "twin_seed must be an integer >= 0"),
+    (["pretrained/control/pendulum_fo_rnn.pt", "twin_seed=9223372036854775808"], "twin_seed must be below 2**63"),
     (["pretrained/control/cheetah_speed_lstm_seed0.pt", "noise_level=1", "commands=[1]", "envs=1"], "Go1 task's"),
     (["pretrained/nothing.pt"], "does not exist"),
 ])

@@ -70,7 +70,10 @@ def load_cycles(folder) -> tuple[np.ndarray, dict, int | None]:
         raise CogmapError(f"{path} has no commands")
     commands = arrays.pop("commands")
     twin_seed = arrays.pop("twin_seed", None)
-    twin_seed = None if twin_seed is None else int(twin_seed)
+    if twin_seed is not None:
+        if twin_seed.shape != () or twin_seed.dtype.kind not in "iu":
+            raise CogmapError(f"{path} is not a cycles file of `cogmap control tangling` (its twin_seed is not one integer)")
+        twin_seed = int(twin_seed)
     if any("/" not in name or not name.rsplit("/", 1)[1].isdigit() for name in arrays):
         raise CogmapError(f"{path} is not a cycles file of `cogmap control tangling` (its arrays are not "
                           "<layer>/<condition>)")

@@ -479,6 +479,8 @@ class WalkingConfig:
             check_positive_int(key, getattr(self, key), minimum)
         if self.twin_seed is not None:
             check_positive_int("twin_seed", self.twin_seed, 0)
+            if self.twin_seed >= 2**63:  # torch's seeds
+                raise CogmapError(f"twin_seed must be below 2**63, got {self.twin_seed}")
         if not isinstance(self.noise_level, (int, float)) or not 0 <= self.noise_level < float("inf"):
             raise CogmapError(f"noise_level must be a number >= 0, got {self.noise_level!r}")
         def number(value) -> bool:
