@@ -94,6 +94,20 @@ def test_each_pair_says_whether_its_untrained_twins_were_one_network_or_two(tmp_
         load_cycles(odd)
 
 
+def test_the_tangling_study_saves_the_seed_of_its_untrained_network(tmp_path, monkeypatch, repository):
+    from cogmap.studies.walking import WalkingConfig
+    from cogmap.studies.walking import run as tangling
+
+    monkeypatch.chdir(repository)
+    for twin_seed, saved in ((None, 4), (7, 7)):  # the default: the study's seed + 1
+        config = WalkingConfig(source="pretrained/control/cheetah_speed_lstm_seed0.pt", commands=[1, 2], envs=2,
+                               steps=60, warmup=40, push=0, seed=3, twin_seed=twin_seed)
+        folder = tmp_path / str(twin_seed)
+        tangling(config, progress=False).save(folder, figures=False)
+        assert load_cycles(folder)[2] == saved
+
+
+@pytest.mark.slow
 def test_the_tangling_study_saves_its_twins_seed_and_one_walker_against_itself_is_alike(tmp_path, monkeypatch,
                                                                                         repository):
     from cogmap.cli.main import main

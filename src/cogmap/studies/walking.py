@@ -342,6 +342,11 @@ class WalkingStudy:
         }
 
 
+def twin_seed_of(seed: int, twin_seed: int | None) -> int:
+    """The seed of the untrained control's weights: ``twin_seed``, or by default ``seed + 1``."""
+    return seed + 1 if twin_seed is None else twin_seed
+
+
 def untrained_copy(policy: Policy, seed: int = 1) -> torch.nn.Module:
     """A network of the walker's shape with fresh random weights and the walker's observation normalisation."""
     agent = policy.agent
@@ -390,8 +395,7 @@ def walking_study(policy: Policy, commands: Sequence, envs: int = 16, steps: int
 
     if not commands:
         raise CogmapError("give at least one command")
-    twin_seed = seed + 1 if twin_seed is None else twin_seed
-    controls = {"untrained": untrained_copy(policy, twin_seed)} if untrained else None
+    controls = {"untrained": untrained_copy(policy, twin_seed_of(seed, twin_seed))} if untrained else None
     conditions = []
     for command in commands:
         recording = record(policy, command, envs, steps, warmup, seed, controls=controls, stochastic=stochastic,
@@ -512,7 +516,7 @@ class WalkingResult(Result):
         arrays = {f"{layer}/{k}": cycle for k, c in enumerate(self.study.conditions) for layer, cycle in c.cycles.items()}
         arrays["commands"] = np.stack([c.command for c in self.study.conditions])
         if self.config.untrained:  # which untrained network, so that comparisons across walkers can tell
-            arrays["twin_seed"] = np.array(self.config.seed + 1 if self.config.twin_seed is None else self.config.twin_seed)
+            arrays["twin_seed"] = np.array(twin_seed_of(self.config.seed, self.config.twin_seed))
         path = Path(folder) / CYCLES_FILE
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
