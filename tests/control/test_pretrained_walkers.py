@@ -102,16 +102,19 @@ def test_the_speed_axis_follows_the_command_the_conditions_differ_in():
 
 
 # RESULTS.md, "The Go1": each shipped Go1 walker's mean body-frame velocity [u, v, r] at every condition of the
-# study, measured by `cogmap control tracking --config configs/tracking/go1_study.yaml` (100 robots, 2 s of
-# warm-up, 5 s averaged, start states of seed 0), recorded in pretrained/manifest.json.
-RECORDED_GO1 = {name: recorded(f"control/{name}.pt")["velocity_at_command"] for name in shipped("control")
-                if name.startswith("go1_")}
+# study and its sd over the robots, measured by `cogmap control tracking --config configs/tracking/go1_study.yaml`
+# (100 robots, 2 s of warm-up, 5 s averaged, start states of seed 0), recorded in pretrained/manifest.json.
+RECORDED_GO1 = {name: list(zip(recorded(f"control/{name}.pt")["velocity_at_command"],
+                               recorded(f"control/{name}.pt")["velocity_sd_at_command"], strict=True))
+                for name in shipped("control") if name.startswith("go1_")}
 GO1_FAST = ([1.0, 0.0, 0.0], [0.0, -0.5, 0.0], [1.0, 0.0, 1.2])  # forward, the worst sideways, the sharpest turn
 GO1_FAST_CASE = [(next(iter(RECORDED_GO1)), True)]  # the first walker at GO1_FAST
+GO1_SAMPLE = 8  # robots per condition in the test
 
 
 def _go1_conditions(name: str, fast: bool):
-    return [(command, reported) for command, reported in RECORDED_GO1[name] if not fast or command in GO1_FAST]
+    return [(command, reported, np.asarray(sd)) for (command, reported), sd in RECORDED_GO1[name]
+            if not fast or command in GO1_FAST]
 
 
 # The fast tier: the first walker at 3 conditions; the slow tier: every walker at all 27.
@@ -122,16 +125,22 @@ def test_shipped_go1_walks_at_its_recorded_velocities_within_ten_percent_or_its_
 
     policy = load_policy(PRETRAINED / f"{name}.pt")
     assert policy.config.env == "envpool/Go1JoystickFlatTerrain-v1"
-    for command, reported in _go1_conditions(name, fast):
-        # 8 robots from other start states: the robots' means spread by under 0.006 (m/s or rad/s) in the
-        # recorded run, so the sample mean moves by about 0.003; a walker that lost its gait is off by far more
-        sample = measure_tracking(policy, command, copies=8, warmup=100, steps=150, seed=1000)
+    for command, reported, sd in _go1_conditions(name, fast):
+        # 8 robots from other start states: the LSTMs' robots spread by under 0.01 (m/s or rad/s), so their
+        # sample mean moves by about 0.003; the MLP's walk slowly by fits and starts (sd up to 0.035). A walker
+        # that lost its gait is off by far more than 4 standard errors.
+        tolerance = np.maximum(0.02, 4 * sd / np.sqrt(GO1_SAMPLE))
+        sample = measure_tracking(policy, command, copies=GO1_SAMPLE, warmup=100, steps=150, seed=1000)
         assert not sample["fell"].any()
         measured = sample["per_copy"].mean(0)
-        assert measured == pytest.approx(reported, abs=0.02), command
-        # The paper's bar, 10% of every commanded component, or no worse than the record where the walker
-        # missed it (seed 1 walks 10.2% slow in the sharpest turn).
-        assert tracking_error(measured, command) <= max(0.1, tracking_error(reported, command) + 0.01), (command, measured)
+        assert (np.abs(measured - np.asarray(reported)) <= tolerance).all(), (command, measured, reported, tolerance)
+        # The paper's bar, 10% of every commanded component, or no worse than the record (within the sample's
+        # noise, relative to the command) where the walker missed it (LSTM seed 1 walks 10.2% slow in the
+        # sharpest turn, the MLP 14.8% slow at 0.6 m/s).
+        commanded = np.abs(np.asarray(command)) > 0
+        leeway = max(0.01, float((4 * sd / np.sqrt(GO1_SAMPLE) / np.abs(np.asarray(command)).clip(1e-9))[commanded].max()))
+        bar = max(0.1, tracking_error(reported, command) + leeway)
+        assert tracking_error(measured, command) <= bar, (command, measured)
 
 
 def test_a_policy_takes_envpools_observation_dict_as_the_actors_state():
