@@ -190,6 +190,26 @@ def test_tracking_of_a_robot_that_stands_misses_every_command_by_all_of_it():
     assert short["per_copy"].shape == (2, 3)
 
 
+def test_a_walker_trained_without_its_last_action_takes_the_tasks_whole_observation_and_drops_it():
+    # EnvPool's Go1 (and the twin made without the option) hand over all 48 columns; the policy must see the 36 it
+    # was trained on: the same actions as from the 36, and any values in columns 33-44 make no difference.
+    rng = np.random.default_rng(5)
+    whole = rng.normal(size=(3, 48)).astype(np.float32)
+    short = np.concatenate([whole[:, :33], whole[:, 45:]], axis=1)
+    for env in ("envpool/Go1JoystickFlatTerrain-v1", "go1"):
+        policy = standing_policy(env, without_last_action=True)
+        expected = policy.reset(3).act(short)
+        changed = whole.copy()
+        changed[:, 33:45] = rng.normal(size=(3, 12))
+        for given in (whole, changed, {"state": whole, "privileged_state": np.zeros((3, 123), np.float32)}):
+            assert np.array_equal(policy.reset(3).act(given), expected)
+        np.testing.assert_allclose(policy.reset(1).act(whole[0]), expected[0], rtol=1e-5, atol=1e-7)  # one alone
+    with pytest.raises(CogmapError, match=r"shape \(36,\)"):  # any other width is still refused
+        standing_policy(without_last_action=True).act(np.zeros((3, 40), np.float32))
+    with pytest.raises(CogmapError, match=r"shape \(48,\)"):  # and a walker that saw its last action keeps all 48
+        standing_policy().act(short)
+
+
 @pytest.mark.parametrize("args,needle", [
     (["pretrained/control/pendulum_fo_gru.pt"], "tracking is measured on the Go1"),
     (["pretrained/control/pendulum_fo_gru.pt", "commands=[[3, 0, 0]]"], "outside the task's range"),

@@ -69,6 +69,20 @@ class Policy:
     def action_dim(self) -> int:
         return self.agent.action_dim
 
+    def _kept_columns(self, width: int) -> np.ndarray | None:
+        """The columns the agent sees of a ``width``-wide observation, where the environment's own is wider than
+        the agent's because cogmap dropped the previous action from it in training (``without_last_action``):
+        EnvPool's Go1 task and the Python twin made without that option both hand the policy all 48."""
+        cfg = self.config
+        if cfg is None or not cfg.env_kwargs.get("without_last_action") or width == self.observation_dim:
+            return None
+        from cogmap.envs import go1, pool
+
+        drop = pool.LAST_ACTION.get(cfg.env.removeprefix(pool.PREFIX), go1.LAST_ACTION if cfg.env == "go1" else None)
+        if drop is None or width - (drop.stop - drop.start) != self.observation_dim:
+            return None
+        return np.r_[0:drop.start, drop.stop:width]
+
     def to(self, device=None, dtype: torch.dtype | None = None) -> "Policy":
         """Move the agent (and its state) to ``device`` and/or ``dtype``; observations follow it in :meth:`act`."""
         self.agent.to(device=None if device is None else resolve_device(device), dtype=dtype)
@@ -91,7 +105,8 @@ class Policy:
 
         ``observation`` is one observation ``(O,)`` or a batch ``(N, O)``, a NumPy array (or list)
         or a tensor, or a dict holding it under ``"state"`` (EnvPool's Go1, beside its privileged
-        state); the action comes back in the same form, ``(A,)`` or ``(N, A)``: a float32 NumPy
+        state); a walker trained ``without_last_action`` also takes the task's whole observation and
+        drops the previous action itself. The action comes back in the same form, ``(A,)`` or ``(N, A)``: a float32 NumPy
         array for NumPy input, ready for ``env.step``, or a tensor on the input's device.
         ``deterministic=False`` samples from the Gaussian policy (noise from ``generator``) and
         clips to the action bounds. Without :meth:`reset`, the first call starts episodes for
@@ -107,6 +122,9 @@ class Policy:
         single = obs.dim() == 1
         if single:
             obs = obs[None]
+        keep = self._kept_columns(obs.shape[-1]) if obs.dim() == 2 else None
+        if keep is not None:  # the environment's full observation; the agent never saw its previous action
+            obs = obs[:, torch.as_tensor(keep, device=obs.device)]
         if obs.dim() != 2 or obs.shape[-1] != self.observation_dim:
             raise CogmapError(f"observation must have shape ({self.observation_dim},) or (N, {self.observation_dim}), "
                               f"got {tuple(observation.shape) if hasattr(observation, 'shape') else observation!r}")
