@@ -108,7 +108,7 @@ RECORDED_GO1 = {name: list(zip(recorded(f"control/{name}.pt")["velocity_at_comma
                                recorded(f"control/{name}.pt")["velocity_sd_at_command"], strict=True))
                 for name in shipped("control") if name.startswith("go1_")}
 GO1_FAST = ([1.0, 0.0, 0.0], [0.0, -0.5, 0.0], [1.0, 0.0, 1.2])  # forward, the worst sideways, the sharpest turn
-GO1_FAST_CASE = [(next(iter(RECORDED_GO1)), True)]  # the first walker at GO1_FAST
+GO1_FAST_CASE = [("go1_lstm_seed0", True)]  # the main walker at GO1_FAST
 GO1_SAMPLE = 8  # robots per condition in the test
 
 
@@ -137,7 +137,8 @@ def test_shipped_go1_walks_at_its_recorded_velocities_within_ten_percent_or_its_
         assert (np.abs(measured - np.asarray(reported)) <= tolerance).all(), (command, measured, reported, tolerance)
         # The paper's bar, 10% of every commanded component, or no worse than the record (within the sample's
         # noise, relative to the command) where the walker missed it (LSTM seed 1 walks 10.2% slow in the
-        # sharpest turn, the MLP 14.8% slow at 0.6 m/s).
+        # sharpest turn, the MLP 14.8% slow at 0.6 m/s, the walker without its last action 16.7% slow sideways
+        # at 0.32 m/s).
         commanded = np.flatnonzero(command)
         leeway = max(0.01, float((noise[commanded] / np.abs(np.asarray(command))[commanded]).max()))
         bar = max(0.1, tracking_error(reported, command) + leeway)
@@ -156,11 +157,13 @@ def test_a_policy_takes_envpools_observation_dict_as_the_actors_state():
 
 
 @pytest.mark.slow
-def test_the_shipped_go1_walker_acts_on_envpools_raw_observations():
+@pytest.mark.parametrize("name", ["go1_lstm_seed0", "go1_lstm_no_last_action_seed0"])
+def test_the_shipped_go1_walker_acts_on_envpools_raw_observations(name):
     # EnvPool's own task, its own random commands (resampled every few seconds) and its observation dict as it
-    # comes: the walker earns the task's velocity-tracking term where standing still earns little of it
+    # comes (all 48 columns, the last action among them, for the walker trained without it too): the walker
+    # earns the task's velocity-tracking term where standing still earns little of it
     envpool = pytest.importorskip("envpool")
-    policy = load_policy(PRETRAINED / "go1_lstm_seed0.pt")
+    policy = load_policy(PRETRAINED / f"{name}.pt")
     earned = {}
     for who in ("walker", "standing"):
         env = envpool.make("Go1JoystickFlatTerrain-v1", env_type="gymnasium", num_envs=8, seed=0, num_threads=1)
