@@ -106,8 +106,9 @@ class Policy:
         ``observation`` is one observation ``(O,)`` or a batch ``(N, O)``, a NumPy array (or list)
         or a tensor, or a dict holding it under ``"state"`` (EnvPool's Go1, beside its privileged
         state); a walker trained ``without_last_action`` also takes the task's whole observation and
-        drops the previous action itself. The action comes back in the same form, ``(A,)`` or ``(N, A)``: a float32 NumPy
-        array for NumPy input, ready for ``env.step``, or a tensor on the input's device.
+        drops the previous action itself. The action comes back in the same form, ``(A,)`` or
+        ``(N, A)``: a float32 NumPy array for NumPy input, ready for ``env.step``, or a tensor on the
+        input's device.
         ``deterministic=False`` samples from the Gaussian policy (noise from ``generator``) and
         clips to the action bounds. Without :meth:`reset`, the first call starts episodes for
         its batch.
