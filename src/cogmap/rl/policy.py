@@ -21,7 +21,7 @@ import torch
 
 from cogmap.config import parse, to_dict
 from cogmap.devices import resolve_device
-from cogmap.envs import BatchedPendulum, VectorEnv
+from cogmap.envs import BatchedPendulum, VectorEnv, go1, pool
 from cogmap.errors import CogmapError
 from cogmap.files import load_torch_file
 from cogmap.rl.agents import RecurrentActorCritic
@@ -76,8 +76,6 @@ class Policy:
         cfg = self.config
         if cfg is None or not cfg.env_kwargs.get("without_last_action") or width == self.observation_dim:
             return None
-        from cogmap.envs import go1, pool
-
         drop = pool.LAST_ACTION.get(cfg.env.removeprefix(pool.PREFIX), go1.LAST_ACTION if cfg.env == "go1" else None)
         if drop is None or width - (drop.stop - drop.start) != self.observation_dim:
             return None
