@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 pytest.importorskip("mujoco")
 
@@ -102,18 +103,20 @@ def test_the_speed_axis_follows_the_command_the_conditions_differ_in():
 
 
 # RESULTS.md, "The Go1": each shipped Go1 walker's mean body-frame velocity [u, v, r] at every condition of the
-# study and its sd over the robots, measured by `cogmap control tracking --config configs/tracking/go1_study.yaml`
+# study, its sd over the robots and how many fell, measured by `cogmap control tracking --config configs/tracking/go1_study.yaml`
 # (100 robots, 2 s of warm-up, 5 s averaged, start states of seed 0), recorded in pretrained/manifest.json.
 RECORDED_GO1 = {name: list(zip(recorded(f"control/{name}.pt")["velocity_at_command"],
-                               recorded(f"control/{name}.pt")["velocity_sd_at_command"], strict=True))
+                               recorded(f"control/{name}.pt")["velocity_sd_at_command"],
+                               recorded(f"control/{name}.pt").get("fell_at_command", [0] * 27), strict=True))
                 for name in shipped("control") if name.startswith("go1_")}
+GO1_RECORD_COPIES = 100  # robots per condition in the record
 GO1_FAST = ([1.0, 0.0, 0.0], [0.0, -0.5, 0.0], [1.0, 0.0, 1.2])  # forward, the worst sideways, the sharpest turn
 GO1_FAST_CASE = [("go1_lstm_seed0", True)]  # the main walker at GO1_FAST
 GO1_SAMPLE = 8  # robots per condition in the test
 
 
 def _go1_conditions(name: str, fast: bool):
-    return [(command, reported, np.asarray(sd)) for (command, reported), sd in RECORDED_GO1[name]
+    return [(command, reported, np.asarray(sd)) for (command, reported), sd, _ in RECORDED_GO1[name]
             if not fast or command in GO1_FAST]
 
 
@@ -125,24 +128,31 @@ def test_shipped_go1_walks_at_its_recorded_velocities_within_ten_percent_or_its_
 
     policy = load_policy(PRETRAINED / f"{name}.pt")
     assert policy.config.env == "envpool/Go1JoystickFlatTerrain-v1"
-    for command, reported, sd in _go1_conditions(name, fast):
+    conditions = _go1_conditions(name, fast)
+    falls = 0
+    for command, reported, sd in conditions:
         # 8 robots from other start states: the LSTMs' robots spread by under 0.01 (m/s or rad/s), so their
         # sample mean moves by about 0.003; the MLP's walk slowly by fits and starts (sd up to 0.035). A walker
         # that lost its gait is off by far more than 4 standard errors.
         noise = 4 * sd / np.sqrt(GO1_SAMPLE)  # 4 standard errors of the sample mean, per component
         tolerance = np.maximum(0.02, noise)
         sample = measure_tracking(policy, command, copies=GO1_SAMPLE, warmup=100, steps=150, seed=1000)
-        assert not sample["fell"].any()
-        measured = sample["per_copy"].mean(0)
+        falls += int(sample["fell"].sum())
+        measured = sample["per_copy"][~sample["fell"]].mean(0)
         assert (np.abs(measured - np.asarray(reported)) <= tolerance).all(), (command, measured, reported, tolerance)
         # The paper's bar, 10% of every commanded component, or no worse than the record (within the sample's
         # noise, relative to the command) where the walker missed it (LSTM seed 1 walks 10.2% slow in the
-        # sharpest turn, the MLP 14.8% slow at 0.6 m/s, the walker without its last action 16.7% slow sideways
-        # at 0.32 m/s).
+        # sharpest turn, the MLPs 14.8% and 14.5% slow at 0.6 m/s and MLP seed 1 10-11% in the sharpest turns, the
+        # walker without its last action 16.7% slow sideways at 0.32 m/s).
         commanded = np.flatnonzero(command)
         leeway = max(0.01, float((noise[commanded] / np.abs(np.asarray(command))[commanded]).max()))
         bar = max(0.1, tracking_error(reported, command) + leeway)
         assert tracking_error(measured, command) <= bar, (command, measured)
+    # No robot may fall where none of the record's 2,700 did (the LSTMs); the MLPs' robots fell at 1-2 of 100 in
+    # a few conditions each, so theirs may fall here up to the binomial's 99.9% quantile at their recorded rate.
+    recorded_falls = sum(fell for _, _, fell in RECORDED_GO1[name])
+    rate = recorded_falls / (GO1_RECORD_COPIES * len(RECORDED_GO1[name]))
+    assert falls <= binom.ppf(0.999, GO1_SAMPLE * len(conditions), rate), (falls, rate)
 
 
 def test_a_policy_takes_envpools_observation_dict_as_the_actors_state():
