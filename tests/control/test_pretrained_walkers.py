@@ -137,6 +137,7 @@ def test_shipped_go1_walks_at_its_recorded_velocities_within_ten_percent_or_its_
         noise = 4 * sd / np.sqrt(GO1_SAMPLE)  # 4 standard errors of the sample mean, per component
         tolerance = np.maximum(0.02, noise)
         sample = measure_tracking(policy, command, copies=GO1_SAMPLE, warmup=100, steps=150, seed=1000)
+        assert not sample["fell"].all(), command  # a walker that lost its gait
         falls += int(sample["fell"].sum())
         measured = sample["per_copy"][~sample["fell"]].mean(0)
         assert (np.abs(measured - np.asarray(reported)) <= tolerance).all(), (command, measured, reported, tolerance)
