@@ -8,6 +8,7 @@ from scipy.stats import binom
 
 pytest.importorskip("mujoco")
 
+from cogmap.config import read_config  # noqa: E402
 from cogmap.envs import CHEETAH_ID  # noqa: E402
 from cogmap.errors import CogmapError  # noqa: E402
 from cogmap.rl import load_policy  # noqa: E402
@@ -15,7 +16,8 @@ from cogmap.studies.walking import record, tracking_error  # noqa: E402
 from tests.manifest import recorded, shipped
 from tests.tiers import tiered
 
-PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained" / "control"
+ROOT = Path(__file__).resolve().parents[2]
+PRETRAINED = ROOT / "pretrained" / "control"
 
 # RESULTS.md, "Walkers", the tracking table: mean forward velocity (m/s) measured by
 # `cogmap control tangling` (16 copies x 600 steps after 200 of warm-up) per commanded velocity,
@@ -105,11 +107,15 @@ def test_the_speed_axis_follows_the_command_the_conditions_differ_in():
 # RESULTS.md, "The Go1": each shipped Go1 walker's mean body-frame velocity [u, v, r] at every condition of the
 # study, its sd over the robots and how many fell, measured by `cogmap control tracking --config configs/tracking/go1_study.yaml`
 # (100 robots, 2 s of warm-up, 5 s averaged, start states of seed 0), recorded in pretrained/manifest.json.
-RECORDED_GO1 = {name: list(zip(recorded(f"control/{name}.pt")["velocity_at_command"],
-                               recorded(f"control/{name}.pt")["velocity_sd_at_command"],
-                               recorded(f"control/{name}.pt").get("fell_at_command", [0] * 27), strict=True))
-                for name in shipped("control") if name.startswith("go1_")}
-GO1_RECORD_COPIES = 100  # robots per condition in the record
+def _go1_record(name: str) -> list:
+    figures = recorded(f"control/{name}.pt")
+    velocities = figures["velocity_at_command"]  # falls are recorded only for walkers that had any
+    return list(zip(velocities, figures["velocity_sd_at_command"], figures.get("fell_at_command", [0] * len(velocities)),
+                    strict=True))
+
+
+RECORDED_GO1 = {name: _go1_record(name) for name in shipped("control") if name.startswith("go1_")}
+GO1_RECORD_COPIES = read_config(ROOT / "configs" / "tracking" / "go1_study.yaml")["copies"]  # robots per condition
 GO1_FAST = ([1.0, 0.0, 0.0], [0.0, -0.5, 0.0], [1.0, 0.0, 1.2])  # forward, the worst sideways, the sharpest turn
 GO1_FAST_CASE = [("go1_lstm_seed0", True)]  # the main walker at GO1_FAST
 GO1_SAMPLE = 8  # robots per condition in the test
