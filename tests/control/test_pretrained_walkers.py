@@ -138,7 +138,7 @@ def test_shipped_go1_walks_at_its_recorded_velocities_within_ten_percent_or_its_
     falls = 0
     for command, reported, sd in conditions:
         # 8 robots from other start states: the LSTMs' robots spread by under 0.01 (m/s or rad/s), so their
-        # sample mean moves by about 0.003; the MLP's walk slowly by fits and starts (sd up to 0.035). A walker
+        # sample mean moves by about 0.003; the MLPs walk slowly by fits and starts (sd up to 0.046). A walker
         # that lost its gait is off by far more than 4 standard errors.
         noise = 4 * sd / np.sqrt(GO1_SAMPLE)  # 4 standard errors of the sample mean, per component
         tolerance = np.maximum(0.02, noise)
@@ -149,14 +149,14 @@ def test_shipped_go1_walks_at_its_recorded_velocities_within_ten_percent_or_its_
         assert (np.abs(measured - np.asarray(reported)) <= tolerance).all(), (command, measured, reported, tolerance)
         # The paper's bar, 10% of every commanded component, or no worse than the record (within the sample's
         # noise, relative to the command) where the walker missed it (LSTM seed 1 walks 10.2% slow in the
-        # sharpest turn, the MLPs 14.8% and 14.5% slow at 0.6 m/s and MLP seed 1 10-11% in the sharpest turns, the
-        # walker without its last action 16.7% slow sideways at 0.32 m/s).
+        # sharpest turn, the walker without its last action 16.7% slow sideways at 0.32 m/s).
         commanded = np.flatnonzero(command)
         leeway = max(0.01, float((noise[commanded] / np.abs(np.asarray(command))[commanded]).max()))
         bar = max(0.1, tracking_error(reported, command) + leeway)
         assert tracking_error(measured, command) <= bar, (command, measured)
-    # No robot may fall where none of the record's 2,700 did (the LSTMs); the MLPs' robots fell at 1-2 of 100 in
-    # a few conditions each, so theirs may fall here up to the binomial's 99.9% quantile at their recorded rate.
+    # No robot may fall where none of the record's 2,700 did (the LSTMs); the MLPs' robots fell at 1-9 of 100 in
+    # some conditions (14 and 21 of 2,700), so theirs may fall here up to the binomial's 99.9% quantile at their
+    # recorded rate.
     recorded_falls = sum(fell for _, _, fell in RECORDED_GO1[name])
     rate = recorded_falls / (GO1_RECORD_COPIES * len(RECORDED_GO1[name]))
     assert falls <= binom.ppf(0.999, GO1_SAMPLE * len(conditions), rate), (falls, rate)
