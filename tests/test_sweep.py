@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -266,3 +267,67 @@ def test_a_config_added_to_a_comparison_is_new_runs_and_a_changed_one_is_refused
     (tmp_path / "a.yaml").write_text("hidden: 32\n")
     with pytest.raises(CogmapError, match=r"differs in the trainer's settings read from .*a.yaml"):
         check_same_sweep(out, more, sweep.trainer_settings(more))
+
+
+@pytest.fixture(scope="module")
+def by_hand(tmp_path_factory):
+    """The tiny sweep's run noise_repeat=4, seed 1, trained outside any sweep (as `cogmap control train` would)."""
+    from cogmap.config import merge, parse_overrides, read_config
+    from cogmap.rl.config import PPOConfig
+    from cogmap.rl.ppo import train
+
+    values = merge(read_config(REPOSITORY / "configs/control/pendulum_po_gru.yaml"),
+                   parse_overrides(TINY + ["noise_repeat=4", "seed=1"]))
+    run = tmp_path_factory.mktemp("by_hand") / "seed1"
+    train(parse(PPOConfig, values), run, progress=False)
+    return run
+
+
+def test_a_run_trained_outside_the_sweep_is_adopted_measured_and_tabulated_not_trained_again(by_hand, tmp_path, capsys):
+    from cogmap.cli.main import main
+    from cogmap.rl.episodes import score_policy
+    from cogmap.rl.policy import load_policy
+
+    (by_hand / "measures" / "final").mkdir(parents=True)  # what another sweep measured stays behind
+    (by_hand / "measures" / "final" / "evaluation.json").write_text('{"runs": [{"return_mean": 12345.0}]}')
+    try:
+        config = tiny_sweep(tmp_path, seeds=[1])
+        out = tmp_path / "out"
+        assert main(["sweep", "--config", str(config), "--out", str(out), "--quiet", "--adopt", str(by_hand)]) == 0
+    finally:
+        shutil.rmtree(by_hand / "measures")
+    assert f"adopted {by_hand} as noise_repeat=4, seed 1" in capsys.readouterr().out
+    placed = out / "runs" / "noise_repeat=4" / "seed1"
+    for name in ("checkpoints/update_0002.pt", "resume.pt"):  # copied, not trained again
+        assert (placed / name).stat().st_mtime_ns == (by_hand / name).stat().st_mtime_ns, name
+    # continued like a killed run of the sweep's: the finished trainer only evaluates again, to the same figures
+    assert (placed / "metrics.csv").read_text() == (by_hand / "metrics.csv").read_text()
+    assert (by_hand / "resume.pt").is_file()  # the original is kept
+    runs = {row["noise_repeat"]: row for row in read_csv(out / "runs.csv")}
+    assert set(runs) == {"1", "4"}  # the other cell trained by the sweep itself
+    assert float(runs["4"]["final.runs.0.return_mean"]) == pytest.approx(
+        score_policy(load_policy(by_hand), 6, 3)["return_mean"], rel=1e-6)
+    # The same command again: the run is the sweep's now; nothing is copied or trained again.
+    assert main(["sweep", "--config", str(config), "--out", str(out), "--adopt", str(by_hand)]) == 0
+    assert "the sweep already holds that run, kept" in capsys.readouterr().out
+
+
+def test_a_run_to_adopt_that_is_no_planned_run_is_refused_before_anything_is_written(by_hand, tmp_path, capsys):
+    from cogmap.cli.main import main
+
+    out = tmp_path / "out"
+
+    def refused(*words, **extra):
+        config = tiny_sweep(tmp_path, **{"seeds": [1], **extra})
+        assert main(["sweep", "--config", str(config), "--out", str(out), *words]) == 2
+        assert not out.exists()
+        return capsys.readouterr().err
+
+    assert "the nearest, noise_repeat=1 seed 1, differs in noise_repeat" in refused("--adopt", str(by_hand),
+                                                                                   grid={"noise_repeat": [1]})
+    assert "differs in lr" in refused("--adopt", str(by_hand), settings=TINY + ["lr=0.01"])
+    assert "not a run folder" in refused("--adopt", str(tmp_path))
+    shutil.copytree(by_hand, tmp_path / "twin")
+    assert "are both noise_repeat=4 seed 1" in refused("--adopt", str(by_hand), "--adopt", str(tmp_path / "twin"))
+    (tmp_path / "twin" / "resume.pt").unlink()
+    assert "has no resume.pt" in refused("--adopt", str(tmp_path / "twin"))

@@ -29,8 +29,13 @@ checkpoint. Seeds and grid values may be added between attempts; anything that c
 finished run means (the trainer, its config or settings, the grid's keys, the measures) needs
 --force or another --out.
 
+--adopt RUN takes in a run trained outside the sweep (by hand, on more threads, elsewhere):
+its config must be a planned run's to the letter (but for device); it is copied into that
+run's place, continued if unfinished, then measured and tabulated with the others.
+
   cogmap sweep --config configs/sweeps/pendulum_noise.yaml
   cogmap sweep --config configs/sweeps/pendulum_noise.yaml "seeds=[0,1,2,3]" engine=slurm slurm.partition=cpu
+  cogmap sweep --config configs/sweeps/equivariance_cubes.yaml --adopt runs/equivariance/cubes_urd_sen/seed0
 """
 # What an attempt may change of a sweep already in --out (the rest decides what its runs hold).
 MAY_CHANGE = ("seeds", "grid", "metrics", "engine", "workers", "threads", "timeout_min", "slurm")
@@ -43,6 +48,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, help="the sweep's folder (default runs/sweeps/<config name>)")
     p.add_argument("--force", action="store_true", help="replace a different sweep already in --out")
     p.add_argument("--quiet", action="store_true", help="no line per finished run")
+    p.add_argument("--adopt", type=Path, action="append", default=[], metavar="RUN",
+                   help="a run trained outside the sweep, copied into the planned run whose config it has (repeatable)")
     p.set_defaults(run=run, settings=SweepConfig)
     p.epilog = settings_epilog(SweepConfig)
 
@@ -81,11 +88,17 @@ def run(args) -> int:
     elif holds:
         check_same_sweep(out, config, trainer_values)
     specs = sweep.plan(config, out)  # every run's config checked before anything is written
+    inside = [run for run in args.adopt if out.resolve() in run.resolve().parents]
+    if args.force and inside:
+        raise CogmapError(f"--force would delete {inside[0]}, a run to adopt; move it out of {out} first")
+    adopted = sweep.adoptions(specs, args.adopt)
     if args.force and out.is_dir():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
     write_text_atomic(out / "trainer.yaml", yaml.safe_dump(trainer_values, sort_keys=False))
+    for line in sweep.adopt(adopted):
+        print(line, flush=True)
     if not args.quiet:
         print(f"sweep: {len(specs)} runs ({len(config.cells)} cells x {len(config.seeds)} seeds) on engine "
               f"{config.engine} in {out}", flush=True)

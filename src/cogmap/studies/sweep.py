@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cogmap.config import choice, load, merge, parse, parse_overrides, read_config
+from cogmap.config import choice, load, merge, parse, parse_overrides, read_config, to_dict
 from cogmap.errors import CogmapError, check_positive_int
 from cogmap.files import write_text_atomic
 from cogmap.studies.base import Result, draw_figures
@@ -270,6 +270,81 @@ def plan(config: SweepConfig, out: Path) -> list[RunSpec]:
             measures = tuple((m.label, m.study, m.target, tuple(m.settings)) for m in config.measures)
             specs.append(RunSpec(config.trainer, resolved, str(run_dir), measures, config.threads, cell, seed))
     return specs
+
+
+# What a run trained outside the sweep may differ in from the planned run it stands for: where it ran.
+ADOPT_MAY_DIFFER = ("device",)
+
+
+def adoptions(specs: list[RunSpec], runs) -> list[tuple[Path, RunSpec]]:
+    """The planned run each of ``runs`` (folders trained outside the sweep) is, checked before anything is copied.
+
+    A run is adopted only where its config is a planned run's to the letter (but for
+    :data:`ADOPT_MAY_DIFFER`) and it holds its trainer's resume file: the sweep then continues it
+    like one of its own killed runs, so an unfinished run finishes and a finished one is measured.
+    """
+    if not specs:
+        return []
+    trainer = TRAINERS[specs[0].trainer]
+    settings = trainer.settings_class()
+    planned = [(spec, to_dict(parse(settings, spec.values))) for spec in specs]
+    chosen: dict[str, Path] = {}
+    pairs = []
+    for run in map(Path, runs):
+        if not (run / "config.yaml").is_file():
+            raise CogmapError(f"--adopt {run}: not a run folder (it has no config.yaml)")
+        if not (run / trainer.resume_file).is_file():
+            raise CogmapError(f"--adopt {run}: it has no {trainer.resume_file}, so the sweep could not continue it; "
+                              f"is it a {specs[0].trainer} run?")
+        try:
+            own = to_dict(parse(settings, merge(read_config(run / "config.yaml"), trainer.quiet)))
+        except CogmapError as error:
+            raise CogmapError(f"--adopt {run}: {error}") from None
+        differences = [(_differing(own, values), spec) for spec, values in planned]
+        differs, spec = min(differences, key=lambda pair: len(pair[0]))
+        if differs:
+            raise CogmapError(f"--adopt {run}: its config is no planned run's (the nearest, {cell_name(spec.cell)} "
+                              f"seed {spec.seed}, differs in {', '.join(differs)})")
+        matches = [spec for differs, spec in differences if not differs]
+        if len(matches) > 1:  # a grid key that does not reach the trainer's settings would make twins
+            raise CogmapError(f"--adopt {run}: its config is {len(matches)} planned runs'; the sweep cannot tell which")
+        if spec.run_dir in chosen:
+            raise CogmapError(f"--adopt: {chosen[spec.run_dir]} and {run} are both {cell_name(spec.cell)} seed {spec.seed}")
+        chosen[spec.run_dir] = run
+        pairs.append((run, spec))
+    return pairs
+
+
+def _differing(own: dict, planned: dict) -> list[str]:
+    return [key for key in planned if key not in ADOPT_MAY_DIFFER and own.get(key) != planned[key]]
+
+
+def adopt(pairs: list[tuple[Path, RunSpec]]) -> list[str]:
+    """Copy each adopted run into its planned place (the original is kept), whole or not at all; a line for each.
+
+    What another sweep measured of it (``measures/``, ``sweep-run.json``) stays behind: this sweep
+    measures it with its own studies. Where the planned run already exists (adopted by an earlier
+    attempt, or trained by the sweep, with the same config) it is kept.
+    """
+    import shutil
+
+    def theirs(folder, names):
+        return [RUN_FILE, "measures"] if Path(folder) == run else []
+
+    said = []
+    for run, spec in pairs:
+        target, name = Path(spec.run_dir), f"{cell_name(spec.cell)}, seed {spec.seed}"
+        if target.exists():
+            same = target.resolve() == run.resolve()
+            said.append(f"{run} is {name}" + ("" if same else f"; the sweep already holds that run, kept ({target})"))
+            continue
+        partial = target.with_name(target.name + ".adopting")
+        shutil.rmtree(partial, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(run, partial, ignore=theirs)
+        os.replace(partial, target)
+        said.append(f"adopted {run} as {name}")
+    return said
 
 
 # ---------------------------------------------------------------------------------------------------------------
