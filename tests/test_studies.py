@@ -12,9 +12,10 @@ from cogmap.cli.main import build_parser, main
 from cogmap.config import load
 from cogmap.studies import place_cells, world_models
 
-# Flags name inputs and outputs and the resources a run may use, never what is computed.
-INPUT_OUTPUT = {"--config", "--set", "--out", "--force", "--resume", "--quiet", "--workers", "--chunk-size", "-h",
-                "--help", "--version"}
+# Flags name inputs and outputs and the resources a run may use, never what is computed (a sweep's --adopt names
+# runs to take in, which must be what the sweep would compute).
+INPUT_OUTPUT = {"--config", "--set", "--out", "--force", "--resume", "--quiet", "--workers", "--chunk-size", "--adopt",
+                "-h", "--help", "--version"}
 
 
 def leaf_parsers(parser, name="cogmap"):
