@@ -329,5 +329,15 @@ def test_a_run_to_adopt_that_is_no_planned_run_is_refused_before_anything_is_wri
     assert "not a run folder" in refused("--adopt", str(tmp_path))
     shutil.copytree(by_hand, tmp_path / "twin")
     assert "are both noise_repeat=4 seed 1" in refused("--adopt", str(by_hand), "--adopt", str(tmp_path / "twin"))
+    config = (by_hand / "config.yaml").read_text()
+    broken = {"config.yaml": [(b"\x00\x01\xff garbage", "not UTF-8"), (config.encode()[:40] + b"\n  - [", "YAML"),
+                              (config.replace("hidden: 8", "hidden: -1").encode(), "hidden must be an integer >= 1")],
+              "resume.pt": [(b"garbage", "not a PyTorch file"),
+                            ((by_hand / "resume.pt").read_bytes()[:2000], "not a PyTorch file")]}
+    for name, cases in broken.items():
+        for content, said in cases:
+            (tmp_path / "twin" / name).write_bytes(content)
+            assert said in refused("--adopt", str(tmp_path / "twin")), (name, said)
+        (tmp_path / "twin" / name).write_bytes((by_hand / name).read_bytes())
     (tmp_path / "twin" / "resume.pt").unlink()
     assert "has no resume.pt" in refused("--adopt", str(tmp_path / "twin"))

@@ -42,7 +42,8 @@ from typing import Any
 
 from cogmap.config import choice, load, merge, parse, parse_overrides, read_config, to_dict
 from cogmap.errors import CogmapError, check_positive_int
-from cogmap.files import write_text_atomic
+from cogmap.files import load_torch_file, read_yaml_mapping, write_text_atomic
+from cogmap.runs import changed_settings
 from cogmap.studies.base import Result, draw_figures
 
 
@@ -297,10 +298,11 @@ def adoptions(specs: list[RunSpec], runs) -> list[tuple[Path, RunSpec]]:
             raise CogmapError(f"--adopt {run}: it has no {trainer.resume_file}, so the sweep could not continue it; "
                               f"is it a {specs[0].trainer} run?")
         try:
-            own = to_dict(parse(settings, merge(read_config(run / "config.yaml"), trainer.quiet)))
+            own = to_dict(parse(settings, merge(read_yaml_mapping(run / "config.yaml", "run config"), trainer.quiet)))
+            load_torch_file(run / trainer.resume_file, "resume file")  # damaged: said here, not by a failed job
         except CogmapError as error:
             raise CogmapError(f"--adopt {run}: {error}") from None
-        differences = [(_differing(own, values), spec) for spec, values in planned]
+        differences = [(changed_settings(own, values, ADOPT_MAY_DIFFER), spec) for spec, values in planned]
         differs, spec = min(differences, key=lambda pair: len(pair[0]))
         if differs:
             raise CogmapError(f"--adopt {run}: its config is no planned run's (the nearest, {cell_name(spec.cell)} "
@@ -315,10 +317,6 @@ def adoptions(specs: list[RunSpec], runs) -> list[tuple[Path, RunSpec]]:
     return pairs
 
 
-def _differing(own: dict, planned: dict) -> list[str]:
-    return [key for key in planned if key not in ADOPT_MAY_DIFFER and own.get(key) != planned[key]]
-
-
 def adopt(pairs: list[tuple[Path, RunSpec]]) -> list[str]:
     """Copy each adopted run into its planned place (the original is kept), whole or not at all; a line for each.
 
@@ -327,9 +325,6 @@ def adopt(pairs: list[tuple[Path, RunSpec]]) -> list[str]:
     attempt, or trained by the sweep, with the same config) it is kept.
     """
     import shutil
-
-    def theirs(folder, names):
-        return [RUN_FILE, "measures"] if Path(folder) == run else []
 
     said = []
     for run, spec in pairs:
@@ -341,7 +336,8 @@ def adopt(pairs: list[tuple[Path, RunSpec]]) -> list[str]:
         partial = target.with_name(target.name + ".adopting")
         shutil.rmtree(partial, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(run, partial, ignore=theirs)
+        shutil.copytree(run, partial, ignore=lambda folder, names, top=run: [RUN_FILE, "measures"] if Path(folder) == top
+                        else [])
         os.replace(partial, target)
         said.append(f"adopted {run} as {name}")
     return said
