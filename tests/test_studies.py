@@ -29,7 +29,7 @@ def leaf_parsers(parser, name="cogmap"):
 
 def test_every_command_takes_its_settings_as_keys_and_its_flags_are_input_and_output_only():
     leaves = dict(leaf_parsers(build_parser()))
-    assert len(leaves) == 22  # every action of every command family
+    assert len(leaves) == 23  # every action of every command family
     flags = {name: sorted({o for a in p._actions for o in a.option_strings} - INPUT_OUTPUT) for name, p in leaves.items()}
     assert {name: f for name, f in flags.items() if f} == {}
     # and every command that computes something knows its config class, for the hints below

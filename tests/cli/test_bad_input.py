@@ -28,6 +28,7 @@ CONFIG_COMMANDS = [
     ["control", "tangling", "--out", "{tmp}/out"],
     ["control", "tracking", "--out", "{tmp}/out"],
     ["control", "similarity", "--out", "{tmp}/out"],
+    ["control", "groups", "--out", "{tmp}/out"],
     ["equivariance", "evaluate", "--out", "{tmp}/out"],
     ["equivariance", "ambiguity", "--out", "{tmp}/out"],
     ["equivariance", "samples", "--out", "{tmp}/out"],

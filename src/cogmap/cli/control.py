@@ -15,11 +15,12 @@ from cogmap.cli.common import (
     trainer_config,
 )
 from cogmap.rl.config import PPOConfig
-from cogmap.studies import similarity, tracking
+from cogmap.studies import similarity, tracking, walker_groups
 from cogmap.studies.learning_dynamics import LearningDynamicsConfig
 from cogmap.studies.policy_evaluation import PolicyEvaluationConfig
 from cogmap.studies.similarity import SimilarityConfig
 from cogmap.studies.tracking import TrackingConfig
+from cogmap.studies.walker_groups import WalkerGroupsConfig
 from cogmap.studies.walking import WalkingConfig
 
 HELP = "recurrent controllers trained by RL (recurrent PPO on the pendulum or any Gymnasium task)"
@@ -42,6 +43,10 @@ DESCRIPTION = """\
   similarity how alike independently trained walkers' gait cycles are: canonical correlations
            and Procrustes distance per layer between the cycles saved by `tangling`, beside
            the untrained twins; similarity.json and a figure to --out.
+  groups   two kinds of walkers (e.g. with and without their previous action in their
+           observation) compared on their tangling studies, the walker as the unit: each
+           walker's median over its conditions, Mann-Whitney's exact test per series, and the
+           smallest p the group sizes allow; groups.json and a figure to --out.
   analyze  the learning-dynamics study over the checkpoints of one or more pendulum runs:
            returns, policy landscapes, PCA of hidden states coloured by angle, fixed points
            under the upright input and their stability, the stable fixed point's distance to
@@ -118,6 +123,18 @@ def add_parser(subparsers) -> None:
     add_study_arguments(m, SimilarityConfig, "runs/control_similarity/<first folder>",
                         source=("folders", "output folders of control tangling"), many=True)
     m.set_defaults(run=run_similarity)
+    g = sub.add_parser("groups", help="two kinds of walkers compared on their tangling studies",
+                       description="Compare two groups of walkers on the output folders of `cogmap control tangling`, "
+                                   "one folder per walker (and series): groups={NAME: [FOLDER, ...], NAME: [...]}, "
+                                   "exactly two. Each walker counts once: its median over its conditions of the layer's "
+                                   "median tangling Q (measure=tangling, layer=recurrent) or of the actuation's over the "
+                                   "layer's (measure=ratio); the groups by Mann-Whitney's exact two-sided test, with "
+                                   "the smallest p their sizes allow. With series=[a, b, ...] every folder holds "
+                                   "<series>, filled by each in turn (one test per series). Settings are keys of "
+                                   "WalkerGroupsConfig (cogmap.studies.walker_groups). Writes config.yaml, "
+                                   "groups.json and groups.png.")
+    add_study_arguments(g, WalkerGroupsConfig, "runs/control_groups/<first group>_vs_<second group>")
+    g.set_defaults(run=run_groups)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -164,6 +181,16 @@ def run_tracking(args) -> int:
 def run_similarity(args) -> int:
     return run_study(args, similarity.run,
                      lambda config: Path("runs/control_similarity") / source_label(config.folders[0]))
+
+
+def run_groups(args) -> int:
+    import re
+
+    def default_out(config):  # group names are free text: keep what a folder name can hold
+        return Path("runs/control_groups") / "_vs_".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "group"
+                                                          for name in config.names)
+
+    return run_study(args, walker_groups.run, default_out)
 
 
 def run_tangling(args) -> int:

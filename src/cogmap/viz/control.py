@@ -228,6 +228,33 @@ def plot_similarity(pairs: list, layers: list, path: str | os.PathLike | None = 
     return save_figure(fig, path)
 
 
+def plot_walker_groups(series: list, config, path: str | os.PathLike | None = None) -> Figure:
+    """Each walker's value per series, the two groups side by side, with the test's p over each series."""
+    names = config.names
+    fig, ax = subplots(1, 1, figsize=(1.8 + 1.6 * len(series), 3.6), layout="constrained")
+    for s, entry in enumerate(series):
+        for g, name in enumerate(names):
+            values = [w["value"] for w in entry["walkers"][name]]
+            x = s + (g - 0.5) * 0.36 + np.linspace(-0.05, 0.05, len(values)) * (len(values) > 1)
+            ax.scatter(x, values, color=f"C{g}", s=22, label=name if s == 0 else None, zorder=3)
+            ax.hlines(np.median(values), s + (g - 0.5) * 0.36 - 0.12, s + (g - 0.5) * 0.36 + 0.12, color=f"C{g}")
+        test = entry["test"]
+        ax.annotate(f"p = {test['p']:.2g}\n(least {test['smallest_p']:.2g})", (s, 1.0), xycoords=("data", "axes fraction"),
+                    ha="center", va="top", fontsize=7)
+    ax.set_xticks(range(len(series)), [entry["name"] or "as given" for entry in series])
+    ax.set_xlim(-0.6, len(series) - 0.4)
+    if config.measure == "ratio":
+        ax.axhline(1.0, color="0.6", lw=0.8, ls="--")
+        ax.set_ylabel(f"actuation / {config.layer} tangling\n(median over conditions)")
+    else:
+        ax.set_ylabel(f"{config.layer} tangling Q\n(median over conditions)")
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(ymin, ymax + 0.25 * (ymax - ymin))  # room for the p-values above the points
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("one point per walker; bar: the group's median", fontsize=9)
+    return save_figure(fig, path)
+
+
 def plot_condition_cycles(study, path: str | os.PathLike | None = None, recurrent: str = "recurrent",
                           actuation: str = "actuation") -> Figure:
     """Each condition alone (Rush et al.'s Fig. 2): its averaged recurrent cycle on its own top three PCs and its
