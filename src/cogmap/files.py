@@ -86,6 +86,18 @@ def _read_bytes(path: Path, what: str) -> bytes:
         raise CogmapError(f"cannot read {what} {path}: {error.strerror or error}") from None
 
 
+def _read_text(path: Path, what: str, kind: str) -> str:
+    raw = _read_bytes(path, what)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CogmapError(f"{what} {path} is not UTF-8 text (byte {error.start} cannot be decoded); "
+                          "is it a binary file?") from None
+    if "\x00" in text:
+        raise CogmapError(f"{what} {path} is a binary file, not {kind} text")
+    return text
+
+
 def read_yaml_mapping(path: str | os.PathLike, what: str = "config file") -> dict:
     """The mapping at the top of a YAML file: the one reader of every config file.
 
@@ -95,20 +107,31 @@ def read_yaml_mapping(path: str | os.PathLike, what: str = "config file") -> dic
     with it.
     """
     path = Path(path)
-    raw = _read_bytes(path, what)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise CogmapError(f"{what} {path} is not UTF-8 text (byte {error.start} cannot be decoded); "
-                          "is it a binary file?") from None
-    if "\x00" in text:
-        raise CogmapError(f"{what} {path} is a binary file, not YAML text")
+    text = _read_text(path, what, "YAML")
     try:
         values = yaml_load(text)
     except yaml.YAMLError as error:
         raise CogmapError(f"{what} {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if values is None:
         raise CogmapError(f"{what} {path} is empty (no keys); leave it out to use the defaults")
+    if not isinstance(values, dict):
+        raise CogmapError(f"{what} {path} must hold a mapping of keys to values, got {type(values).__name__}")
+    return values
+
+
+def read_json_mapping(path: str | os.PathLike, what: str = "result file") -> dict:
+    """The mapping at the top of a JSON file a study wrote (its numbers), read as :func:`read_yaml_mapping` reads
+    a config: a missing, unreadable, binary, non-UTF-8, truncated or non-mapping file is a :class:`CogmapError`
+    naming the file and what is wrong with it."""
+    import json
+
+    path = Path(path)
+    text = _read_text(path, what, "JSON")
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CogmapError(f"{what} {path} is not valid JSON ({error.msg} at line {error.lineno}); "
+                          "is it damaged or cut short?") from None
     if not isinstance(values, dict):
         raise CogmapError(f"{what} {path} must hold a mapping of keys to values, got {type(values).__name__}")
     return values

@@ -112,14 +112,19 @@ def test_impossible_settings_are_refused_by_name(settings, message):
 def test_unreadable_or_mismatched_studies_are_refused_by_name(tmp_path):
     good = save_tangling(tmp_path / "good", [1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
     (tmp_path / "empty").mkdir()
-    damaged = tmp_path / "damaged"
-    damaged.mkdir()
-    (damaged / "tangling.json").write_bytes(b"\xff\xfe{not json")
+    broken = {"non_utf8": b"\xff\xfe{not json", "garbage": bytes(range(256)) * 4,
+              "truncated": b'{"tangling": {"recurrent": {"median_pooled": [1.0, 2.',
+              "a list": b"[1, 2, 3]", "no tangling": b'{"source": "x"}'}
+    for name, raw in broken.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "tangling.json").write_bytes(raw)
     no_layer = save_tangling(tmp_path / "no_layer", [1.0])
     (tmp_path / "no_layer" / "tangling.json").write_text(json.dumps({"tangling": {"actuation": {"median_pooled": [1.0]}}}))
     negative = save_tangling(tmp_path / "negative", [1.0, -2.0, 3.0])
     fewer = save_tangling(tmp_path / "fewer", [1.0, 2.0])
-    cases = [(str(tmp_path / "empty"), "holds no tangling.json"), (str(damaged), "not a tangling study's result"),
+    cases = [(str(tmp_path / "empty"), "holds no tangling.json"), (str(tmp_path / "non_utf8"), "not UTF-8 text"),
+             (str(tmp_path / "garbage"), "not UTF-8 text"), (str(tmp_path / "truncated"), "not valid JSON"),
+             (str(tmp_path / "a list"), "must hold a mapping"), (str(tmp_path / "no tangling"), "not a tangling study's result"),
              (no_layer, "has no layer 'recurrent'"), (negative, "not a list of positive numbers"),
              (fewer, "different numbers of conditions")]
     for folder, message in cases:

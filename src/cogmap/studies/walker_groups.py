@@ -18,7 +18,6 @@ series), e.g. ``runs/control_tangling/go1_lstm_seed0_<series>``.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from cogmap.errors import CogmapError
+from cogmap.files import read_json_mapping
 from cogmap.studies.base import Result, draw_figures
 from cogmap.studies.walking import ACTUATION, RECURRENT, WalkingResult
 
@@ -85,13 +85,10 @@ def smallest_p(n_a: int, n_b: int) -> float:
 def read_tangling(folder: str | Path) -> dict:
     """The ``tangling.json`` of one ``cogmap control tangling`` output folder, checked enough to be read."""
     path = Path(folder) / WalkingResult.file
-    if not path.is_file():
+    if not path.exists():
         raise CogmapError(f"{folder} holds no {WalkingResult.file}; is it an output folder of `cogmap control tangling`?")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CogmapError(f"{path} is not a tangling study's result (damaged or another format: {error})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("tangling"), dict) or not data["tangling"]:
+    data = read_json_mapping(path, "tangling study's result")
+    if not isinstance(data.get("tangling"), dict) or not data["tangling"]:
         raise CogmapError(f"{path} is not a tangling study's result (no per-layer tangling)")
     return data
 
@@ -127,7 +124,7 @@ def compare_groups(a: list[float], b: list[float]) -> dict:
     """Mann-Whitney's exact two-sided test of two groups of walker values, with the ratio of their medians."""
     from scipy import stats
 
-    p = float(stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue) if a and b else 1.0
+    p = float(stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue)
     return {"p": p, "smallest_p": smallest_p(len(a), len(b)),
             "median_ratio": float(np.median(a) / np.median(b))}
 
