@@ -100,6 +100,8 @@ def test_series_fill_the_placeholder_and_each_series_is_tested_apart(tmp_path):
     ({"groups": {"a": ["x"], "b": []}}, "non-empty list"),
     ({"groups": {"a": ["x", "x"], "b": ["y"]}}, "names a folder twice"),
     ({"groups": {"a": ["x"], "b": ["x"]}}, "in both groups"),
+    ({"groups": {"a": ["runs/x", "./runs/x/"], "b": ["y"]}}, "names a folder twice"),
+    ({"groups": {"a": ["runs/x"], "b": ["y", "runs/../runs/x"]}}, "in both groups"),
     ({"groups": {"a": ["x_<series>"], "b": ["y"]}}, "give series"),
     ({"groups": {"a": ["x"], "b": ["y"]}, "series": ["forward"]}, "holds no <series>"),
     ({"groups": {"a": ["x"], "b": ["y"]}, "measure": "ratio", "layer": "actuation"}, "choose another layer"),

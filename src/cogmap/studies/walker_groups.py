@@ -19,6 +19,7 @@ series), e.g. ``runs/control_tangling/go1_lstm_seed0_<series>``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,9 +51,10 @@ class WalkerGroupsConfig:
         for name, folders in self.groups.items():
             if not isinstance(folders, list) or not folders or not all(isinstance(f, str) and f for f in folders):
                 raise CogmapError(f"groups.{name} must be a non-empty list of folders, got {folders!r}")
-            if len(set(folders)) != len(folders):
+            if len({_walker_key(f) for f in folders}) != len(folders):
                 raise CogmapError(f"groups.{name} names a folder twice; each walker counts once")
-        shared = set(self.groups[self.names[0]]) & set(self.groups[self.names[1]])
+        first = {_walker_key(f) for f in self.groups[self.names[0]]}
+        shared = [f for f in self.groups[self.names[1]] if _walker_key(f) in first]
         if shared:
             raise CogmapError(f"{sorted(shared)[0]} is in both groups; a walker belongs to one")
         if not isinstance(self.series, list) or not all(isinstance(s, str) and s for s in self.series):
@@ -74,6 +76,11 @@ class WalkerGroupsConfig:
     @property
     def names(self) -> list[str]:
         return list(self.groups)
+
+
+def _walker_key(folder: str) -> str:
+    # One folder spelt two ways (`a`, `./a`, `a/`) is one walker; counting it twice would fake replication.
+    return os.path.normpath(os.path.abspath(folder))
 
 
 def smallest_p(n_a: int, n_b: int) -> float:
