@@ -250,7 +250,7 @@ def plot_walker_groups(series: list, config, path: str | os.PathLike | None = No
         ax.set_ylabel(f"{config.layer} tangling Q\n(median over conditions)")
     ymin, ymax = ax.get_ylim()
     ax.set_ylim(ymin, ymax + 0.25 * (ymax - ymin))  # room for the p-values above the points
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes, never over a walker
     ax.set_title("one point per walker; bar: the group's median", fontsize=9)
     return save_figure(fig, path)
 
