@@ -8,7 +8,7 @@ import pytest
 
 from cogmap.cli.main import main
 from cogmap.errors import CogmapError
-from cogmap.studies.walker_groups import WalkerGroupsConfig, run, smallest_p
+from cogmap.studies.walker_groups import WalkerGroupsConfig, least_p_with_more, run, smallest_p
 
 
 def save_tangling(folder, recurrent, actuation=None):
@@ -63,6 +63,54 @@ def test_the_smallest_p_is_two_orderings_of_all_the_equally_likely_ones():
         assert smallest_p(n_a, n_b) == pytest.approx(min(1.0, 2 / math.comb(n_a + n_b, n_a)))
 
 
+def rank_sum_p(a_ranks, n):
+    """Mann-Whitney's exact two-sided p from the ranks (1..n, no ties) of group a, by brute force."""
+    observed, mean = sum(a_ranks), len(a_ranks) * (n + 1) / 2
+    sums = [sum(split) for split in itertools.combinations(range(1, n + 1), len(a_ranks))]
+    return min(1.0, sum(abs(s - mean) >= abs(observed - mean) - 1e-9 for s in sums) / len(sums))
+
+
+def least_p_by_every_placement(a, b, more):
+    """The least p over every ranking the walkers could take once ``more`` join each group: the existing
+    walkers keep their order, the new ones take any positions among them, in any order of kinds."""
+    labels = [("a" if v in a else "b") for v in sorted(a + b)]
+    n = len(labels) + 2 * more
+    best = 1.0
+    for new_positions in itertools.combinations(range(n), 2 * more):
+        for new_a in itertools.combinations(new_positions, more):
+            old = iter(labels)
+            sequence = [("a" if k in new_a else "b") if k in new_positions else next(old) for k in range(n)]
+            best = min(best, rank_sum_p([k + 1 for k, label in enumerate(sequence) if label == "a"], n))
+    return best
+
+
+def test_the_least_p_more_walkers_could_give_by_hand_and_by_every_placement():
+    # by hand: a = 3, 8, 4 and b = 11, 5.5, 9.5 interleave once (8 above 5.5). One more of each at the far
+    # ends, a's below everyone and b's above: U = 1 (8 > 5.5), and of the C(8, 4) = 70 splits only U = 0, 1
+    # and their mirrors 16, 15 lie as far out: p = 4/70. The other way round U = 8, the mean: p = 1.
+    assert least_p_with_more([3.0, 8.0, 4.0], [11.0, 5.5, 9.5], 1) == pytest.approx(4 / 70)
+    assert least_p_with_more([3.0, 8.0, 4.0], [11.0, 5.5, 9.5], 0) == pytest.approx(4 / 20)  # the test itself
+    # the Go1's interleaving (the least and the most of one kind): no fourth walker brings it below 0.2
+    assert least_p_with_more([1.0, 9.0, 2.0], [6.0, 5.0, 3.0], 1) == pytest.approx(0.2)
+    assert least_p_by_every_placement([1.0, 9.0, 2.0], [6.0, 5.0, 3.0], 1) == pytest.approx(0.2)
+    cases = [([1.0, 2.0], [3.0, 4.0], 1), ([1.0, 4.0], [2.0, 3.0], 2), ([2.0, 5.0, 6.0], [1.0, 3.0, 4.0], 1),
+             ([1.0, 9.0, 2.0], [6.0, 5.0, 3.0], 2), ([7.0], [1.0, 2.0, 3.0], 2), ([1.0, 3.0], [2.0, 4.0, 5.0], 1)]
+    for a, b, more in cases:
+        assert least_p_with_more(a, b, more) == pytest.approx(least_p_by_every_placement(a, b, more)), (a, b, more)
+    # separated groups: more walkers on the right ends give the least p of the larger groups
+    assert least_p_with_more([1.0, 2.0], [3.0, 4.0], 2) == pytest.approx(smallest_p(4, 4))
+
+
+def test_the_study_reports_what_more_walkers_could_show(tmp_path):
+    groups = {"with": [save_tangling(tmp_path / f"w{k}", [q]) for k, q in enumerate([3.0, 8.0, 4.0])],
+              "without": [save_tangling(tmp_path / f"o{k}", [q]) for k, q in enumerate([11.0, 5.5, 9.5])]}
+    (entry,) = run(WalkerGroupsConfig(groups=groups)).series  # more=1 by default
+    assert entry["test"]["more"] == 1 and entry["test"]["least_p_with_more"] == pytest.approx(4 / 70)
+    result = run(WalkerGroupsConfig(groups=groups, more=0))
+    assert "least_p_with_more" not in result.series[0]["test"] and "more of each" not in result.summary()
+    assert "with 2 more of each, wherever they fell: at least" in run(WalkerGroupsConfig(groups=groups, more=2)).summary()
+
+
 def test_the_ratio_is_the_actuations_tangling_over_the_layers_per_condition_then_the_median(tmp_path):
     a = save_tangling(tmp_path / "a", recurrent=[1.0, 2.0, 4.0], actuation=[3.0, 2.0, 6.0])  # 3, 1, 1.5 -> 1.5
     b = save_tangling(tmp_path / "b", recurrent=[2.0, 2.0, 2.0], actuation=[1.0, 8.0, 5.0])  # 0.5, 4, 2.5 -> 2.5
@@ -105,6 +153,10 @@ def test_series_fill_the_placeholder_and_each_series_is_tested_apart(tmp_path):
     ({"groups": {"a": ["x_<series>"], "b": ["y"]}}, "give series"),
     ({"groups": {"a": ["x"], "b": ["y"]}, "series": ["forward"]}, "holds no <series>"),
     ({"groups": {"a": ["x"], "b": ["y"]}, "measure": "ratio", "layer": "actuation"}, "choose another layer"),
+    ({"groups": {"a": ["x"], "b": ["y"]}, "more": -1}, "more must be a whole number"),
+    ({"groups": {"a": ["x"], "b": ["y"]}, "more": 2.5}, "more must be a whole number"),
+    ({"groups": {"a": ["x"], "b": ["y"]}, "more": True}, "more must be a whole number"),
+    ({"groups": {"a": ["x"], "b": ["y"]}, "more": 10**6}, "more must be a whole number"),
 ])
 def test_impossible_settings_are_refused_by_name(settings, message):
     with pytest.raises(CogmapError, match=message):

@@ -45,8 +45,9 @@ DESCRIPTION = """\
            the untrained twins; similarity.json and a figure to --out.
   groups   two kinds of walkers (e.g. with and without their previous action in their
            observation) compared on their tangling studies, the walker as the unit: each
-           walker's median over its conditions, Mann-Whitney's exact test per series, and the
-           smallest p the group sizes allow; groups.json and a figure to --out.
+           walker's median over its conditions, Mann-Whitney's exact test per series, the
+           smallest p the group sizes allow and the smallest p `more` (1) further walkers of
+           each kind could give; groups.json and a figure to --out.
   analyze  the learning-dynamics study over the checkpoints of one or more pendulum runs:
            returns, policy landscapes, PCA of hidden states coloured by angle, fixed points
            under the upright input and their stability, the stable fixed point's distance to
@@ -129,7 +130,8 @@ def add_parser(subparsers) -> None:
                                    "exactly two. Each walker counts once: its median over its conditions of the layer's "
                                    "median tangling Q (measure=tangling, layer=recurrent) or of the actuation's over the "
                                    "layer's (measure=ratio); the groups by Mann-Whitney's exact two-sided test, with "
-                                   "the smallest p their sizes allow. With series=[a, b, ...] every folder holds "
+                                   "the smallest p their sizes allow and the smallest p that `more` (1) further "
+                                   "walkers of each group could give, wherever they fell. With series=[a, b, ...] every folder holds "
                                    "<series>, filled by each in turn (one test per series). Settings are keys of "
                                    "WalkerGroupsConfig (cogmap.studies.walker_groups). Writes config.yaml, "
                                    "groups.json and groups.png.")

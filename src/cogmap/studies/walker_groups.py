@@ -12,8 +12,10 @@ series), summarises each walker in each series by the median over its conditions
 
 and compares the two groups by Mann-Whitney's exact rank test (two-sided), with the smallest p their sizes
 allow (two walkers against two cannot go below 1/3: :func:`smallest_p`), so a reader sees at once whether
-the test could have said anything. Folders may hold ``<series>``, filled from ``series`` (one test per
-series), e.g. ``runs/control_tangling/go1_lstm_seed0_<series>``.
+the test could have said anything, and the smallest p that ``more`` further walkers of each kind could give,
+wherever their values fell (:func:`least_p_with_more`): whether training more seeds is worth it. Folders
+may hold ``<series>``, filled from ``series`` (one test per series), e.g.
+``runs/control_tangling/go1_lstm_seed0_<series>``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from cogmap.studies.base import Result, draw_figures
 from cogmap.studies.walking import ACTUATION, RECURRENT, WalkingResult
 
 MEASURES = ("tangling", "ratio")
+MAX_MORE = 20  # beyond this the exact test's enumeration is slow, and no one trains that many more walkers
 PLACEHOLDER = "<series>"
 
 
@@ -42,6 +45,7 @@ class WalkerGroupsConfig:
     series: list = field(default_factory=list)  # fills <series> in every folder; empty: folders used as given
     layer: str = RECURRENT  # the layer whose tangling is compared
     measure: str = field(default="tangling", metadata={"choices": MEASURES})
+    more: int = 1  # the bound on what this many more walkers of each kind could show (0: none)
 
     def __post_init__(self):
         if (not isinstance(self.groups, dict) or len(self.groups) != 2
@@ -70,6 +74,8 @@ class WalkerGroupsConfig:
                     raise CogmapError(f"{folder} holds {PLACEHOLDER}; give series=[...] to fill it")
         if not isinstance(self.layer, str) or not self.layer:
             raise CogmapError(f"layer must be a layer name of the tangling study, got {self.layer!r}")
+        if isinstance(self.more, bool) or not isinstance(self.more, int) or not 0 <= self.more <= MAX_MORE:
+            raise CogmapError(f"more must be a whole number of walkers from 0 to {MAX_MORE}, got {self.more!r}")
         if self.measure == "ratio" and self.layer == ACTUATION:
             raise CogmapError("measure=ratio divides the actuation's tangling by the layer's; choose another layer")
 
@@ -87,6 +93,24 @@ def smallest_p(n_a: int, n_b: int) -> float:
     """The smallest two-sided p of Mann-Whitney's exact test with groups of ``n_a`` and ``n_b``: every walker
     of one group above every one of the other, 2 of the C(n_a + n_b, n_a) equally likely orderings (capped at 1)."""
     return min(1.0, 2 / math.comb(n_a + n_b, n_a))
+
+
+def least_p_with_more(a: list[float], b: list[float], more: int) -> float:
+    """The smallest two-sided p of Mann-Whitney's exact test once ``more`` walkers join each group, wherever they fall.
+
+    U counts the pairs in which a walker of ``a`` lies above one of ``b``; a new walker of ``a`` adds the most
+    to U above everyone and the least below everyone, and a new walker of ``b`` the reverse. So U is furthest
+    from its mean, and p least, with the new walkers of one group at one end and those of the other at the
+    other end: the two such placements bound every other.
+    """
+    from scipy import stats
+
+    if more == 0:
+        return float(stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue)
+    low, high = min(a + b) - 1.0, max(a + b) + 1.0
+    return min(float(stats.mannwhitneyu(a + [x] * more, b + [y] * more, alternative="two-sided",
+                                        method="exact").pvalue)
+               for x, y in ((high, low), (low, high)))
 
 
 def read_tangling(folder: str | Path) -> dict:
@@ -127,13 +151,17 @@ def walker_value(folder: str, config: WalkerGroupsConfig) -> tuple[float, int]:
     return float(np.median(q)), int(q.size)
 
 
-def compare_groups(a: list[float], b: list[float]) -> dict:
-    """Mann-Whitney's exact two-sided test of two groups of walker values, with the ratio of their medians."""
+def compare_groups(a: list[float], b: list[float], more: int = 0) -> dict:
+    """Mann-Whitney's exact two-sided test of two groups of walker values, with the ratio of their medians
+    and, with ``more``, the least p that many more walkers of each group could give."""
     from scipy import stats
 
     p = float(stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue)
-    return {"p": p, "smallest_p": smallest_p(len(a), len(b)),
-            "median_ratio": float(np.median(a) / np.median(b))}
+    test = {"p": p, "smallest_p": smallest_p(len(a), len(b)), "median_ratio": float(np.median(a) / np.median(b))}
+    if more:
+        test["more"] = more
+        test["least_p_with_more"] = least_p_with_more(a, b, more)
+    return test
 
 
 @dataclass(frozen=True)
@@ -162,7 +190,9 @@ class WalkerGroupsResult(Result):
             test = entry["test"]
             lines.append(f"  {entry['name'] or 'as given'}: {a} [{values[a]}]  {b} [{values[b]}]  "
                          f"median ratio {test['median_ratio']:.3f}, p = {test['p']:.3g} "
-                         f"(the least these group sizes allow: {test['smallest_p']:.3g})")
+                         f"(the least these group sizes allow: {test['smallest_p']:.3g}"
+                         + (f"; with {test['more']} more of each, wherever they fell: at least "
+                            f"{test['least_p_with_more']:.3g}" if "more" in test else "") + ")")
         return "\n".join(lines)
 
 
@@ -181,5 +211,5 @@ def run(config: WalkerGroupsConfig, progress: bool = True) -> WalkerGroupsResult
             raise CogmapError(f"series {series or '(as given)'}: the walkers were recorded under different numbers "
                               f"of conditions ({sorted(counts)}); compare walkers of one study design")
         a, b = ([w["value"] for w in walkers[name]] for name in config.names)
-        entries.append({"name": series, "walkers": walkers, "test": compare_groups(a, b)})
+        entries.append({"name": series, "walkers": walkers, "test": compare_groups(a, b, config.more)})
     return WalkerGroupsResult(config=config, series=entries)

@@ -239,7 +239,8 @@ def plot_walker_groups(series: list, config, path: str | os.PathLike | None = No
             ax.scatter(x, values, color=f"C{g}", s=22, label=name if s == 0 else None, zorder=3)
             ax.hlines(np.median(values), s + (g - 0.5) * 0.36 - 0.12, s + (g - 0.5) * 0.36 + 0.12, color=f"C{g}")
         test = entry["test"]
-        ax.annotate(f"p = {test['p']:.2g}\n(least {test['smallest_p']:.2g})", (s, 1.0), xycoords=("data", "axes fraction"),
+        more = f"\n{test['more']} more each: >= {test['least_p_with_more']:.2g}" if "more" in test else ""
+        ax.annotate(f"p = {test['p']:.2g}\n(least {test['smallest_p']:.2g}){more}", (s, 1.0), xycoords=("data", "axes fraction"),
                     ha="center", va="top", fontsize=7)
     ax.set_xticks(range(len(series)), [entry["name"] or "as given" for entry in series])
     ax.set_xlim(-0.6, len(series) - 0.4)
@@ -249,7 +250,7 @@ def plot_walker_groups(series: list, config, path: str | os.PathLike | None = No
     else:
         ax.set_ylabel(f"{config.layer} tangling Q\n(median over conditions)")
     ymin, ymax = ax.get_ylim()
-    ax.set_ylim(ymin, ymax + 0.25 * (ymax - ymin))  # room for the p-values above the points
+    ax.set_ylim(ymin, ymax + 0.35 * (ymax - ymin))  # room for the p-values above the points
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes, never over a walker
     ax.set_title("one point per walker; bar: the group's median", fontsize=9)
     return save_figure(fig, path)
