@@ -47,6 +47,28 @@ def test_walkers_that_are_linear_maps_of_one_rhythm_are_alike_and_an_unrelated_o
     assert layers["actuation"]["trained"]["cca_mean"] < 0.8  # against noise
     assert layers["recurrent"]["untrained twins"]["cca_mean"] > 0.99  # the same noise on both sides
     assert "trained vs own untrained twin" in layers["recurrent"]
+    assert "second vs own untrained twin" in layers["recurrent"]
+
+
+def test_each_walker_is_compared_with_its_own_untrained_twin(tmp_path):
+    # the second walker's "untrained" cycles are its trained ones (alike: CCA 1), the first walker's are noise
+    rng = np.random.default_rng(3)
+    commands = [[1, 0, 0], [-1, 0, 0], [0, 0.5, 0]]
+    a, _ = walker(rng, [40, 44, 38])
+    b, _ = walker(rng, [36, 50, 42])
+    noise = [rng.normal(size=(n, 12)) for n in (40, 44, 38)]
+    fa = save_cycles(tmp_path / "a", commands, {"recurrent": a, "actuation": a, "untrained recurrent": noise,
+                                                "untrained actuation": noise})
+    fb = save_cycles(tmp_path / "b", commands, {"recurrent": b, "actuation": b, "untrained recurrent": b,
+                                                "untrained actuation": b})
+    result = run(SimilarityConfig(folders=[fa, fb], k=4, points=60), progress=False)
+    recurrent = result.pairs[0]["layers"]["recurrent"]
+    assert recurrent["second vs own untrained twin"]["cca_mean"] == pytest.approx(1.0, abs=1e-6)
+    assert recurrent["trained vs own untrained twin"]["cca_mean"] < 0.9
+    swapped = run(SimilarityConfig(folders=[fb, fa], k=4, points=60), progress=False).pairs[0]["layers"]["recurrent"]
+    assert swapped["trained vs own untrained twin"]["cca_mean"] == pytest.approx(recurrent["second vs own untrained twin"]["cca_mean"])
+    assert swapped["second vs own untrained twin"]["cca_mean"] == pytest.approx(recurrent["trained vs own untrained twin"]["cca_mean"])
+    assert "(first) / 1.000 (second)" in result.summary()
     assert result.pairs[0]["twins"] == "unknown"  # saved without the untrained network's seed
     commands_back, cycles_back, twin_seed = load_cycles(fa)
     assert np.allclose(commands_back, commands) and len(cycles_back["recurrent"]) == 3 and twin_seed is None

@@ -122,10 +122,13 @@ class SimilarityResult(Result):
             for layer, result in pair["layers"].items():
                 parts = [f"trained vs trained CCA {result['trained']['cca_mean']:.3f} "
                          f"(Procrustes {result['trained']['procrustes']:.3f})"]
-                for name in ("trained vs own untrained twin", "untrained twins"):
-                    if name in result:
-                        which = f" ({pair['twins']})" if name == "untrained twins" else ""
-                        parts.append(f"{name}{which} {result[name]['cca_mean']:.3f}")
+                if "trained vs own untrained twin" in result:
+                    own = f"{result['trained vs own untrained twin']['cca_mean']:.3f}"
+                    if "second vs own untrained twin" in result:  # absent from results saved before it existed
+                        own += f" (first) / {result['second vs own untrained twin']['cca_mean']:.3f} (second)"
+                    parts.append(f"trained vs own untrained twin {own}")
+                if "untrained twins" in result:
+                    parts.append(f"untrained twins ({pair['twins']}) {result['untrained twins']['cca_mean']:.3f}")
                 lines.append(f"  {layer}: " + "; ".join(parts))
         return "\n".join(lines)
 
@@ -149,7 +152,8 @@ def run(config: SimilarityConfig, progress: bool = True) -> SimilarityResult:
             twin = f"untrained {layer}"
             if twin in la and twin in lb:
                 ua, ub = stacked(la[twin], config.points), stacked(lb[twin], config.points)
-                result["trained vs own untrained twin"] = compare(xa, ua, config.k)
+                result["trained vs own untrained twin"] = compare(xa, ua, config.k)  # the first walker's
+                result["second vs own untrained twin"] = compare(xb, ub, config.k)
                 result["untrained twins"] = compare(ua, ub, config.k)
             per_layer[layer] = result
         pairs.append({"a": a, "b": b, "twins": twins_kind(ta, tb), "layers": per_layer})

@@ -210,15 +210,15 @@ def plot_command_tracking(runs: dict, tolerance: float, path: str | os.PathLike 
 
 def plot_similarity(pairs: list, layers: list, path: str | os.PathLike | None = None) -> Figure:
     """Mean canonical correlation per layer for each pair of walkers, beside the untrained baselines."""
-    kinds = ("trained", "trained vs own untrained twin", "untrained twins")
+    kinds = ("trained", "trained vs own untrained twin", "second vs own untrained twin", "untrained twins")
     fig, axes = subplots(1, len(pairs), figsize=(1.6 + 2.2 * len(layers), 3.6), layout="constrained", squeeze=False)
     for ax, pair in zip(axes[0], pairs):
         x = np.arange(len(layers))
         labels = ("the two trained walkers", "the first walker vs its untrained twin",
-                  f"the two untrained twins ({pair.get('twins', 'unknown')})")
+                  "the second walker vs its untrained twin", f"the two untrained twins ({pair.get('twins', 'unknown')})")
         for k, (kind, label) in enumerate(zip(kinds, labels)):
             values = [pair["layers"][layer].get(kind, {}).get("cca_mean", np.nan) for layer in layers]
-            ax.bar(x + (k - 1) * 0.27, values, width=0.26, color=f"{0.2 + 0.3 * k:.1f}", label=label)
+            ax.bar(x + (k - 1.5) * 0.2, values, width=0.19, color=f"{0.15 + 0.23 * k:.2f}", label=label)
         ax.set_xticks(x, layers)
         ax.set_ylim(0, 1)
         ax.set_ylabel("mean canonical correlation")
