@@ -25,6 +25,13 @@ def walker(rng, lengths, units=12):
     return cycles, mix
 
 
+def save_walker(folder, commands, trained, untrained, actuation=None):
+    """One walker's cycles: its recurrent layer (and actuation, the same unless given) and an untrained twin's."""
+    actuation = trained if actuation is None else actuation
+    return save_cycles(folder, commands, {"recurrent": trained, "actuation": actuation,
+                                          "untrained recurrent": untrained, "untrained actuation": untrained})
+
+
 def test_walkers_that_are_linear_maps_of_one_rhythm_are_alike_and_an_unrelated_one_is_not(tmp_path):
     rng = np.random.default_rng(0)
     commands = [[1, 0, 0], [-1, 0, 0], [0, 0.5, 0]]
@@ -37,10 +44,8 @@ def test_walkers_that_are_linear_maps_of_one_rhythm_are_alike_and_an_unrelated_o
         t = 2 * np.pi * np.arange(n) / n
         b.append(np.stack([np.cos(t), np.sin(t), 0.5 * np.cos(2 * t) + k, 0.5 * np.sin(2 * t) - k], 1) @ mix_b)
     noise = [rng.normal(size=(n, 12)) for n in (40, 44, 38)]
-    fa = save_cycles(tmp_path / "a", commands, {"recurrent": a, "actuation": a, "untrained recurrent": noise,
-                                                "untrained actuation": noise})
-    fb = save_cycles(tmp_path / "b", commands, {"recurrent": b, "actuation": noise, "untrained recurrent": noise,
-                                                "untrained actuation": noise})
+    fa = save_walker(tmp_path / "a", commands, a, noise)
+    fb = save_walker(tmp_path / "b", commands, b, noise, actuation=noise)
     result = run(SimilarityConfig(folders=[fa, fb], k=4, points=60), progress=False)
     layers = result.pairs[0]["layers"]
     assert layers["recurrent"]["trained"]["cca_mean"] > 0.99  # equal up to resampling the cycles
@@ -57,10 +62,8 @@ def test_each_walker_is_compared_with_its_own_untrained_twin(tmp_path):
     a, _ = walker(rng, [40, 44, 38])
     b, _ = walker(rng, [36, 50, 42])
     noise = [rng.normal(size=(n, 12)) for n in (40, 44, 38)]
-    fa = save_cycles(tmp_path / "a", commands, {"recurrent": a, "actuation": a, "untrained recurrent": noise,
-                                                "untrained actuation": noise})
-    fb = save_cycles(tmp_path / "b", commands, {"recurrent": b, "actuation": b, "untrained recurrent": b,
-                                                "untrained actuation": b})
+    fa = save_walker(tmp_path / "a", commands, a, noise)
+    fb = save_walker(tmp_path / "b", commands, b, b)
     result = run(SimilarityConfig(folders=[fa, fb], k=4, points=60), progress=False)
     recurrent = result.pairs[0]["layers"]["recurrent"]
     assert recurrent["second vs own untrained twin"]["cca_mean"] == pytest.approx(1.0, abs=1e-6)
