@@ -105,8 +105,6 @@ def least_p_with_more(a: list[float], b: list[float], more: int) -> float:
     """
     from scipy import stats
 
-    if more == 0:
-        return float(stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue)
     low, high = min(a + b) - 1.0, max(a + b) + 1.0
     return min(float(stats.mannwhitneyu(a + [x] * more, b + [y] * more, alternative="two-sided",
                                         method="exact").pvalue)
