@@ -1,5 +1,6 @@
 """Ranking, equivariance and distance-invariance measures against answers computed by hand or by a slow loop."""
 
+import itertools
 import math
 
 import numpy as np
@@ -7,7 +8,15 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from cogmap.analysis.equivariance import distance_invariance_error, equivariance_error, hits_per_row, random_pairs, ranking_metrics
+from cogmap.analysis.equivariance import (
+    distance_invariance_error,
+    equivariance_error,
+    hits_among,
+    hits_per_row,
+    nearest_rivals,
+    random_pairs,
+    ranking_metrics,
+)
 from cogmap.errors import CogmapError
 
 
@@ -86,6 +95,50 @@ def test_a_perfect_model_scores_one_and_a_collapsed_encoder_scores_no_better_tha
     assert published.hits[1] == 1.0 and published.mrr == 1.0  # what the published code reports for it
 
 
+@pytest.mark.parametrize("ties", ["pessimistic", "optimistic"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_hits_among_fewer_candidates_is_the_mean_over_every_subset(ties, k):
+    # Every subset of size - 1 others beside each row's own item, ranked on its own: the exact expectation.
+    rng = np.random.default_rng(7)
+    candidates = rng.integers(0, 3, size=(9, 2)).astype(float)  # ties among distances, both rules differ
+    predicted = candidates + rng.integers(-1, 2, size=(9, 2))
+    sizes = [k, 3, 5, 9]
+    got = hits_among(predicted, candidates, sizes, k=k, ties=ties)
+    for size in sizes:
+        shares = []
+        for i in range(9):
+            for others in itertools.combinations([j for j in range(9) if j != i], size - 1):
+                keep = [i, *others]
+                shares.append(hits_per_row(predicted[keep], candidates[keep], k=k, ties=ties)[0])
+        assert got[size] == pytest.approx(np.mean(shares), abs=1e-12)
+    assert got[9] == pytest.approx(ranking_metrics(predicted, candidates, k=k, ties=ties).hits[k], abs=1e-12)
+
+
+def test_hits_among_candidates_by_hand():
+    # Candidates at 0, 10, 20, ...; every prediction on its own but the first two, at 9 and 1: from candidate 0,
+    # prediction 1 (1 away) beats its own (9 away), and from candidate 10 prediction 0 (1 away) beats its own (9).
+    # Two rows with one item ahead: among 10 candidates each is first unless that one is among the 9 of 999 drawn.
+    candidates = np.arange(1000, dtype=float)[:, None] * 10
+    predicted = candidates.copy()
+    predicted[0], predicted[1] = 9.0, 1.0
+    result = hits_among(predicted, candidates, [10, 1000])
+    assert result[1000] == pytest.approx(998 / 1000)
+    assert result[10] == pytest.approx((998 + 2 * (1 - 9 / 999)) / 1000)
+
+
+def test_the_nearest_rival_is_the_closest_other_item_by_a_double_loop():
+    rng = np.random.default_rng(8)
+    candidates = rng.integers(0, 4, size=(30, 2)).astype(float)
+    predicted = candidates + rng.integers(-1, 2, size=(30, 2))
+    for over in ("predictions", "candidates"):
+        rows, items = (candidates, predicted) if over == "predictions" else (predicted, candidates)
+        expected = []
+        for i in range(30):
+            distances = [((rows[i] - items[j]) ** 2).sum() if j != i else math.inf for j in range(30)]
+            expected.append(int(np.argmin(distances)))  # the first of equal distances
+        assert nearest_rivals(predicted, candidates, over=over).tolist() == expected
+
+
 def test_ranking_is_device_and_dtype_agnostic():
     z = torch.randn(30, 3, generator=torch.Generator().manual_seed(2))
     noisy = z + 0.3 * torch.randn(30, 3, generator=torch.Generator().manual_seed(3))
@@ -145,6 +198,14 @@ def test_distance_invariance_is_zero_for_isometries_and_measures_a_known_stretch
     (lambda: equivariance_error(np.ones((4, 2)), np.ones((4, 3)), lambda z: z), "same shape"),
     (lambda: distance_invariance_error(np.ones((4, 2)), np.ones((3, 2)), np.ones((4, 2)), np.ones((4, 2))), "same shape"),
     (lambda: random_pairs(1), "at least 2"),
+    (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [2], ties="expected"), "for or against"),
+    (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [5]), "each size"),
+    (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [2], k=3), "each size"),
+    (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [True]), "each size"),
+    (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), 3), "list of candidate counts"),
+    (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [2], k=0), "k must be"),
+    (lambda: nearest_rivals(np.zeros((1, 2)), np.zeros((1, 2))), "at least 2"),
+    (lambda: nearest_rivals(np.zeros((3, 2)), np.zeros((3, 2)), over="rows"), "over must be"),
 ])
 def test_bad_input_is_one_clear_error(call, needle):
     with pytest.raises(CogmapError, match=needle):

@@ -5,8 +5,10 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from cogmap.analysis.equivariance import random_pairs
 from cogmap.cli.main import main
@@ -28,7 +30,7 @@ from cogmap.worldmodels import (
     train,
     trajectories,
 )
-from cogmap.worldmodels.train import WorldModelConfig
+from cogmap.worldmodels.train import WorldModelConfig, misses
 from tests.processes import free_port
 
 
@@ -181,6 +183,9 @@ def test_an_encoder_that_is_equivariant_by_construction_scores_perfectly(domain)
     assert result["ee"] == pytest.approx(0.0, abs=1e-5)
     assert result["die_1_step"] == pytest.approx(0.0, abs=1e-5) and result["die_2_step"] == pytest.approx(0.0, abs=1e-5)
     assert result["1_step_pessimistic"]["hits@1"] == 1.0 and result["2_step_pessimistic"]["mrr"] == 1.0
+    assert result["candidates"]["sizes"] == [10, n]
+    assert result["candidates"]["hits@1_2_step"] == {"10": pytest.approx(1.0), str(n): pytest.approx(1.0)}
+    assert result["misses"]["1_step"]["count"] == result["misses"]["2_step"]["count"] == 0
     for turn in latent_rotations(oracle, frames=12, starts=4).values():
         folded = [min(a, 2 * math.pi - a) for a in turn["true_angle"]]
         assert turn["latent_angle"] == pytest.approx(folded, abs=1e-3)
@@ -214,7 +219,13 @@ def test_the_commands_train_and_evaluate_end_to_end(tmp_path, capsys):
     assert result["actions"] == ["pitch-", "roll-"] and set(result["per_action"]) == {"pitch-", "roll-"}
     weighted = sum(e["trajectories"] * e["hits@1_1_step"] for e in result["per_action"].values()) / 30
     assert weighted == pytest.approx(result["1_step_pessimistic"]["hits@1"])
-    assert "first action" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "first action" in printed and "Hits@1 among 10 / 30 candidates" in printed
+    # Hits@1 among fewer candidates falls back to the evaluation's own at its 30; what the misses were taken for.
+    assert result["candidates"]["sizes"] == [10, 30]
+    assert result["candidates"]["hits@1_1_step"]["30"] == pytest.approx(result["1_step_pessimistic"]["hits@1"])
+    assert result["misses"]["1_step"]["count"] == round(30 * (1 - result["1_step_pessimistic"]["hits@1"]))
+    assert (out / "misses.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("words, needle", [
@@ -247,6 +258,32 @@ def test_bad_input_is_one_line_and_status_two(words, needle, tmp_path, capsys):
                 ["equivariance", *words]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
+
+
+def test_what_the_misses_were_taken_for_by_hand():
+    # Four poses of one SO(3) joint: T (a quarter turn about the world's z), T turned 10 degrees about the world's z,
+    # T turned a half turn about its own (body) x axis, and T turned 150 degrees about body x. Rows 1 and 2 miss,
+    # both taken for row 0: row 1 10 degrees from it (its nearest pose), row 2 a body half turn, 180 degrees, about
+    # x in the body frame though T's x axis points along the world's y; row 2's nearest pose is row 3, 30 degrees.
+    truth = Rotation.from_euler("z", 90, degrees=True)
+    poses = [truth, Rotation.from_euler("z", 10, degrees=True) * truth,
+             truth * Rotation.from_euler("x", 180, degrees=True), truth * Rotation.from_euler("x", 150, degrees=True)]
+    matrices = torch.tensor(np.stack([r.as_matrix() for r in poses]))[:, None]  # (4, 1, 3, 3)
+    result = misses(torch.tensor([True, False, False, True]), torch.tensor([1, 0, 0, 0]), matrices)
+    assert result["count"] == 2
+    assert result["each"]["rival_deg"] == pytest.approx([10.0, 180.0], abs=1e-6)
+    assert result["each"]["nearest_deg"] == pytest.approx([10.0, 30.0], abs=1e-6)
+    assert result["nearest_angle_deg"] == pytest.approx({"all": 20.0, "missed": 20.0}, abs=1e-6)  # of 10, 10, 30, 30
+    assert result["rival_angle_deg"]["median"] == pytest.approx(95.0, abs=1e-6)
+    assert result["rival_angle_deg"]["max"] == pytest.approx(180.0, abs=1e-6)
+    assert result["rival_is_nearest"] == 0.5
+    # One confusion (more than 90 degrees), about the body's x axis (a world-frame reading would say y).
+    assert result["body_axis"] == {"confusions": 1, "x": 1.0, "y": 0.0, "z": 0.0}
+    assert np.abs(result["each"]["body_axis"][1]) == pytest.approx([1.0, 0.0, 0.0], abs=1e-6)
+    none = misses(torch.ones(4, dtype=torch.bool), torch.tensor([1, 0, 0, 0]), matrices)
+    assert none["count"] == 0 and "rival_angle_deg" not in none
+    with pytest.raises(CogmapError, match="one value per pose"):
+        misses(torch.ones(3, dtype=torch.bool), torch.tensor([1, 0, 0, 0]), matrices)
 
 
 def test_the_equivariant_part_recovers_a_known_map_and_its_rank():

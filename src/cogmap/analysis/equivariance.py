@@ -31,6 +31,7 @@ results are Python floats.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -120,6 +121,77 @@ def hits_per_row(predicted, candidates, k: int = 1, ties: str = "pessimistic", o
     :func:`ranking_metrics`' Hits@k, and a mean over a subset of rows is that subset's (e.g. one action's)."""
     _, best, spread = _ranks(predicted, candidates, k, ties, over)
     return _hit_fraction(best, spread, k).cpu().numpy()
+
+
+def hits_among(predicted, candidates, sizes: Sequence[int], k: int = 1, ties: str = "pessimistic",
+               over: str = "predictions") -> dict:
+    """Hits@k had each row's own item competed with ``size - 1`` others only, for each of ``sizes``.
+
+    How a score depends on how densely the candidates cover the space: a model that confuses only
+    near neighbours loses Hits@1 among 1,000 candidates and none among 30. The others are
+    a uniformly random subset of the ``N - 1`` (without replacement), and the value is the exact
+    expectation over subsets, not a sample: with ``b`` items ranked ahead of a row's own
+    (``ties`` says whether an exact tie is ahead), its rank among ``size`` is 1 plus a
+    hypergeometric draw, ``P(rank <= k) = sum_{x < k} C(b, x) C(N - 1 - b, size - 1 - x) / C(N - 1, size - 1)``.
+    At ``size = N`` this is :func:`ranking_metrics`' Hits@k. ``ties="expected"`` is not offered
+    (a tie's share would depend on which tied items the subset keeps).
+    """
+    if ties == "expected":
+        raise CogmapError('hits_among counts a tie for or against the model: ties="pessimistic" or "optimistic"')
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise CogmapError(f"k must be a positive whole number, got {k!r}")
+    _, best, _ = _ranks(predicted, candidates, 1, ties, over)
+    n = len(best)
+    if isinstance(sizes, (int, np.integer)) or not len(sizes):
+        raise CogmapError(f"sizes must be a list of candidate counts, got {sizes!r}")
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not k <= size <= n:
+            raise CogmapError(f"each size must be a whole number from k={k} to the {n} items ranked, got {size!r}")
+    ahead = (best - 1).cpu().double()
+    others = float(n - 1)
+
+    def log_choose(a, b):  # log C(a, b) for b <= a, elementwise
+        return torch.lgamma(a + 1) - torch.lgamma(b + 1) - torch.lgamma(a - b + 1)
+
+    result = {}
+    for size in sizes:
+        draws = float(size - 1)
+        total = torch.zeros(n, dtype=torch.float64)
+        for x in range(min(k, size)):  # x of the items ahead drawn into the subset
+            x_ = torch.tensor(float(x), dtype=torch.float64)
+            possible = (x_ <= ahead) & (draws - x <= others - ahead)
+            log_p = (log_choose(ahead, x_.expand_as(ahead).minimum(ahead))
+                     + log_choose(others - ahead, (draws - x_).expand_as(ahead).minimum(others - ahead))
+                     - log_choose(torch.tensor(others, dtype=torch.float64), torch.tensor(draws, dtype=torch.float64)))
+            total += torch.where(possible, log_p.exp(), torch.zeros_like(log_p))
+        result[int(size)] = float(total.clamp(0, 1).mean())
+    return result
+
+
+def nearest_rivals(predicted, candidates, over: str = "predictions") -> np.ndarray:
+    """For each row, the index of the other item nearest to it (``(N,)``): what a missed row was taken for.
+
+    The rows and items are as in :func:`ranking_metrics` (by default, each true latent ``candidates[i]``
+    against the predictions ``predicted[j]``, ``j != i``); among exactly equal distances the lowest index.
+    """
+    p, c = _flat(predicted, "predicted"), _flat(candidates, "candidates")
+    _same_shape(p, c, "predicted and candidates")
+    if over not in OVER:
+        raise CogmapError(f"over must be one of {', '.join(OVER)}, got {over!r}")
+    if len(p) < 2:
+        raise CogmapError("a rival needs at least 2 items")
+    c = c.to(device=p.device, dtype=torch.promote_types(p.dtype, c.dtype))
+    p = p.to(c.dtype)
+    rows, items = (p, c) if over == "candidates" else (c, p)
+    n, d = rows.shape
+    rival = torch.empty(n, dtype=torch.long, device=rows.device)
+    block = max(1, _CHUNK // max(1, n * d))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        dist = ((rows[start:stop, None, :] - items[None, :, :]) ** 2).sum(-1)
+        dist[torch.arange(stop - start, device=rows.device), torch.arange(start, stop, device=rows.device)] = math.inf
+        rival[start:stop] = dist.argmin(1)
+    return rival.cpu().numpy()
 
 
 def _hit_fraction(best: torch.Tensor, spread: torch.Tensor, k: int) -> torch.Tensor:

@@ -76,18 +76,40 @@ class EvaluationResult(Result):
         return self.scores
 
     def draw(self, folder: Path) -> list[Path]:
-        from cogmap.viz.worldmodels import plot_latent_grid, plot_latent_rotations
+        from cogmap.viz.worldmodels import plot_latent_grid, plot_latent_rotations, plot_misses
 
         if "slots" in self.turns:  # a model of the grid world
             return draw_figures(folder, {"latent_grid": plot_latent_grid(self.turns)})
         ranks = ", ".join(str(j["rank"]) for j in self.scores["equivariant_part"].values())
-        return draw_figures(folder, {"latent_rotations": plot_latent_rotations(
+        figures = {"latent_rotations": plot_latent_rotations(
             self.turns, title=f"how the latent turns when a joint turns (its equivariant part has rank {ranks}; "
-                              f"a rank-1 latent leaves the Kabsch angle undetermined)")})
+                              f"a rank-1 latent leaves the Kabsch angle undetermined)")}
+        if "misses" in self.scores:  # evaluations written before cogmap measured them have none
+            figures["misses"] = plot_misses(self.scores)
+        return draw_figures(folder, figures)
 
     def summary(self) -> str:
         lines = [summary_line(self.scores, self.config.steps)]
         steps = self.config.steps
+        candidates = self.scores.get("candidates")
+        if candidates is not None:
+            sizes = candidates["sizes"]
+            lines.append(f"  Hits@1 among {' / '.join(str(s) for s in sizes)} candidates: " + "; ".join(
+                " / ".join(f"{100 * candidates[f'hits@1_{h}_step'][str(s)]:.1f}" for s in sizes) + f"% ({h} step"
+                + ("s)" if h > 1 else ")") for h in sorted({1, steps})))
+        for horizon, miss in self.scores.get("misses", {}).items():
+            if miss["count"]:
+                rival, h = miss["rival_angle_deg"], int(horizon.split("_")[0])
+                lines.append(f"  {miss['count']} misses at {h} step{'s' if h > 1 else ''}: the pose ranked first lies a "
+                             f"median {rival['median']:.1f} deg from the truth (quartiles {rival['q25']:.1f}-"
+                             f"{rival['q75']:.1f}, at most {rival['max']:.1f}); the nearest test pose, a median "
+                             f"{miss['nearest_angle_deg']['missed']:.1f} deg for these, "
+                             f"{miss['nearest_angle_deg']['all']:.1f} for all")
+                axes = miss.get("body_axis")
+                if axes and axes["confusions"]:
+                    lines.append(f"    {axes['confusions']} of them more than 90 deg away, turned about the body's "
+                                 f"x / y / z axis: {100 * axes['x']:.0f} / {100 * axes['y']:.0f} / "
+                                 f"{100 * axes['z']:.0f}%")
         for name, entry in self.scores.get("per_action", {}).items():
             lines.append(f"  first action {name:>12} ({entry['trajectories']:4d} trajectories): Hits@1 "
                          f"{100 * entry['hits@1_1_step']:.1f}% (1 step), {100 * entry[f'hits@1_{steps}_step']:.1f}% "

@@ -90,3 +90,38 @@ def plot_trajectories(rows: dict, path: str | os.PathLike | None = None, title: 
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def plot_misses(scores: dict, path: str | os.PathLike | None = None, title: str = "") -> Figure:
+    """Left: Hits@1 against the number of candidates each truth competes with. Right: each missed prediction,
+    the distance from its true pose to the nearest test pose (x) against the distance to the pose ranked first
+    in its place (y); on the diagonal, a miss to the nearest candidate (the candidates are denser than the
+    model is precise), far above it, a confusion of distinct poses.
+
+    ``scores`` is :func:`cogmap.worldmodels.train.evaluate`'s result.
+    """
+    candidates, misses = scores["candidates"], scores["misses"]
+    fig, (left, right) = subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    sizes = candidates["sizes"]
+    for key, miss in misses.items():
+        horizon = key.split("_")[0]
+        values = [100 * candidates[f"hits@1_{horizon}_step"][str(s)] for s in sizes]
+        label = f"{horizon} step" + ("s" if horizon != "1" else "")
+        (line,) = left.plot(sizes, values, marker="o", label=label)
+        if miss["count"]:
+            right.scatter(miss["each"]["nearest_deg"], miss["each"]["rival_deg"], s=10, alpha=0.6,
+                          color=line.get_color(), label=f"{label}: {miss['count']} misses")
+    left.set_xscale("log")
+    left.set_xlabel("candidates per truth")
+    left.set_ylabel("Hits@1 (%)")
+    left.legend(fontsize=8)
+    top = max([60.0] + [max(m["each"]["rival_deg"] + m["each"]["nearest_deg"]) for m in misses.values() if m["count"]])
+    right.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle="--")
+    right.set_xlabel("nearest test pose (deg)")
+    right.set_ylabel("pose ranked first instead (deg)")
+    if any(m["count"] for m in misses.values()):
+        right.legend(fontsize=8)
+    else:
+        right.text(0.5, 0.5, "no misses", ha="center", va="center", transform=right.transAxes)
+    fig.suptitle(title or "how dense the candidates are, and what each miss was taken for", fontsize=9)
+    return save_figure(fig, path)

@@ -18,7 +18,9 @@ domain (:meth:`~cogmap.worldmodels.domains.Domain.symmetries`), and the distance
 of the predictions (:mod:`cogmap.analysis.equivariance`): each prediction is paired with another
 trajectory's true latent, and the pair's distance is compared with that of the same pair turned
 by one symmetry (the prediction's from the turned trajectory, with its relabelled actions; the
-partner's from the turned image).
+partner's from the turned image). It also gives Hits@1 among fewer candidates (how the score
+depends on how densely the test poses cover the group) and, for the missed predictions, how far
+the pose they were taken for lies from the truth (:func:`misses`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ import torch
 from cogmap.analysis.equivariance import (
     distance_invariance_error,
     equivariance_error,
+    hits_among,
     hits_per_row,
+    nearest_rivals,
     random_pairs,
     ranking_metrics,
 )
@@ -41,6 +45,7 @@ from cogmap.config import check_choices, choice, load, parse, to_dict
 from cogmap.devices import resolve_device
 from cogmap.errors import CogmapError, check_memory
 from cogmap.files import load_torch_file, read_yaml_mapping
+from cogmap.geometry import so3
 from cogmap.runs import (
     WORLD_MODEL,
     WORLD_MODEL_RESUME,
@@ -57,7 +62,7 @@ from cogmap.runs import (
 )
 from cogmap.trainer import leave_process_group, metrics_logger, quiet_lightning
 from cogmap.worldmodels.data import parse_actions, trajectories
-from cogmap.worldmodels.domains import DOMAINS, rotation_angle, turn_latents
+from cogmap.worldmodels.domains import DOMAINS, pose_distance, rotation_angle, turn_latents
 from cogmap.worldmodels.model import (
     LATENTS,
     LOSSES,
@@ -412,7 +417,8 @@ def world_model_from_payload(saved, path: str | Path, device=None) -> WorldModel
 def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed: int = 12_345,
              ks: tuple = (1, 5, 10), actions=None) -> dict:
     """Next-state ranking at 1 and ``steps`` steps, EE and DIE, on fresh trajectories of the domain's actions (or of
-    ``actions`` alone: names or indices, e.g. the ones a model never saw in training), and Hits@1 per action.
+    ``actions`` alone: names or indices, e.g. the ones a model never saw in training), Hits@1 per action, Hits@1
+    among 10 to 3,000 candidates (``candidates``) and what the misses were taken for (``misses``).
     A model of the grid world: :func:`cogmap.worldmodels.objects.evaluate_objects` (``actions``: push directions)."""
     if isinstance(model, ObjectWorldModel):
         domain = model.config.domain if hasattr(model, "config") else "shapes"
@@ -444,6 +450,16 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
         partner = encode_in_batches(model, domain.render(g @ data.poses[pairs, horizon], size).float()[:, None])
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted, target[pairs], turned_predictions[:, horizon - 1], partner, scale=scale)
+    # How the score depends on the candidates' density, and what the misses were taken for.
+    sizes = sorted({size for size in CANDIDATE_COUNTS if size < n} | {n})
+    result["candidates"] = {"sizes": sizes}
+    result["misses"] = {}
+    for horizon in sorted({1, steps}):
+        predicted, target = predictions[:, horizon - 1], frames[:, horizon]
+        result["candidates"][f"hits@1_{horizon}_step"] = {
+            str(size): value for size, value in hits_among(predicted, target, sizes).items()}
+        hit = hits_per_row(predicted, target, k=1) == 1
+        result["misses"][f"{horizon}_step"] = misses(hit, nearest_rivals(predicted, target), data.poses[:, horizon])
     # Hits@1 of the trajectories that begin with each action (at 1 step: that action's prediction alone).
     first = data.actions[:, 0].cpu().numpy()
     per_action = {}
@@ -457,6 +473,63 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
 
 
 _trajectories = trajectories  # evaluate's argument shadows the function's name
+
+# Candidate counts at which evaluate gives Hits@1 besides its own (all its trajectories): 30 is the
+# count the seed's per-axis Hits@1 were taken over (every value a multiple of 1/30).
+CANDIDATE_COUNTS = (10, 30, 100, 300, 1000, 3000)
+
+
+def misses(hit, rival, poses: torch.Tensor) -> dict:
+    """What the missed predictions were taken for: the pose distance from each missed row's true pose to
+    its rival's (the candidate ranked first in its place), against the nearest candidate pose.
+
+    ``hit`` ``(N,)`` marks the rows ranked first, ``rival`` ``(N,)`` indexes each row's nearest other
+    item (:func:`~cogmap.analysis.equivariance.nearest_rivals`) and ``poses`` ``(N, J, d, d)`` are the
+    rows' true poses. Distances are geodesic on the joints' product group
+    (:func:`~cogmap.worldmodels.domains.pose_distance`), in degrees. Misses to rivals about as far as
+    the nearest candidate say the candidates are too dense for the model's precision; misses to far
+    rivals (up to 180 degrees, a half turn) say its latent cannot tell some distinct poses apart.
+    ``each`` lists both distances of every miss. On SO(3) joints, ``body_axis`` says about which of the
+    body's own axes the confusions (rivals more than 90 degrees away) turn: among them, the fraction whose
+    turn ``R_i^T R_j`` (of the joint turned most) lies within 26 degrees of the body's x, y or z axis.
+    """
+    hit, rival = torch.as_tensor(hit, dtype=torch.bool), torch.as_tensor(rival, dtype=torch.long)
+    poses = poses.double().cpu()
+    n = len(poses)
+    if hit.shape != (n,) or rival.shape != (n,):
+        raise CogmapError(f"hit and rival must have one value per pose ({n}), got {tuple(hit.shape)} and "
+                          f"{tuple(rival.shape)}")
+    nearest = torch.empty(n, dtype=torch.float64)
+    block = max(1, (1 << 22) // max(1, n * poses[0].numel()))
+    for start in range(0, n, block):
+        distance = pose_distance(poses[start:start + block, None], poses[None])
+        distance[torch.arange(len(distance)), torch.arange(start, start + len(distance))] = math.inf
+        nearest[start:start + block] = distance.min(1).values
+    missed = ~hit
+    to_rival = pose_distance(poses[missed], poses[rival[missed]])
+    result = {"count": int(missed.sum()), "nearest_angle_deg": {"all": math.degrees(float(nearest.quantile(0.5)))}}
+    if not missed.any():
+        return result
+    q25, median, q75 = (math.degrees(float(v)) for v in torch.quantile(to_rival, torch.tensor([0.25, 0.5, 0.75],
+                                                                                              dtype=torch.float64)))
+    result["nearest_angle_deg"]["missed"] = math.degrees(float(nearest[missed].quantile(0.5)))
+    result["rival_angle_deg"] = {"q25": q25, "median": median, "q75": q75, "max": math.degrees(float(to_rival.max()))}
+    # the rival is the pose nearest to the truth (up to rounding): the model's precision, not a confusion
+    result["rival_is_nearest"] = float((to_rival <= nearest[missed] + 1e-9).double().mean())
+    result["each"] = {"rival_deg": torch.rad2deg(to_rival).tolist(), "nearest_deg": torch.rad2deg(nearest[missed]).tolist()}
+    if poses.shape[-1] == 3:
+        # The turn from the truth to its rival in the truth's own (body) frame, R_i^T R_j, of the joint turned most:
+        # which of the body's axes the model cannot tell a turn about.
+        vectors = so3.log(poses[missed].transpose(-1, -2) @ poses[rival[missed]])  # (misses, J, 3)
+        joint = vectors.norm(dim=-1).argmax(-1)
+        vector = vectors[torch.arange(len(vectors)), joint]
+        axis = vector / vector.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+        confused = vector.norm(dim=-1) > math.pi / 2
+        result["body_axis"] = {"confusions": int(confused.sum()), **{
+            name: float((axis[confused, i].abs() > 0.9).double().mean()) if confused.any() else 0.0
+            for i, name in enumerate("xyz")}}
+        result["each"]["body_axis"] = axis.tolist()
+    return result
 
 
 def equivariant_part(latents: torch.Tensor, poses: torch.Tensor) -> dict:
