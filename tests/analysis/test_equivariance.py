@@ -13,6 +13,7 @@ from cogmap.analysis.equivariance import (
     equivariance_error,
     hits_among,
     hits_per_row,
+    miss_summary,
     nearest_rivals,
     random_pairs,
     ranking_metrics,
@@ -205,6 +206,8 @@ def test_distance_invariance_is_zero_for_isometries_and_measures_a_known_stretch
     (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), 3), "list of candidate counts"),
     (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [2], k=0), "k must be"),
     (lambda: nearest_rivals(np.zeros((1, 2)), np.zeros((1, 2))), "at least 2"),
+    (lambda: miss_summary([True, False], [1.0, 2.0], [1.0, 1.0], "deg"), "one rival distance per miss"),
+    (lambda: miss_summary([True, False], [1.0], [1.0], "deg"), "one nearest distance per row"),
     (lambda: nearest_rivals(np.zeros((3, 2)), np.zeros((3, 2)), over="rows"), "over must be"),
 ])
 def test_bad_input_is_one_clear_error(call, needle):

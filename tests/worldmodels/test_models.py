@@ -271,17 +271,17 @@ def test_what_the_misses_were_taken_for_by_hand():
     matrices = torch.tensor(np.stack([r.as_matrix() for r in poses]))[:, None]  # (4, 1, 3, 3)
     result = misses(torch.tensor([True, False, False, True]), torch.tensor([1, 0, 0, 0]), matrices)
     assert result["count"] == 2
-    assert result["each"]["rival_deg"] == pytest.approx([10.0, 180.0], abs=1e-6)
-    assert result["each"]["nearest_deg"] == pytest.approx([10.0, 30.0], abs=1e-6)
-    assert result["nearest_angle_deg"] == pytest.approx({"all": 20.0, "missed": 20.0}, abs=1e-6)  # of 10, 10, 30, 30
-    assert result["rival_angle_deg"]["median"] == pytest.approx(95.0, abs=1e-6)
-    assert result["rival_angle_deg"]["max"] == pytest.approx(180.0, abs=1e-6)
+    assert result["each"]["rival"] == pytest.approx([10.0, 180.0], abs=1e-6)
+    assert result["each"]["nearest"] == pytest.approx([10.0, 30.0], abs=1e-6)
+    assert result["nearest"] == pytest.approx({"all": 20.0, "missed": 20.0}, abs=1e-6)  # of 10, 10, 30, 30
+    assert result["rival"]["median"] == pytest.approx(95.0, abs=1e-6)
+    assert result["rival"]["max"] == pytest.approx(180.0, abs=1e-6)
     assert result["rival_is_nearest"] == 0.5
     # One confusion (more than 90 degrees), about the body's x axis (a world-frame reading would say y).
     assert result["body_axis"] == {"confusions": 1, "x": 1.0, "y": 0.0, "z": 0.0}
     assert np.abs(result["each"]["body_axis"][1]) == pytest.approx([1.0, 0.0, 0.0], abs=1e-6)
     none = misses(torch.ones(4, dtype=torch.bool), torch.tensor([1, 0, 0, 0]), matrices)
-    assert none["count"] == 0 and "rival_angle_deg" not in none
+    assert none["count"] == 0 and "rival" not in none
     with pytest.raises(CogmapError, match="one value per pose"):
         misses(torch.ones(3, dtype=torch.bool), torch.tensor([1, 0, 0, 0]), matrices)
 

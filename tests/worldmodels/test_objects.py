@@ -12,6 +12,7 @@ from cogmap.worldmodels.objects import (
     evaluate_objects,
     hinge_loss,
     quarter_turn,
+    state_misses,
     transitions,
 )
 
@@ -206,6 +207,28 @@ def test_grid_models_train_load_in_one_call_and_take_raw_images(domain, tmp_path
     # the per-direction Hits@1 are the overall one split by the first push
     weighted = sum(e["trajectories"] * e["hits@1_1_step"] for e in result["per_action"].values()) / 20
     assert weighted == pytest.approx(result["1_step_pessimistic"]["hits@1"])
+    # among fewer candidates, down to the evaluation's own at all 20; the misses, counted in cells
+    assert result["candidates"]["sizes"] == [10, 20]
+    assert result["candidates"]["hits@1_2_step"]["20"] == pytest.approx(result["2_step_pessimistic"]["hits@1"])
+    miss = result["misses"]["2_step"]
+    assert miss["unit"] == "cells" and miss["count"] == round(20 * (1 - result["2_step_pessimistic"]["hits@1"]))
+
+
+def test_what_a_grid_worlds_misses_were_taken_for_by_hand():
+    # Three objects on a 5 x 5 grid. Row 1's state is row 0's with object 2 one cell right; row 2's has objects 0
+    # and 1 swapped (2 + 2 cells from row 0, 2 + 2 + 1 from row 1); row 3 is row 0's state again. Rows 1, 2 and 3
+    # miss, taken for rows 0, 1 and 0: 1, 5 and 0 cells away, with 1, 3 and 0 objects on other cells; their
+    # nearest states are 1 (row 0), 4 (row 0) and 0 (row 0) cells away, so row 2 was not taken for its nearest.
+    base = torch.tensor([[0, 0], [0, 2], [3, 3]])
+    states = torch.stack([base, base + torch.tensor([[0, 0], [0, 0], [0, 1]]), base[[1, 0, 2]], base])
+    result = state_misses(torch.tensor([True, False, False, False]), torch.tensor([1, 0, 1, 0]), states)
+    assert result["count"] == 3 and result["unit"] == "cells"
+    assert result["each"]["rival"] == [1.0, 5.0, 0.0] and result["each"]["nearest"] == [1.0, 4.0, 0.0]
+    assert result["nearest"] == {"all": 0.5, "missed": 1.0}  # nearest of rows 0-3: 0, 1, 4, 0
+    assert result["rival_is_nearest"] == pytest.approx(2 / 3)
+    assert result["objects_displaced"] == pytest.approx({"0": 1 / 3, "1": 1 / 3, "2": 0.0, "3": 1 / 3})
+    with pytest.raises(CogmapError, match="one value per state"):
+        state_misses(torch.ones(3, dtype=torch.bool), torch.tensor([1, 0, 0, 0]), states)
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -123,6 +123,16 @@ def hits_per_row(predicted, candidates, k: int = 1, ties: str = "pessimistic", o
     return _hit_fraction(best, spread, k).cpu().numpy()
 
 
+# Candidate counts at which the world models' evaluation gives Hits@1 besides its own (all its test
+# trajectories): 30 is the count the seed's per-axis Hits@1 were taken over (every value a multiple of 1/30).
+CANDIDATE_COUNTS = (10, 30, 100, 300, 1000, 3000)
+
+
+def candidate_counts(n: int) -> list:
+    """The counts of :data:`CANDIDATE_COUNTS` below ``n``, and ``n`` itself."""
+    return sorted({size for size in CANDIDATE_COUNTS if size < n} | {n})
+
+
 def hits_among(predicted, candidates, sizes: Sequence[int], k: int = 1, ties: str = "pessimistic",
                over: str = "predictions") -> dict:
     """Hits@k had each row's own item competed with ``size - 1`` others only, for each of ``sizes``.
@@ -192,6 +202,36 @@ def nearest_rivals(predicted, candidates, over: str = "predictions") -> np.ndarr
         dist[torch.arange(stop - start, device=rows.device), torch.arange(start, stop, device=rows.device)] = math.inf
         rival[start:stop] = dist.argmin(1)
     return rival.cpu().numpy()
+
+
+def miss_summary(hit, to_rival, nearest, unit: str) -> dict:
+    """What the missed rows were taken for, from distances in the domain's own terms (degrees, grid cells).
+
+    ``hit`` ``(N,)`` marks the rows ranked first, ``nearest`` ``(N,)`` is each row's distance to the
+    nearest other candidate's true state, ``to_rival`` ``(misses,)`` each missed row's distance to its
+    rival's (:func:`nearest_rivals`), in the order of the missed rows. Misses about as far as the nearest
+    candidate say the candidates are denser than the model is precise; far misses, that it confuses
+    distinct states. The result: ``count``, ``unit``, the median nearest distance of all rows and of the
+    missed ones, the rivals' quartiles and maximum, the share of misses taken for the nearest candidate
+    there is, and both distances of each miss (``each``).
+    """
+    hit = torch.as_tensor(np.asarray(hit), dtype=torch.bool)
+    nearest = torch.as_tensor(np.asarray(nearest, dtype=np.float64))
+    to_rival = torch.as_tensor(np.asarray(to_rival, dtype=np.float64)).reshape(-1)
+    missed = ~hit
+    if nearest.shape != hit.shape or len(to_rival) != int(missed.sum()):
+        raise CogmapError(f"need one nearest distance per row ({len(hit)}, got {tuple(nearest.shape)}) and one rival "
+                          f"distance per miss ({int(missed.sum())}, got {len(to_rival)})")
+    result = {"count": int(missed.sum()), "unit": unit, "nearest": {"all": float(nearest.quantile(0.5))}}
+    if not missed.any():
+        return result
+    q25, median, q75 = (float(v) for v in to_rival.quantile(torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)))
+    result["nearest"]["missed"] = float(nearest[missed].quantile(0.5))
+    result["rival"] = {"q25": q25, "median": median, "q75": q75, "max": float(to_rival.max())}
+    # taken for the nearest candidate there is (up to rounding): the model's precision, not a confusion
+    result["rival_is_nearest"] = float((to_rival <= nearest[missed] + 1e-9).double().mean())
+    result["each"] = {"rival": to_rival.tolist(), "nearest": nearest[missed].tolist()}
+    return result
 
 
 def _hit_fraction(best: torch.Tensor, spread: torch.Tensor, k: int) -> torch.Tensor:

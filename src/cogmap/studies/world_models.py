@@ -79,11 +79,12 @@ class EvaluationResult(Result):
         from cogmap.viz.worldmodels import plot_latent_grid, plot_latent_rotations, plot_misses
 
         if "slots" in self.turns:  # a model of the grid world
-            return draw_figures(folder, {"latent_grid": plot_latent_grid(self.turns)})
-        ranks = ", ".join(str(j["rank"]) for j in self.scores["equivariant_part"].values())
-        figures = {"latent_rotations": plot_latent_rotations(
-            self.turns, title=f"how the latent turns when a joint turns (its equivariant part has rank {ranks}; "
-                              f"a rank-1 latent leaves the Kabsch angle undetermined)")}
+            figures = {"latent_grid": plot_latent_grid(self.turns)}
+        else:
+            ranks = ", ".join(str(j["rank"]) for j in self.scores["equivariant_part"].values())
+            figures = {"latent_rotations": plot_latent_rotations(
+                self.turns, title=f"how the latent turns when a joint turns (its equivariant part has rank {ranks}; "
+                                  f"a rank-1 latent leaves the Kabsch angle undetermined)")}
         if "misses" in self.scores:  # evaluations written before cogmap measured them have none
             figures["misses"] = plot_misses(self.scores)
         return draw_figures(folder, figures)
@@ -99,12 +100,16 @@ class EvaluationResult(Result):
                 + ("s)" if h > 1 else ")") for h in sorted({1, steps})))
         for horizon, miss in self.scores.get("misses", {}).items():
             if miss["count"]:
-                rival, h = miss["rival_angle_deg"], int(horizon.split("_")[0])
-                lines.append(f"  {miss['count']} misses at {h} step{'s' if h > 1 else ''}: the pose ranked first lies a "
-                             f"median {rival['median']:.1f} deg from the truth (quartiles {rival['q25']:.1f}-"
-                             f"{rival['q75']:.1f}, at most {rival['max']:.1f}); the nearest test pose, a median "
-                             f"{miss['nearest_angle_deg']['missed']:.1f} deg for these, "
-                             f"{miss['nearest_angle_deg']['all']:.1f} for all")
+                rival, h, unit = miss["rival"], int(horizon.split("_")[0]), miss["unit"]
+                lines.append(f"  {miss['count']} misses at {h} step{'s' if h > 1 else ''}: the state ranked first lies "
+                             f"a median {rival['median']:.1f} {unit} from the truth (quartiles {rival['q25']:.1f}-"
+                             f"{rival['q75']:.1f}, at most {rival['max']:.1f}); the nearest test state, a median "
+                             f"{miss['nearest']['missed']:.1f} {unit} for these, {miss['nearest']['all']:.1f} for all")
+                displaced = miss.get("objects_displaced")
+                if displaced:
+                    lines.append("    objects on other cells in the state taken: " + ", ".join(
+                        f"{count}{' (the same state)' if count == '0' else ''}: {100 * share:.0f}%"
+                        for count, share in displaced.items() if share))
                 axes = miss.get("body_axis")
                 if axes and axes["confusions"]:
                     lines.append(f"    {axes['confusions']} of them more than 90 deg away, turned about the body's "

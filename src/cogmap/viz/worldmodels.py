@@ -94,9 +94,9 @@ def plot_trajectories(rows: dict, path: str | os.PathLike | None = None, title: 
 
 def plot_misses(scores: dict, path: str | os.PathLike | None = None, title: str = "") -> Figure:
     """Left: Hits@1 against the number of candidates each truth competes with. Right: each missed prediction,
-    the distance from its true pose to the nearest test pose (x) against the distance to the pose ranked first
-    in its place (y); on the diagonal, a miss to the nearest candidate (the candidates are denser than the
-    model is precise), far above it, a confusion of distinct poses.
+    the distance from its true state to the nearest test state (x) against the distance to the state ranked
+    first in its place (y), in degrees of turn or grid cells; on the diagonal, a miss to the nearest candidate
+    (the candidates are denser than the model is precise), far above it, a confusion of distinct states.
 
     ``scores`` is :func:`cogmap.worldmodels.train.evaluate`'s result.
     """
@@ -109,16 +109,18 @@ def plot_misses(scores: dict, path: str | os.PathLike | None = None, title: str 
         label = f"{horizon} step" + ("s" if horizon != "1" else "")
         (line,) = left.plot(sizes, values, marker="o", label=label)
         if miss["count"]:
-            right.scatter(miss["each"]["nearest_deg"], miss["each"]["rival_deg"], s=10, alpha=0.6,
+            right.scatter(miss["each"]["nearest"], miss["each"]["rival"], s=10, alpha=0.6,
                           color=line.get_color(), label=f"{label}: {miss['count']} misses")
     left.set_xscale("log")
     left.set_xlabel("candidates per truth")
     left.set_ylabel("Hits@1 (%)")
     left.legend(fontsize=8)
-    top = max([60.0] + [max(m["each"]["rival_deg"] + m["each"]["nearest_deg"]) for m in misses.values() if m["count"]])
+    unit = next(iter(misses.values()))["unit"]
+    top = max([60.0 if unit == "deg" else 4.0]
+              + [max(m["each"]["rival"] + m["each"]["nearest"]) for m in misses.values() if m["count"]])
     right.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle="--")
-    right.set_xlabel("nearest test pose (deg)")
-    right.set_ylabel("pose ranked first instead (deg)")
+    right.set_xlabel(f"nearest test state ({unit})")
+    right.set_ylabel(f"state ranked first instead ({unit})")
     if any(m["count"] for m in misses.values()):
         right.legend(fontsize=8)
     else:

@@ -32,9 +32,13 @@ import torch
 from torch import nn
 
 from cogmap.analysis.equivariance import (
+    candidate_counts,
     distance_invariance_error,
     equivariance_error,
+    hits_among,
     hits_per_row,
+    miss_summary,
+    nearest_rivals,
     random_pairs,
     ranking_metrics,
 )
@@ -410,6 +414,8 @@ def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: i
     scale = float(z[:, 0].flatten(1).norm(dim=1).mean())
     first = (data.actions[:, 0] % 4).numpy()
     per_action = {name: {"trajectories": int((first == grid.DIRECTIONS.index(name)).sum())} for name in chosen}
+    sizes = candidate_counts(n)
+    candidates, misses = {"sizes": sizes}, {}
     for horizon in sorted({1, steps}):
         target = z[:, horizon]
         for ties in ("pessimistic", "optimistic"):
@@ -420,10 +426,48 @@ def evaluate_objects(model: ObjectWorldModel, trajectories: int = 1000, steps: i
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted[:, horizon - 1], target[pairs], turned_predicted[:, horizon - 1], partner, scale=scale)
         hit = hits_per_row(predicted[:, horizon - 1], target, k=1)
+        candidates[f"hits@1_{horizon}_step"] = {
+            str(size): value for size, value in hits_among(predicted[:, horizon - 1], target, sizes).items()}
+        misses[f"{horizon}_step"] = state_misses(hit == 1, nearest_rivals(predicted[:, horizon - 1], target),
+                                                 data.states[:, horizon])
         for name in chosen:
             rows = first == grid.DIRECTIONS.index(name)
             per_action[name][f"hits@1_{horizon}_step"] = float(hit[rows].mean()) if rows.any() else float("nan")
+    result["candidates"], result["misses"] = candidates, misses
     result["per_action"] = per_action
+    return result
+
+
+def state_misses(hit, rival, states: torch.Tensor) -> dict:
+    """What the missed predictions were taken for (:func:`~cogmap.analysis.equivariance.miss_summary`), in grid
+    cells: how many cells each object of the truth's state lies from the same object in its rival's (the
+    trajectory whose prediction ranked first in its place), summed over the objects, against the nearest test
+    state; and ``objects_displaced``, the share of misses whose rival has 0, 1, 2, ... objects on other cells
+    (0: two test trajectories reached the same state, and the other's prediction happened to lie nearer).
+
+    ``hit`` and ``rival`` ``(N,)`` as for :func:`cogmap.worldmodels.train.misses`; ``states`` ``(N, K, 2)``
+    the rows' true states (each object's row and column). One push moves one object one cell: a miss one cell
+    away is the model taking one push for none or for another.
+    """
+    hit, rival = torch.as_tensor(hit, dtype=torch.bool), torch.as_tensor(rival, dtype=torch.long)
+    states = torch.as_tensor(states).long().cpu()
+    n = len(states)
+    if hit.shape != (n,) or rival.shape != (n,):
+        raise CogmapError(f"hit and rival must have one value per state ({n}), got {tuple(hit.shape)} and "
+                          f"{tuple(rival.shape)}")
+    nearest = torch.empty(n, dtype=torch.float64)
+    block = max(1, (1 << 22) // max(1, n * states[0].numel()))
+    for start in range(0, n, block):
+        cells = (states[start:start + block, None] - states[None]).abs().sum((-1, -2)).double()
+        cells[torch.arange(len(cells)), torch.arange(start, start + len(cells))] = math.inf
+        nearest[start:start + block] = cells.min(1).values
+    missed = ~hit
+    difference = states[missed] - states[rival[missed]]
+    result = miss_summary(hit, difference.abs().sum((-1, -2)).double(), nearest, "cells")
+    if missed.any():
+        displaced = (difference != 0).any(-1).sum(-1)
+        result["objects_displaced"] = {str(count): float((displaced == count).double().mean())
+                                       for count in range(states.shape[1] + 1)}
     return result
 
 

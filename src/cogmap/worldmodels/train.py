@@ -33,10 +33,12 @@ from pathlib import Path
 import torch
 
 from cogmap.analysis.equivariance import (
+    candidate_counts,
     distance_invariance_error,
     equivariance_error,
     hits_among,
     hits_per_row,
+    miss_summary,
     nearest_rivals,
     random_pairs,
     ranking_metrics,
@@ -451,7 +453,7 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
         result[f"die_{horizon}_step"] = distance_invariance_error(
             predicted, target[pairs], turned_predictions[:, horizon - 1], partner, scale=scale)
     # How the score depends on the candidates' density, and what the misses were taken for.
-    sizes = sorted({size for size in CANDIDATE_COUNTS if size < n} | {n})
+    sizes = candidate_counts(n)
     result["candidates"] = {"sizes": sizes}
     result["misses"] = {}
     for horizon in sorted({1, steps}):
@@ -474,24 +476,19 @@ def evaluate(model: WorldModel, trajectories: int = 1000, steps: int = 10, seed:
 
 _trajectories = trajectories  # evaluate's argument shadows the function's name
 
-# Candidate counts at which evaluate gives Hits@1 besides its own (all its trajectories): 30 is the
-# count the seed's per-axis Hits@1 were taken over (every value a multiple of 1/30).
-CANDIDATE_COUNTS = (10, 30, 100, 300, 1000, 3000)
-
-
 def misses(hit, rival, poses: torch.Tensor) -> dict:
-    """What the missed predictions were taken for: the pose distance from each missed row's true pose to
-    its rival's (the candidate ranked first in its place), against the nearest candidate pose.
+    """What the missed predictions were taken for (:func:`~cogmap.analysis.equivariance.miss_summary`), in degrees:
+    the pose distance from each missed row's true pose to its rival's (the trajectory whose prediction ranked
+    first in its place), against the nearest candidate's pose.
 
     ``hit`` ``(N,)`` marks the rows ranked first, ``rival`` ``(N,)`` indexes each row's nearest other
     item (:func:`~cogmap.analysis.equivariance.nearest_rivals`) and ``poses`` ``(N, J, d, d)`` are the
     rows' true poses. Distances are geodesic on the joints' product group
-    (:func:`~cogmap.worldmodels.domains.pose_distance`), in degrees. Misses to rivals about as far as
-    the nearest candidate say the candidates are too dense for the model's precision; misses to far
-    rivals (up to 180 degrees, a half turn) say its latent cannot tell some distinct poses apart.
-    ``each`` lists both distances of every miss. On SO(3) joints, ``body_axis`` says about which of the
-    body's own axes the confusions (rivals more than 90 degrees away) turn: among them, the fraction whose
-    turn ``R_i^T R_j`` (of the joint turned most) lies within 26 degrees of the body's x, y or z axis.
+    (:func:`~cogmap.worldmodels.domains.pose_distance`). Misses to far rivals (up to 180 degrees, a half
+    turn) say the latent cannot tell some distinct poses apart. On SO(3) joints, ``body_axis`` says about
+    which of the body's own axes the confusions (rivals more than 90 degrees away) turn: among them, the
+    fraction whose turn ``R_i^T R_j`` (of the joint turned most) lies within 26 degrees of the body's x, y
+    or z axis.
     """
     hit, rival = torch.as_tensor(hit, dtype=torch.bool), torch.as_tensor(rival, dtype=torch.long)
     poses = poses.double().cpu()
@@ -507,17 +504,8 @@ def misses(hit, rival, poses: torch.Tensor) -> dict:
         nearest[start:start + block] = distance.min(1).values
     missed = ~hit
     to_rival = pose_distance(poses[missed], poses[rival[missed]])
-    result = {"count": int(missed.sum()), "nearest_angle_deg": {"all": math.degrees(float(nearest.quantile(0.5)))}}
-    if not missed.any():
-        return result
-    q25, median, q75 = (math.degrees(float(v)) for v in torch.quantile(to_rival, torch.tensor([0.25, 0.5, 0.75],
-                                                                                              dtype=torch.float64)))
-    result["nearest_angle_deg"]["missed"] = math.degrees(float(nearest[missed].quantile(0.5)))
-    result["rival_angle_deg"] = {"q25": q25, "median": median, "q75": q75, "max": math.degrees(float(to_rival.max()))}
-    # the rival is the pose nearest to the truth (up to rounding): the model's precision, not a confusion
-    result["rival_is_nearest"] = float((to_rival <= nearest[missed] + 1e-9).double().mean())
-    result["each"] = {"rival_deg": torch.rad2deg(to_rival).tolist(), "nearest_deg": torch.rad2deg(nearest[missed]).tolist()}
-    if poses.shape[-1] == 3:
+    result = miss_summary(hit, torch.rad2deg(to_rival), torch.rad2deg(nearest), "deg")
+    if poses.shape[-1] == 3 and missed.any():
         # The turn from the truth to its rival in the truth's own (body) frame, R_i^T R_j, of the joint turned most:
         # which of the body's axes the model cannot tell a turn about.
         vectors = so3.log(poses[missed].transpose(-1, -2) @ poses[rival[missed]])  # (misses, J, 3)
