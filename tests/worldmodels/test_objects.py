@@ -227,6 +227,10 @@ def test_what_a_grid_worlds_misses_were_taken_for_by_hand():
     assert result["nearest"] == {"all": 0.5, "missed": 1.0}  # nearest of rows 0-3: 0, 1, 4, 0
     assert result["rival_is_nearest"] == pytest.approx(2 / 3)
     assert result["objects_displaced"] == pytest.approx({"0": 1 / 3, "1": 1 / 3, "2": 0.0, "3": 1 / 3})
+    assert result["unavoidable"] == 1  # rows 0 and 3 share a state: one of them must miss
+    three = state_misses(torch.tensor([True, True, False, False]), torch.tensor([1, 0, 1, 0]),
+                         torch.stack([base, base, base, states[1]]))
+    assert three["unavoidable"] == 2
     with pytest.raises(CogmapError, match="one value per state"):
         state_misses(torch.ones(3, dtype=torch.bool), torch.tensor([1, 0, 0, 0]), states)
 

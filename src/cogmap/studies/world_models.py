@@ -105,6 +105,9 @@ class EvaluationResult(Result):
                              f"a median {rival['median']:.1f} {unit} from the truth (quartiles {rival['q25']:.1f}-"
                              f"{rival['q75']:.1f}, at most {rival['max']:.1f}); the nearest test state, a median "
                              f"{miss['nearest']['missed']:.1f} {unit} for these, {miss['nearest']['all']:.1f} for all")
+                if "unavoidable" in miss:
+                    lines.append(f"    {miss['unavoidable']} of the {self.scores['trajectories']} unavoidable: their "
+                                 f"state is another trajectory's, and only one of each such group can rank first")
                 displaced = miss.get("objects_displaced")
                 if displaced:
                     lines.append("    objects on other cells in the state taken: " + ", ".join(

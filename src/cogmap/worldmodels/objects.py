@@ -443,7 +443,8 @@ def state_misses(hit, rival, states: torch.Tensor) -> dict:
     cells: how many cells each object of the truth's state lies from the same object in its rival's (the
     trajectory whose prediction ranked first in its place), summed over the objects, against the nearest test
     state; and ``objects_displaced``, the share of misses whose rival has 0, 1, 2, ... objects on other cells
-    (0: two test trajectories reached the same state, and the other's prediction happened to lie nearer).
+    (0: two test trajectories reached the same state, and the other's prediction happened to lie nearer);
+    ``unavoidable``, how many rows must miss because another row has their state (all but one of each group).
 
     ``hit`` and ``rival`` ``(N,)`` as for :func:`cogmap.worldmodels.train.misses`; ``states`` ``(N, K, 2)``
     the rows' true states (each object's row and column). One push moves one object one cell: a miss one cell
@@ -464,6 +465,10 @@ def state_misses(hit, rival, states: torch.Tensor) -> dict:
     missed = ~hit
     difference = states[missed] - states[rival[missed]]
     result = miss_summary(hit, difference.abs().sum((-1, -2)).double(), nearest, "cells")
+    # Rows whose state another row shares have one true latent between them: only one of each group can rank
+    # its own prediction first, whatever the model, so Hits@1 cannot exceed 1 - unavoidable / N.
+    _, counts = torch.unique(states.reshape(n, -1), dim=0, return_counts=True)
+    result["unavoidable"] = int((counts - 1).sum())
     if missed.any():
         displaced = (difference != 0).any(-1).sum(-1)
         result["objects_displaced"] = {str(count): float((displaced == count).double().mean())
