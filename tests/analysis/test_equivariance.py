@@ -14,6 +14,7 @@ from cogmap.analysis.equivariance import (
     hits_among,
     hits_per_row,
     miss_summary,
+    nearest_other,
     nearest_rivals,
     random_pairs,
     ranking_metrics,
@@ -140,6 +141,14 @@ def test_the_nearest_rival_is_the_closest_other_item_by_a_double_loop():
         assert nearest_rivals(predicted, candidates, over=over).tolist() == expected
 
 
+def test_the_nearest_other_item_in_blocks_is_the_double_loops():
+    # 600 items of 100 numbers: the blocks hold 69 rows at a time, so block edges are crossed.
+    items = torch.randn(600, 100, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    got = nearest_other(items, lambda a, b: (a - b).abs().sum(-1))
+    by_hand = torch.cdist(items, items, p=1).fill_diagonal_(math.inf).min(1).values
+    assert torch.allclose(got, by_hand)
+
+
 def test_ranking_is_device_and_dtype_agnostic():
     z = torch.randn(30, 3, generator=torch.Generator().manual_seed(2))
     noisy = z + 0.3 * torch.randn(30, 3, generator=torch.Generator().manual_seed(3))
@@ -206,6 +215,7 @@ def test_distance_invariance_is_zero_for_isometries_and_measures_a_known_stretch
     (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), 3), "list of candidate counts"),
     (lambda: hits_among(np.zeros((4, 2)), np.zeros((4, 2)), [2], k=0), "k must be"),
     (lambda: nearest_rivals(np.zeros((1, 2)), np.zeros((1, 2))), "at least 2"),
+    (lambda: nearest_other(torch.zeros(1, 2), lambda a, b: (a - b).sum(-1)), "at least 2"),
     (lambda: miss_summary([True, False], [1.0, 2.0], [1.0, 1.0], "deg"), "one rival distance per miss"),
     (lambda: miss_summary([True, False], [1.0], [1.0], "deg"), "one nearest distance per row"),
     (lambda: nearest_rivals(np.zeros((3, 2)), np.zeros((3, 2)), over="rows"), "over must be"),

@@ -204,6 +204,25 @@ def nearest_rivals(predicted, candidates, over: str = "predictions") -> np.ndarr
     return rival.cpu().numpy()
 
 
+def nearest_other(items: torch.Tensor, distance: Callable) -> torch.Tensor:
+    """Each item's distance to the nearest other item, ``(N,)`` float64.
+
+    ``distance(a, b)`` gives the ``(len(a), len(b))`` distances between two stacks of items, broadcast from
+    ``a[:, None]`` and ``b[None]``; it is called on blocks of rows, so that ``N x N`` item-sized
+    intermediates never sit in memory at once.
+    """
+    n = len(items)
+    if n < 2:
+        raise CogmapError("a nearest other item needs at least 2 items")
+    nearest = torch.empty(n, dtype=torch.float64)
+    block = max(1, _CHUNK // max(1, n * items[0].numel()))
+    for start in range(0, n, block):
+        d = distance(items[start:start + block, None], items[None]).double().cpu()
+        d[torch.arange(len(d)), torch.arange(start, start + len(d))] = math.inf
+        nearest[start:start + len(d)] = d.min(1).values
+    return nearest
+
+
 def miss_summary(hit, to_rival, nearest, unit: str) -> dict:
     """What the missed rows were taken for, from distances in the domain's own terms (degrees, grid cells).
 

@@ -38,6 +38,7 @@ from cogmap.analysis.equivariance import (
     hits_among,
     hits_per_row,
     miss_summary,
+    nearest_other,
     nearest_rivals,
     random_pairs,
     ranking_metrics,
@@ -456,12 +457,7 @@ def state_misses(hit, rival, states: torch.Tensor) -> dict:
     if hit.shape != (n,) or rival.shape != (n,):
         raise CogmapError(f"hit and rival must have one value per state ({n}), got {tuple(hit.shape)} and "
                           f"{tuple(rival.shape)}")
-    nearest = torch.empty(n, dtype=torch.float64)
-    block = max(1, (1 << 22) // max(1, n * states[0].numel()))
-    for start in range(0, n, block):
-        cells = (states[start:start + block, None] - states[None]).abs().sum((-1, -2)).double()
-        cells[torch.arange(len(cells)), torch.arange(start, start + len(cells))] = math.inf
-        nearest[start:start + block] = cells.min(1).values
+    nearest = nearest_other(states, lambda a, b: (a - b).abs().sum((-1, -2)))
     missed = ~hit
     difference = states[missed] - states[rival[missed]]
     result = miss_summary(hit, difference.abs().sum((-1, -2)).double(), nearest, "cells")

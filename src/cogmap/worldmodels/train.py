@@ -39,6 +39,7 @@ from cogmap.analysis.equivariance import (
     hits_among,
     hits_per_row,
     miss_summary,
+    nearest_other,
     nearest_rivals,
     random_pairs,
     ranking_metrics,
@@ -496,12 +497,7 @@ def misses(hit, rival, poses: torch.Tensor) -> dict:
     if hit.shape != (n,) or rival.shape != (n,):
         raise CogmapError(f"hit and rival must have one value per pose ({n}), got {tuple(hit.shape)} and "
                           f"{tuple(rival.shape)}")
-    nearest = torch.empty(n, dtype=torch.float64)
-    block = max(1, (1 << 22) // max(1, n * poses[0].numel()))
-    for start in range(0, n, block):
-        distance = pose_distance(poses[start:start + block, None], poses[None])
-        distance[torch.arange(len(distance)), torch.arange(start, start + len(distance))] = math.inf
-        nearest[start:start + block] = distance.min(1).values
+    nearest = nearest_other(poses, pose_distance)
     missed = ~hit
     to_rival = pose_distance(poses[missed], poses[rival[missed]])
     result = miss_summary(hit, torch.rad2deg(to_rival), torch.rad2deg(nearest), "deg")
